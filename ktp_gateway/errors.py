@@ -1,0 +1,95 @@
+"""The gateway's error hierarchy: every failure a caller can see has one stable code.
+
+Layers raise these (or translate their own errors into them at their boundary); the API turns
+them into RFC 9457 problems in one place. Messages never carry personal data: no NIK, name,
+UID or APDU payload goes into an error.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Stable, documented error codes. Never rename one; add new ones."""
+
+    # request
+    INVALID_REQUEST = "invalid_request"
+    INVALID_NIK = "invalid_nik"
+    # reader / card / SAM
+    READER_NOT_FOUND = "reader_not_found"
+    READER_UNAVAILABLE = "reader_unavailable"
+    READER_BUSY = "reader_busy"
+    NO_CARD = "no_card"
+    CARD_REMOVED = "card_removed"
+    CARD_TIMEOUT = "card_timeout"
+    CARD_NOT_KTP_EL = "card_not_ktp_el"
+    CARD_ERROR = "card_error"
+    CARD_AUTH_FAILED = "card_auth_failed"
+    CARD_DATA_INVALID = "card_data_invalid"
+    SAM_UNAVAILABLE = "sam_unavailable"
+    SAM_NOT_ACTIVATED = "sam_not_activated"
+    SAM_ERROR = "sam_error"
+    # Dukcapil
+    DUKCAPIL_NOT_FOUND = "dukcapil_not_found"
+    DUKCAPIL_RECORD_BLOCKED = "dukcapil_record_blocked"
+    DUKCAPIL_HOLDER_DECEASED = "dukcapil_holder_deceased"
+    DUKCAPIL_AUTH_FAILED = "dukcapil_auth_failed"
+    DUKCAPIL_IP_NOT_ALLOWED = "dukcapil_ip_not_allowed"
+    DUKCAPIL_QUOTA_EXHAUSTED = "dukcapil_quota_exhausted"
+    DUKCAPIL_REJECTED = "dukcapil_rejected"
+    DUKCAPIL_UNKNOWN_RESPONSE = "dukcapil_unknown_response"
+    DUKCAPIL_BAD_RESPONSE = "dukcapil_bad_response"
+    DUKCAPIL_TIMEOUT = "dukcapil_timeout"
+    DUKCAPIL_UNAVAILABLE = "dukcapil_unavailable"
+    # gateway
+    CONFIGURATION_ERROR = "configuration_error"
+    INTERNAL_ERROR = "internal_error"
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway reports; `code` is what callers match on."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
+
+    def __init__(self, detail: str, *, code: ErrorCode | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+
+
+class RequestError(GatewayError):
+    """The caller sent something the gateway refuses before touching a card or the registry."""
+
+    code = ErrorCode.INVALID_REQUEST
+
+
+class ReaderError(GatewayError):
+    """PC/SC, reader, card or SAM failure."""
+
+    code = ErrorCode.READER_UNAVAILABLE
+
+
+class CardError(ReaderError):
+    """The card answered wrongly, went away, or is not a KTP-el."""
+
+    code = ErrorCode.CARD_ERROR
+
+
+class SamError(ReaderError):
+    """The SAM is missing, closed, or refused an operation."""
+
+    code = ErrorCode.SAM_ERROR
+
+
+class DukcapilError(GatewayError):
+    """The registry refused, failed, or answered something unusable."""
+
+    code = ErrorCode.DUKCAPIL_UNAVAILABLE
+
+
+class ConfigurationError(GatewayError):
+    """Settings or a firmware spec are unusable; raised at start-up."""
+
+    code = ErrorCode.CONFIGURATION_ERROR
