@@ -1,0 +1,66 @@
+"""Values that cross layers: the person data the agreement lets the gateway release.
+
+The card and the registry each produce a `PersonData`; nothing else of theirs (agama, golongan
+darah, kewarganegaraan, pendidikan, parents' NIKs...) ever gets into one, because these models
+have no field for it. They live in memory for one request only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class GrantedField(StrEnum):
+    """The fields the PKS grants LPSK, in the agreement's order. Nothing else is released."""
+
+    NIK = "nik"
+    NAMA_LENGKAP = "nama_lengkap"
+    JENIS_KELAMIN = "jenis_kelamin"
+    TEMPAT_LAHIR = "tempat_lahir"
+    TANGGAL_LAHIR = "tanggal_lahir"
+    STATUS_PERKAWINAN = "status_perkawinan"
+    JENIS_PEKERJAAN = "jenis_pekerjaan"
+    NAMA_IBU_KANDUNG = "nama_ibu_kandung"
+    NAMA_AYAH = "nama_ayah"
+    ALAMAT = "alamat"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Address(_Frozen):
+    """Alamat sekarang: street line, RT/RW and the region names."""
+
+    alamat: str | None = None
+    rt: str | None = None
+    rw: str | None = None
+    dusun: str | None = None
+    kelurahan: str | None = None
+    kecamatan: str | None = None
+    kabupaten: str | None = None
+    provinsi: str | None = None
+
+
+class PersonData(_Frozen):
+    """The granted fields of one person, from the card or from the registry.
+
+    A field is None when the source does not hold it (the card has no parents' names).
+    """
+
+    nik: str
+    nama_lengkap: str | None = None
+    jenis_kelamin: str | None = None
+    tempat_lahir: str | None = None
+    tanggal_lahir: dt.date | None = None
+    status_perkawinan: str | None = None
+    jenis_pekerjaan: str | None = None
+    nama_ibu_kandung: str | None = None
+    nama_ayah: str | None = None
+    alamat: Address | None = None
+
+
+assert {f.value for f in GrantedField} == set(PersonData.model_fields), "granted list drifted"  # noqa: S101
