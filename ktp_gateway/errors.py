@@ -27,8 +27,10 @@ class ErrorCode(StrEnum):
     CARD_ERROR = "card_error"
     CARD_AUTH_FAILED = "card_auth_failed"
     CARD_DATA_INVALID = "card_data_invalid"
+    CARD_NOT_GENUINE = "card_not_genuine"
     SAM_UNAVAILABLE = "sam_unavailable"
     SAM_NOT_ACTIVATED = "sam_not_activated"
+    SAM_LOCKED = "sam_locked"
     SAM_ERROR = "sam_error"
     # Dukcapil
     DUKCAPIL_NOT_FOUND = "dukcapil_not_found"

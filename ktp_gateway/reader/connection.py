@@ -1,0 +1,117 @@
+"""The narrow edge between the gateway and a reader slot, and the APDU processor stack on top.
+
+A `Connection` moves raw bytes to one card or SAM. Processors share one `send_apdu` shape and
+stack: `RawProcessor` encodes, `ChainingProcessor` follows 61xx/6Cxx, and the SAM relay
+(`ktp_gateway.sam.relay`) adds secure messaging on top. Nothing here imports pyscard.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from ktp_gateway.reader.apdu import SHORT_MAX, CommandApdu, ResponseApdu
+
+INS_GET_RESPONSE = 0xC0
+MAX_CHAINED_RESPONSES = 256  # bounds a card that answers 61xx forever
+
+
+class Connection(Protocol):
+    """One reader slot with a card (or SAM) in it."""
+
+    @property
+    def atr(self) -> bytes: ...
+
+    def transmit(self, apdu: bytes) -> bytes:
+        """Send one command APDU, return the response APDU (data + SW1 SW2)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ApduProcessor(Protocol):
+    """Anything that turns a command APDU into a response APDU."""
+
+    def send_apdu(self, apdu: CommandApdu) -> ResponseApdu: ...
+
+
+@dataclass
+class TrafficStats:
+    """APDU counts, bytes and time spent on one connection: for metrics and benchmarks."""
+
+    apdus: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    seconds: float = 0.0
+    by_ins: dict[int, int] = field(default_factory=dict)
+
+
+class RawProcessor:
+    """Bottom of the stack: encodes APDUs onto a `Connection` and counts the traffic."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.stats = TrafficStats()
+
+    def send_apdu(self, apdu: CommandApdu) -> ResponseApdu:
+        raw = apdu.to_bytes()
+        started = time.perf_counter()
+        answer = self.connection.transmit(raw)
+        self._count(apdu.ins, raw, answer, time.perf_counter() - started)
+        return ResponseApdu.from_bytes(answer)
+
+    def send_raw(self, raw: bytes) -> ResponseApdu:
+        """Send already-encoded bytes (a SAM-protected command) and count them the same way."""
+        started = time.perf_counter()
+        answer = self.connection.transmit(raw)
+        self._count(raw[1] if len(raw) > 1 else 0, raw, answer, time.perf_counter() - started)
+        return ResponseApdu.from_bytes(answer)
+
+    def _count(self, ins: int, sent: bytes, received: bytes, seconds: float) -> None:
+        stats = self.stats
+        stats.apdus += 1
+        stats.bytes_sent += len(sent)
+        stats.bytes_received += len(received)
+        stats.seconds += seconds
+        stats.by_ins[ins] = stats.by_ins.get(ins, 0) + 1
+
+
+class ChainingProcessor:
+    """Response chaining: 61xx means "GET RESPONSE for xx more", 6Cxx "resend with Le = xx"."""
+
+    def __init__(self, inner: RawProcessor) -> None:
+        self.inner = inner
+
+    @property
+    def stats(self) -> TrafficStats:
+        return self.inner.stats
+
+    def send_apdu(self, apdu: CommandApdu) -> ResponseApdu:
+        return self._follow(apdu, self.inner.send_apdu(apdu))
+
+    def send_raw(self, raw: bytes) -> ResponseApdu:
+        """Send pre-encoded bytes, still following 61xx (6Cxx cannot be re-encoded: kept)."""
+        response = self.inner.send_raw(raw)
+        return self._chain(raw[0] if raw else 0, response)
+
+    def _follow(self, apdu: CommandApdu, response: ResponseApdu) -> ResponseApdu:
+        if response.sw1 == 0x6C:
+            response = self.inner.send_apdu(replace(apdu, le=response.sw2 or SHORT_MAX))
+        return self._chain(apdu.cla, response)
+
+    def _chain(self, cla: int, response: ResponseApdu) -> ResponseApdu:
+        data = bytearray(response.data)
+        for _ in range(MAX_CHAINED_RESPONSES):
+            if response.sw1 != 0x61:
+                return ResponseApdu(bytes(data), response.sw)
+            # GET RESPONSE keeps only the logical-channel bits of the original class byte.
+            get_response = CommandApdu(cla & 0x03, INS_GET_RESPONSE, le=response.sw2 or SHORT_MAX)
+            response = self.inner.send_apdu(get_response)
+            data += response.data
+        return ResponseApdu(bytes(data), response.sw)
+
+
+def processor_for(connection: Connection) -> ChainingProcessor:
+    """The standard stack for a plain card or SAM connection."""
+    return ChainingProcessor(RawProcessor(connection))

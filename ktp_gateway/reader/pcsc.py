@@ -1,0 +1,180 @@
+"""The one module that imports pyscard: PC/SC contexts, reader listing and card connections.
+
+It uses pyscard's thin `scard` layer so every PC/SC return code is seen and turned into a
+typed gateway error here, at the edge, instead of pyscard's generic exceptions. pcsc-lite
+contexts must not be shared between threads: each worker owns its `PcscContext`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from types import TracebackType
+
+from smartcard import scard
+
+from ktp_gateway.errors import CardError, ErrorCode, ReaderError
+
+_CODES: dict[int, ErrorCode] = {
+    scard.SCARD_E_NO_SMARTCARD: ErrorCode.NO_CARD,
+    scard.SCARD_W_REMOVED_CARD: ErrorCode.CARD_REMOVED,
+    scard.SCARD_W_RESET_CARD: ErrorCode.CARD_REMOVED,
+    scard.SCARD_W_UNPOWERED_CARD: ErrorCode.CARD_REMOVED,
+    scard.SCARD_W_UNRESPONSIVE_CARD: ErrorCode.CARD_TIMEOUT,
+    scard.SCARD_E_TIMEOUT: ErrorCode.CARD_TIMEOUT,
+    scard.SCARD_E_PROTO_MISMATCH: ErrorCode.CARD_NOT_KTP_EL,
+    scard.SCARD_W_UNSUPPORTED_CARD: ErrorCode.CARD_NOT_KTP_EL,
+    scard.SCARD_E_SHARING_VIOLATION: ErrorCode.READER_BUSY,
+    scard.SCARD_E_UNKNOWN_READER: ErrorCode.READER_NOT_FOUND,
+}
+_CARD_CODES = {
+    ErrorCode.NO_CARD,
+    ErrorCode.CARD_REMOVED,
+    ErrorCode.CARD_TIMEOUT,
+    ErrorCode.CARD_NOT_KTP_EL,
+}
+WAIT_SLICE_MS = 250  # how often a wait for a card re-checks its deadline
+
+
+def _error(hresult: int, operation: str) -> ReaderError:
+    """One PC/SC return code -> one typed error; unknown codes keep their hex value."""
+    code = _CODES.get(hresult, ErrorCode.READER_UNAVAILABLE)
+    reason = scard.SCardGetErrorMessage(hresult)
+    message = f"PC/SC {operation} failed: {reason} ({hresult & 0xFFFFFFFF:08X})"
+    if code in _CARD_CODES:
+        return CardError(message, code=code)
+    return ReaderError(message, code=code)
+
+
+def _check(hresult: int, operation: str) -> None:
+    if hresult != scard.SCARD_S_SUCCESS:
+        raise _error(hresult, operation)
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderStatus:
+    """A reader's state at one moment."""
+
+    name: str
+    card_present: bool
+    atr: bytes
+    in_use: bool
+
+
+class PcscConnection:
+    """A `Connection` to the card or SAM in one reader slot (T=1 or T=0, shared access)."""
+
+    def __init__(self, hcard: int, protocol: int, reader: str) -> None:
+        self._hcard: int | None = hcard
+        self._protocol = protocol
+        self.reader = reader
+        hresult, _name, _state, _proto, atr = scard.SCardStatus(hcard)
+        _check(hresult, "status")
+        self._atr = bytes(atr)
+
+    @property
+    def atr(self) -> bytes:
+        return self._atr
+
+    def transmit(self, apdu: bytes) -> bytes:
+        if self._hcard is None:
+            raise ReaderError("connection is closed", code=ErrorCode.READER_UNAVAILABLE)
+        hresult, response = scard.SCardTransmit(self._hcard, self._protocol, list(apdu))
+        _check(hresult, "transmit")
+        return bytes(response)
+
+    def close(self) -> None:
+        """Disconnect; the card is reset so no authenticated session outlives the request."""
+        if self._hcard is not None:
+            scard.SCardDisconnect(self._hcard, scard.SCARD_RESET_CARD)
+            self._hcard = None
+
+
+class PcscContext:
+    """A PC/SC resource-manager context: list readers, watch them, connect to their cards."""
+
+    def __init__(self) -> None:
+        hresult, hcontext = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        _check(hresult, "establish context")
+        self._hcontext: int | None = hcontext
+
+    def __enter__(self) -> PcscContext:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    @property
+    def handle(self) -> int:
+        if self._hcontext is None:
+            raise ReaderError("PC/SC context released", code=ErrorCode.READER_UNAVAILABLE)
+        return self._hcontext
+
+    def release(self) -> None:
+        if self._hcontext is not None:
+            scard.SCardReleaseContext(self._hcontext)
+            self._hcontext = None
+
+    def list_readers(self) -> list[str]:
+        """Reader names known to pcscd; none attached is an empty list, not an error."""
+        hresult, readers = scard.SCardListReaders(self.handle, [])
+        if hresult in (scard.SCARD_E_NO_READERS_AVAILABLE, scard.SCARD_E_READER_UNAVAILABLE):
+            return []
+        _check(hresult, "list readers")
+        return list(readers)
+
+    def statuses(self, readers: list[str]) -> list[ReaderStatus]:
+        """Current state of the given readers, without blocking."""
+        if not readers:
+            return []
+        states = [(name, scard.SCARD_STATE_UNAWARE) for name in readers]
+        hresult, new_states = scard.SCardGetStatusChange(self.handle, 0, states)
+        if hresult not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
+            _check(hresult, "get status")
+        return [
+            ReaderStatus(
+                name=name,
+                card_present=bool(state & scard.SCARD_STATE_PRESENT),
+                atr=bytes(atr),
+                in_use=bool(state & scard.SCARD_STATE_EXCLUSIVE),
+            )
+            for name, state, atr in new_states
+        ]
+
+    def wait_for_card(self, reader: str, timeout: float) -> bool:
+        """Block until a card is in `reader` or `timeout` seconds pass; True if one is there."""
+        deadline = time.monotonic() + timeout
+        state = scard.SCARD_STATE_UNAWARE
+        while True:
+            remaining_ms = int(max(deadline - time.monotonic(), 0) * 1000)
+            wait_ms = min(remaining_ms, WAIT_SLICE_MS)
+            hresult, new_states = scard.SCardGetStatusChange(
+                self.handle, wait_ms, [(reader, state)]
+            )
+            if hresult not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
+                _check(hresult, "wait for card")
+            if hresult == scard.SCARD_S_SUCCESS:
+                _name, event_state, _atr = new_states[0]
+                if event_state & scard.SCARD_STATE_UNKNOWN:
+                    raise ReaderError("reader went away", code=ErrorCode.READER_NOT_FOUND)
+                if event_state & scard.SCARD_STATE_PRESENT:
+                    return True
+                state = event_state & ~scard.SCARD_STATE_CHANGED
+            if remaining_ms == 0:
+                return False
+
+    def connect(self, reader: str) -> PcscConnection:
+        """Connect to the card in `reader` with whichever of T=0 / T=1 it speaks."""
+        hresult, hcard, protocol = scard.SCardConnect(
+            self.handle,
+            reader,
+            scard.SCARD_SHARE_SHARED,
+            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+        )
+        _check(hresult, "connect")
+        return PcscConnection(hcard, protocol, reader)

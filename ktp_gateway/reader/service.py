@@ -1,0 +1,116 @@
+"""Async face of the reader layer: list readers and read a card without blocking the event loop.
+
+Blocking PC/SC calls run in worker threads, each with its own PC/SC context (pcsc-lite contexts
+are not thread-safe). Requests on one reader are serialised: a second one gets `reader_busy`
+at once instead of queueing behind a tap that may wait for a card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ktp_gateway.errors import ErrorCode, ReaderError
+from ktp_gateway.reader.pairs import ReaderPair, find_pairs
+from ktp_gateway.reader.pcsc import PcscContext
+from ktp_gateway.reader.tap import CardReading, read_card
+from ktp_gateway.sam.activation import Activation
+from ktp_gateway.specs import Specs
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderInfo:
+    """What `GET /v1/readers` shows of one reader pair (never a UID or card data)."""
+
+    name: str
+    profile: str
+    sam_reader: str
+    card_present: bool
+    atr: str | None
+    sam_present: bool
+    busy: bool
+
+
+class ReaderService:
+    """Reader pairs found through PC/SC, and taps on them."""
+
+    def __init__(
+        self,
+        specs: Specs,
+        activation: Activation,
+        *,
+        check_signature: bool = True,
+        context_factory: Callable[[], PcscContext] = PcscContext,
+    ) -> None:
+        self.specs = specs
+        self.activation = activation
+        self.check_signature = check_signature
+        self._context_factory = context_factory
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _lock(self, reader: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(reader, threading.Lock())
+
+    def _pairs(self, context: PcscContext) -> list[ReaderPair]:
+        return find_pairs(context.list_readers(), self.specs)
+
+    def _list(self) -> list[ReaderInfo]:
+        with self._context_factory() as context:
+            pairs = self._pairs(context)
+            names = [n for pair in pairs for n in (pair.card_reader, pair.sam_reader)]
+            status = {s.name: s for s in context.statuses(names)}
+        return [
+            ReaderInfo(
+                name=pair.card_reader,
+                profile=pair.profile.id,
+                sam_reader=pair.sam_reader,
+                card_present=status[pair.card_reader].card_present,
+                atr=status[pair.card_reader].atr.hex().upper() or None,
+                sam_present=status[pair.sam_reader].card_present,
+                busy=self._lock(pair.card_reader).locked(),
+            )
+            for pair in pairs
+        ]
+
+    async def list_readers(self) -> list[ReaderInfo]:
+        """Reader pairs and their state, read fresh from pcscd."""
+        return await asyncio.to_thread(self._list)
+
+    def _choose(self, pairs: list[ReaderPair], reader: str | None) -> ReaderPair:
+        if not pairs:
+            raise ReaderError(
+                "no KTP-el reader with a SAM slot is attached", code=ErrorCode.READER_NOT_FOUND
+            )
+        if reader is None:
+            return pairs[0]
+        for pair in pairs:
+            if pair.card_reader == reader:
+                return pair
+        raise ReaderError("no such reader, or it has no SAM slot", code=ErrorCode.READER_NOT_FOUND)
+
+    def _read(self, reader: str | None, wait_seconds: float) -> CardReading:
+        with self._context_factory() as context:
+            pair = self._choose(self._pairs(context), reader)
+            lock = self._lock(pair.card_reader)
+            if not lock.acquire(blocking=False):
+                raise ReaderError(
+                    "the reader is serving another request", code=ErrorCode.READER_BUSY
+                )
+            try:
+                if not context.wait_for_card(pair.card_reader, wait_seconds):
+                    raise ReaderError(
+                        "no card was placed on the reader in time", code=ErrorCode.NO_CARD
+                    )
+                return read_card(
+                    context, pair, self.specs, self.activation, check_signature=self.check_signature
+                )
+            finally:
+                lock.release()
+
+    async def read(self, reader: str | None = None, *, wait_seconds: float = 0.0) -> CardReading:
+        """Wait up to `wait_seconds` for a card on `reader` (default: the first), then read it."""
+        return await asyncio.to_thread(self._read, reader, wait_seconds)

@@ -1,0 +1,100 @@
+"""One tap, start to end: open the SAM, authenticate the card through it, read and check data."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from ktp_gateway.domain import PersonData
+from ktp_gateway.errors import CardError, ErrorCode, ReaderError, SamError
+from ktp_gateway.reader.biodata import to_person_data
+from ktp_gateway.reader.connection import Connection, TrafficStats, processor_for
+from ktp_gateway.reader.ktp_card import KtpCard
+from ktp_gateway.reader.pairs import ReaderPair
+from ktp_gateway.sam.activation import Activation
+from ktp_gateway.sam.session import SamSession
+from ktp_gateway.specs import Specs
+
+
+class Connector(Protocol):
+    """What a tap needs from PC/SC: a connection to the card in a named reader."""
+
+    def connect(self, reader: str) -> Connection: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CardReading:
+    """The granted data of one authenticated card, with what the read cost."""
+
+    person: PersonData
+    photo: bytes
+    signature_verified: bool
+    card_traffic: TrafficStats
+    sam_traffic: TrafficStats
+    seconds: float
+
+
+def _connect_sam(connector: Connector, pair: ReaderPair) -> Connection:
+    try:
+        return connector.connect(pair.sam_reader)
+    except ReaderError as exc:
+        if exc.code in (ErrorCode.NO_CARD, ErrorCode.CARD_REMOVED, ErrorCode.CARD_TIMEOUT):
+            raise SamError(
+                "no SAM answers in the reader's SAM slot", code=ErrorCode.SAM_UNAVAILABLE
+            ) from None
+        raise
+
+
+def read_card(
+    connector: Connector,
+    pair: ReaderPair,
+    specs: Specs,
+    activation: Activation,
+    *,
+    check_signature: bool = True,
+) -> CardReading:
+    """Authenticate the card in `pair` through its SAM and read the granted data and photo."""
+    started = time.perf_counter()
+    sam_profile, card_profile = specs.sam_for(pair.profile), specs.card_for(pair.profile)
+    sam_connection = _connect_sam(connector, pair)
+    try:
+        sam = SamSession(processor_for(sam_connection), sam_profile)
+        sam.check_atr(sam_connection.atr)
+        sam.open(activation.open_data(sam_profile.activation))
+        card_connection = connector.connect(pair.card_reader)
+        try:
+            card = KtpCard(processor_for(card_connection), card_profile)
+            card.check_atr(card_connection.atr)
+            card.authenticate(sam)
+            files = {
+                name: card.read_file(name) for name in _files_to_read(card_profile.signed_files)
+            }
+            verified = check_signature and _signature_valid(card, sam, files)
+            return CardReading(
+                person=to_person_data(files["biodata"], card_profile.biodata),
+                photo=files["photo"],
+                signature_verified=verified,
+                card_traffic=card.processor.stats,
+                sam_traffic=sam.processor.stats,
+                seconds=time.perf_counter() - started,
+            )
+        finally:
+            card_connection.close()
+    finally:
+        sam_connection.close()
+
+
+def _files_to_read(signed_files: list[str]) -> list[str]:
+    names = ["biodata", "photo"]
+    return names + [name for name in signed_files if name not in names]
+
+
+def _signature_valid(card: KtpCard, sam: SamSession, files: dict[str, bytes]) -> bool:
+    signature = card.read_file("digital_signature")
+    signed = [files[name] for name in card.profile.signed_files]
+    if not sam.verify_signature(signature, signed):
+        raise CardError(
+            "the card's data does not match its issuer signature", code=ErrorCode.CARD_NOT_GENUINE
+        )
+    return True
