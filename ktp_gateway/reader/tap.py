@@ -27,6 +27,7 @@ class Connector(Protocol):
 class CardReading:
     """The granted data of one authenticated card, with what the read cost."""
 
+    reader: str
     person: PersonData
     photo: bytes
     signature_verified: bool
@@ -72,6 +73,7 @@ def read_card(
             }
             verified = check_signature and _signature_valid(card, sam, files)
             return CardReading(
+                reader=pair.card_reader,
                 person=to_person_data(files["biodata"], card_profile.biodata),
                 photo=files["photo"],
                 signature_verified=verified,
