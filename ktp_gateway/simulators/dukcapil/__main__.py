@@ -1,0 +1,80 @@
+"""`python -m ktp_gateway.simulators.dukcapil`: a simulated Dukcapil as a real HTTP server."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from ktp_gateway.simulators.dukcapil.config import (
+    DEFAULT_PASSWORD,
+    DEFAULT_PORT,
+    DEFAULT_USER_ID,
+    Fault,
+    FaultMode,
+    SimulatorConfig,
+    Style,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ktp_gateway.simulators.dukcapil")
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="bind address (loopback unless --allow-remote)")
+    add("--port", type=int, default=DEFAULT_PORT)
+    add("--style", choices=[s.value for s in Style], default=Style.LEGACY.value)
+    add("--latency-ms", type=int, default=0, help="delay before every CALL_NIK answer")
+    add("--consumer-path", default="lpsk/ws", help="the agency's path segment(s)")
+    add("--user-id", default=DEFAULT_USER_ID)
+    add("--password", default=DEFAULT_PASSWORD, help="synthetic; visible in the process list")
+    add("--allowed-ip", action="append", help="ip_user values accepted (repeat; default 127.0.0.1)")
+    add("--quota", type=int, default=None, help="lookups left today (default: no quota)")
+    add("--fault", choices=[m.value for m in FaultMode], default=FaultMode.NONE.value)
+    add("--fault-count", type=int, default=None, help="requests the fault lasts (default: all)")
+    add("--people", type=Path, default=None, help="synthetic people YAML (default: the shared one)")
+    add("--allow-remote", action="store_true", help="allow a non-loopback bind (admin is open)")
+    add("--access-log", action="store_true", help="uvicorn access log (paths only, no bodies)")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> SimulatorConfig:
+    return SimulatorConfig(
+        consumer_path=args.consumer_path,
+        style=Style(args.style),
+        latency_ms=args.latency_ms,
+        user_id=args.user_id,
+        password=SecretStr(args.password),
+        allowed_ips=tuple(args.allowed_ip or ("127.0.0.1",)),
+        quota=args.quota,
+        fault=Fault(mode=FaultMode(args.fault), count=args.fault_count),
+        people_file=args.people,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse flags and serve until interrupted."""
+    args = _parser().parse_args(argv)
+    if not args.allow_remote and not ipaddress.ip_address(args.host).is_loopback:
+        print("refusing a non-loopback bind without --allow-remote", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from ktp_gateway.simulators.dukcapil.app import create_app
+
+    uvicorn.run(
+        create_app(_config(args)),
+        host=args.host,
+        port=args.port,
+        access_log=args.access_log,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""The simulator's run-time state: current style, quota, armed fault and request counters.
+
+Counters hold counts only (no NIK, no credentials), so tests can read them to prove, say, that
+a malformed NIK never reached the registry.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ktp_gateway.simulators.dukcapil.config import (
+    Fault,
+    FaultMode,
+    RuntimeConfig,
+    SimulatorConfig,
+    Style,
+)
+
+
+@dataclass
+class SimulatorState:
+    """Mutable state of one simulator process (one event loop: no locks needed)."""
+
+    config: SimulatorConfig
+    style: Style = Style.LEGACY
+    latency_ms: int = 0
+    quota_remaining: int | None = None
+    fault: Fault = field(default_factory=Fault)
+    requests: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the start-up configuration, counters at zero."""
+        self.style = self.config.style
+        self.latency_ms = self.config.latency_ms
+        self.quota_remaining = self.config.quota
+        self.fault = self.config.fault
+        self.requests = 0
+        self.outcomes.clear()
+        self.max_in_flight = self.in_flight
+
+    def configure(self, change: RuntimeConfig) -> None:
+        """Apply the fields a test set; leave the rest."""
+        if change.style is not None:
+            self.style = change.style
+        if change.latency_ms is not None:
+            self.latency_ms = change.latency_ms
+        if change.quota_remaining is not None:
+            self.quota_remaining = change.quota_remaining
+
+    def take_fault(self) -> Fault | None:
+        """The fault this request suffers, if one is armed; counts it down."""
+        fault = self.fault
+        if fault.mode is FaultMode.NONE:
+            return None
+        if fault.count is not None:
+            left = fault.count - 1
+            self.fault = fault.model_copy(update={"count": left}) if left else Fault()
+        return fault
+
+    def spend_quota(self) -> None:
+        if self.quota_remaining is not None:
+            self.quota_remaining -= 1
+
+    def enter(self) -> None:
+        self.requests += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self, outcome: str) -> None:
+        self.in_flight -= 1
+        self.outcomes[outcome] += 1
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and settings only: safe to show anyone."""
+        return {
+            "requests": self.requests,
+            "outcomes": dict(self.outcomes),
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "quota_remaining": self.quota_remaining,
+            "style": self.style.value,
+            "fault": self.fault.mode.value,
+        }
