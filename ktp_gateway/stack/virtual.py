@@ -1,0 +1,114 @@
+"""A virtual KTP-el reader: the SAM stays in its slot for the session, cards come and go.
+
+For tests and the demo. pcscd must serve the vpcd readers (see `ktp_gateway.stack.pcscd`); the
+gateway then finds "Virtual PCD 00 00" / "Virtual PCD 00 01" like any reader pair and opens the
+SAM with `activation()`'s test-only values.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+from ktp_gateway.simulators.card import CardVariant, VirtualKtpCard
+from ktp_gateway.simulators.keys import ReaderActivation, reader_activation
+from ktp_gateway.simulators.population import Person
+from ktp_gateway.simulators.sam import VirtualSam
+from ktp_gateway.simulators.vpcd import CARD_PORT, DEFAULT_HOST, SAM_PORT, VpcdLink
+
+CARD_READER = "Virtual PCD 00 00"
+SAM_READER = "Virtual PCD 00 01"
+
+
+class VirtualReaderPair:
+    """One virtual reader unit: a SAM held on the SAM port, a card placed on the card port."""
+
+    def __init__(
+        self,
+        *,
+        sam: VirtualSam | None = None,
+        card_port: int = CARD_PORT,
+        sam_port: int = SAM_PORT,
+        host: str = DEFAULT_HOST,
+        wait_seconds: float = 5.0,
+    ) -> None:
+        self.sam = sam or VirtualSam.virtual()
+        self.card_port = card_port
+        self.host = host
+        self.wait_seconds = wait_seconds
+        self._sam_link = VpcdLink(self.sam, sam_port, host=host)
+        self._card_link: VpcdLink | None = None
+        self._card: VirtualKtpCard | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> VirtualReaderPair:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @staticmethod
+    def activation() -> ReaderActivation:
+        """The test-only PCID/CONF the gateway needs to open this pair's SAM."""
+        return reader_activation()
+
+    @property
+    def card(self) -> VirtualKtpCard | None:
+        """The card in the card slot, if any."""
+        link = self._card_link
+        return self._card if link is not None and link.connected else None
+
+    def start(self) -> None:
+        """Insert the SAM and wait until pcscd has powered it."""
+        if not self._sam_link.connected:
+            self._sam_link.start()
+            self._wait(self._sam_link, "SAM")
+
+    def stop(self) -> None:
+        """Remove the card and the SAM."""
+        self.remove()
+        self._sam_link.stop()
+        self._sam_link.wait_released(self.wait_seconds)
+
+    def place(self, person: Person | str, *, wait: bool = True, **variant: Any) -> VirtualKtpCard:
+        """Tap a synthetic person's card (replacing any card); `variant` takes `CardVariant` fields.
+
+        With `wait`, returns once pcscd has seen and powered the card, so a caller that connects
+        right away does not race pcscd's polling.
+        """
+        card = VirtualKtpCard.for_person(person, variant=CardVariant(**variant))
+        with self._lock:
+            self._remove_locked()
+            link = VpcdLink(card, self.card_port, host=self.host)
+            link.start()
+            self._card_link, self._card = link, card
+        if wait:
+            self._wait(link, "card")
+        return card
+
+    def remove(self) -> None:
+        """Take the card off the reader; returns once pcscd has noticed (its next poll)."""
+        with self._lock:
+            self._remove_locked()
+
+    def _remove_locked(self) -> None:
+        link, self._card_link, self._card = self._card_link, None, None
+        if link is not None:
+            link.stop()
+            # Like a real tap, the next card must come after pcscd saw this one leave.
+            if not link.wait_released(self.wait_seconds):
+                raise TimeoutError(f"pcscd did not notice the card leaving port {link.port}")
+
+    def _wait(self, link: VpcdLink, what: str) -> None:
+        if not link.wait_powered(self.wait_seconds):
+            raise TimeoutError(
+                f"pcscd did not power the virtual {what} on port {link.port} within "
+                f"{self.wait_seconds:g} s: is pcscd serving the vpcd readers?"
+            )
