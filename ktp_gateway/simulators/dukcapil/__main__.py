@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--fault", choices=[m.value for m in FaultMode], default=FaultMode.NONE.value)
     add("--fault-count", type=int, default=None, help="requests the fault lasts (default: all)")
     add("--people", type=Path, default=None, help="synthetic people YAML (default: the shared one)")
+    add("--tls-cert", type=Path, default=None, help="serve HTTPS with this PEM certificate")
+    add("--tls-key", type=Path, default=None, help="the certificate's PEM private key")
     add("--allow-remote", action="store_true", help="allow a non-loopback bind (admin is open)")
     add("--access-log", action="store_true", help="uvicorn access log (paths only, no bodies)")
     return parser
@@ -61,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.allow_remote and not ipaddress.ip_address(args.host).is_loopback:
         print("refusing a non-loopback bind without --allow-remote", file=sys.stderr)
         return 2
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("--tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
     import uvicorn
 
     from ktp_gateway.simulators.dukcapil.app import create_app
@@ -72,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         access_log=args.access_log,
         log_level="warning",
         timeout_graceful_shutdown=1,
+        ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key,
     )
     return 0
 

@@ -65,7 +65,7 @@ async def reset(request: Request) -> dict[str, Any]:
 
 
 async def _call_nik(
-    state: SimulatorState, population: Population, request: Request
+    state: SimulatorState, population: Population, request: Request, token: int
 ) -> tuple[str, Response]:
     if state.latency_ms:
         await asyncio.sleep(state.latency_ms / 1000)
@@ -74,6 +74,8 @@ async def _call_nik(
         return f"fault_{fault.mode.value}", fault_response(fault)
     if fault is not None:
         await asyncio.sleep(fault.hang_seconds)  # then answer normally, long after the caller
+        if not state.current(token):  # a reset came meanwhile: spend no quota of the next test
+            return "stale", Response(status_code=503)
     if request.path_params["consumer_path"].strip("/") != state.config.consumer_path.strip("/"):
         return "wrong_path", Response(NOT_FOUND_PAGE, status_code=404, media_type="text/html")
     outcome, body = answer(await request.body(), state, population)
@@ -94,12 +96,12 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
     @app.post("/dukcapil/get_json/{consumer_path:path}/CALL_NIK")
     async def call_nik(request: Request) -> Response:
         """Dukcapil's NIK query: refusals too come back as HTTP 200 with a RESPON record."""
-        state.enter()
+        token = state.enter()
         outcome = "error"
         try:
-            outcome, response = await _call_nik(state, population, request)
+            outcome, response = await _call_nik(state, population, request, token)
             return response
         finally:
-            state.leave(outcome)
+            state.leave(token, outcome)
 
     return app

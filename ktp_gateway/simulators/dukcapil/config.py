@@ -31,6 +31,7 @@ class FaultMode(StrEnum):
     WRONG_SHAPE = "wrong_shape"  # valid JSON that is not the paging envelope
     TIMEOUT = "timeout"  # answer only after `hang_seconds`
     HTTP_500 = "http_500"  # the application server's own error
+    UNKNOWN_RESPON = "unknown_respon"  # a well-formed refusal with a message no table knows
 
 
 class Fault(BaseModel):

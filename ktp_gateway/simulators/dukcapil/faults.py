@@ -20,6 +20,8 @@ PROXY_PAGE = (
     "<center><h1>{status} Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
+# Plausible but unseen: what the client must report as an unknown response, text included.
+UNKNOWN_TEXT = "Layanan Sedang Dalam Pemeliharaan"
 SERVER_ERROR = {"status": 500, "error": "Internal Server Error", "message": "No message available"}
 
 
@@ -37,6 +39,8 @@ def fault_response(fault: Fault) -> Response:
             return Response(_NOT_FOUND, media_type="text/plain")
         case FaultMode.WRONG_SHAPE:
             return Response(json.dumps({"content": "Data Tidak Ditemukan"}), media_type=JSON)
+        case FaultMode.UNKNOWN_RESPON:
+            return Response(json.dumps(envelope([{"RESPON": UNKNOWN_TEXT}], None)), media_type=JSON)
         case FaultMode.HTTP_500:
             return Response(json.dumps(SERVER_ERROR), status_code=500, media_type=JSON)
     raise ValueError(f"fault mode {fault.mode.value} has no canned answer")

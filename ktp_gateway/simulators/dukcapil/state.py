@@ -32,6 +32,7 @@ class SimulatorState:
     outcomes: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     max_in_flight: int = 0
+    generation: int = 0  # bumped by reset: requests from before it no longer count
 
     def __post_init__(self) -> None:
         self.reset()
@@ -44,7 +45,8 @@ class SimulatorState:
         self.fault = self.config.fault
         self.requests = 0
         self.outcomes.clear()
-        self.max_in_flight = self.in_flight
+        self.in_flight = self.max_in_flight = 0
+        self.generation += 1
 
     def configure(self, change: RuntimeConfig) -> None:
         """Apply the fields a test set; leave the rest."""
@@ -69,14 +71,21 @@ class SimulatorState:
         if self.quota_remaining is not None:
             self.quota_remaining -= 1
 
-    def enter(self) -> None:
+    def enter(self) -> int:
+        """Count a request in; the token says which generation it belongs to."""
         self.requests += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        return self.generation
 
-    def leave(self, outcome: str) -> None:
-        self.in_flight -= 1
-        self.outcomes[outcome] += 1
+    def current(self, token: int) -> bool:
+        """Whether a request began after the last reset (a hung one from before does not)."""
+        return token == self.generation
+
+    def leave(self, token: int, outcome: str) -> None:
+        if self.current(token):
+            self.in_flight -= 1
+            self.outcomes[outcome] += 1
 
     def stats(self) -> dict[str, Any]:
         """Counts and settings only: safe to show anyone."""
