@@ -6,6 +6,7 @@ reset. Tests that stop or reconfigure a server start their own with `start_simul
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -95,17 +96,24 @@ def _wait_ready(sim: Simulator, deadline: float) -> None:
     raise RuntimeError("simulator did not start in time")
 
 
-def start_simulator(*extra: str, style: str = "legacy", https: bool = False) -> Simulator:
-    """Spawn `python -m ktp_gateway.simulators.dukcapil` and wait until it answers."""
+def start_simulator(
+    *extra: str, style: str = "legacy", https: bool = False, env: dict[str, str] | None = None
+) -> Simulator:
+    """Spawn `python -m ktp_gateway.simulators.dukcapil` and wait until it answers.
+
+    With `env`, credentials come from the environment instead of flags.
+    """
     port = free_port()
+    credentials = [] if env else ["--user-id", USER_ID, "--password", PASSWORD]
     args = [
         sys.executable, "-m", "ktp_gateway.simulators.dukcapil",
         "--host", "127.0.0.1", "--port", str(port), "--style", style,
-        "--consumer-path", CONSUMER_PATH, "--user-id", USER_ID, "--password", PASSWORD,
-        "--allowed-ip", CALLER_IP, *extra,
+        "--consumer-path", CONSUMER_PATH, *credentials, "--allowed-ip", CALLER_IP, *extra,
     ]  # fmt: skip
     log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process; stop closes it)
-    process = subprocess.Popen(args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    process = subprocess.Popen(  # noqa: S603 (our own module, fixed arguments)
+        args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
     sim = Simulator(process, port, style, log)
     if https:
         # Readiness is probed over plain HTTP; an HTTPS server answers that with a TLS error.

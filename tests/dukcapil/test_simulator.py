@@ -9,7 +9,15 @@ import pytest
 
 from ktp_gateway.simulators.dukcapil import SimulatorConfig, create_app
 
-from .conftest import CALLER_IP, CONSUMER_PATH, PASSWORD, PEOPLE, USER_ID, Simulator
+from .conftest import (
+    CALLER_IP,
+    CONSUMER_PATH,
+    PASSWORD,
+    PEOPLE,
+    USER_ID,
+    Simulator,
+    start_simulator,
+)
 
 BUDI = PEOPLE["budi"].nik
 UPPER = {"user_id": USER_ID, "password": PASSWORD, "ip_user": CALLER_IP}
@@ -197,3 +205,27 @@ async def test_create_app_in_process() -> None:
     assert body["content"][0]["RESPONSE_CODE"] == "13"
     assert body["quotaLimiter"] == 2
     assert stats["outcomes"] == {"not_found": 1}
+
+
+def test_cli_credentials_from_environment_and_a_fault_from_start() -> None:
+    env = {"DUKCAPIL_SIM_USER_ID": "DARI-ENV", "DUKCAPIL_SIM_PASSWORD": "sandi-dari-env"}
+    own = start_simulator("--fault", "html", "--fault-count", "1", env=env)
+    try:
+        body = {
+            "NIK": BUDI,
+            "user_id": "DARI-ENV",
+            "password": "sandi-dari-env",
+            "ip_user": CALLER_IP,
+        }
+        assert post(own, body).status_code == 502
+        assert only_record(post(own, body))["NIK"] == BUDI
+        assert only_record(post(own, {"NIK": BUDI, **UPPER})) == {"RESPON": "Login Gagal"}
+        assert "sandi-dari-env" not in " ".join(map(str, own.process.args))
+    finally:
+        own.stop()
+
+
+def test_cli_refuses_a_public_bind_without_allow_remote() -> None:
+    from ktp_gateway.simulators.dukcapil.__main__ import main
+
+    assert main(["--host", "0.0.0.0"]) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,9 @@ from ktp_gateway.simulators.dukcapil.config import (
     Style,
 )
 
+USER_ID_ENV = "DUKCAPIL_SIM_USER_ID"
+PASSWORD_ENV = "DUKCAPIL_SIM_PASSWORD"  # noqa: S105 (the variable's name, not a password)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ktp_gateway.simulators.dukcapil")
@@ -29,8 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     add("--style", choices=[s.value for s in Style], default=Style.LEGACY.value)
     add("--latency-ms", type=int, default=0, help="delay before every CALL_NIK answer")
     add("--consumer-path", default="lpsk/ws", help="the agency's path segment(s)")
-    add("--user-id", default=DEFAULT_USER_ID)
-    add("--password", default=DEFAULT_PASSWORD, help="synthetic; visible in the process list")
+    # Credentials may come from the environment, which keeps them out of the process list.
+    user_id = os.environ.get(USER_ID_ENV, DEFAULT_USER_ID)
+    password = os.environ.get(PASSWORD_ENV, DEFAULT_PASSWORD)
+    add("--user-id", default=user_id, help=f"(default: ${USER_ID_ENV} or a synthetic one)")
+    add("--password", default=password, help=f"(default: ${PASSWORD_ENV} or a synthetic one)")
     add("--allowed-ip", action="append", help="ip_user values accepted (repeat; default 127.0.0.1)")
     add("--quota", type=int, default=None, help="lookups left today (default: no quota)")
     add("--fault", choices=[m.value for m in FaultMode], default=FaultMode.NONE.value)
