@@ -187,7 +187,7 @@ def test_power_cycle_forgets_selection_and_session(card: VirtualKtpCard) -> None
     assert _send(card, "00A40000026FF2")[1] == 0x6A82
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_garbage_never_raises(raw: bytes) -> None:
     card = VirtualKtpCard.for_person("budi")
@@ -195,7 +195,7 @@ def test_garbage_never_raises(raw: bytes) -> None:
     assert len(answer) >= 2
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.binary(min_size=1, max_size=250))
 def test_garbage_in_secure_messaging_never_raises(payload: bytes) -> None:
     card = VirtualKtpCard.for_person("budi")

@@ -113,7 +113,7 @@ def test_signature_steps_in_wrong_order(sam: VirtualSam) -> None:
     assert _send(sam, INS.signature, p1=0x09) == 0x6A86
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_garbage_never_raises_even_when_open(raw: bytes) -> None:
     sam = VirtualSam.virtual()
@@ -121,7 +121,7 @@ def test_garbage_never_raises_even_when_open(raw: bytes) -> None:
     assert len(sam.process(raw)) >= 2
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.sampled_from(sorted(set(INS.model_dump().values()))), st.binary(max_size=250))
 def test_garbage_data_for_every_instruction_never_raises(ins: int, data: bytes) -> None:
     sam = VirtualSam.virtual()
