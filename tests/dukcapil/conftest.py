@@ -60,7 +60,8 @@ class Simulator:
         return response.json()
 
     def stats(self) -> dict[str, Any]:
-        return self._admin("GET", "stats")
+        stats: dict[str, Any] = self._admin("GET", "stats")
+        return stats
 
     def reset(self) -> None:
         self._admin("POST", "reset")
@@ -68,8 +69,11 @@ class Simulator:
     def fault(self, mode: str, **options: Any) -> None:
         self._admin("POST", "faults", {"mode": mode, **options})
 
-    def configure(self, **change: Any) -> dict[str, Any]:
-        return self._admin("POST", "config", change)
+    def arm(self, fault: dict[str, Any]) -> None:
+        self._admin("POST", "faults", fault)
+
+    def configure(self, **change: Any) -> None:
+        self._admin("POST", "config", change)
 
     def stop(self) -> None:
         if self.process.poll() is None:

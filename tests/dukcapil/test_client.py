@@ -182,7 +182,7 @@ FAULTS = [
 async def test_each_fault_has_its_code_and_the_next_call_succeeds(
     legacy_client: DukcapilClient, legacy: Simulator, fault: dict[str, object], code: ErrorCode
 ) -> None:
-    legacy.fault(count=1, **fault)
+    legacy.arm({**fault, "count": 1})
     await expect(code, legacy_client.query_nik(BUDI), BUDI)
     assert (await legacy_client.query_nik(BUDI)).nik == BUDI
     assert legacy.stats()["outcomes"]["found"] == 1

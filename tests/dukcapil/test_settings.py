@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from ktp_gateway.dukcapil_client import DukcapilSettings, KeyStyle
 from ktp_gateway.errors import ConfigurationError
@@ -70,7 +70,9 @@ def test_ip_user_must_be_an_address() -> None:
 
 
 def test_password_never_in_repr_or_dump() -> None:
-    settings = DukcapilSettings(user_id="U", password="sangat-rahasia", ip_user="127.0.0.1")
+    settings = DukcapilSettings(
+        user_id="U", password=SecretStr("sangat-rahasia"), ip_user="127.0.0.1"
+    )
     assert "sangat-rahasia" not in repr(settings)
     assert "sangat-rahasia" not in settings.model_dump_json()
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ktp_gateway.simulators.dukcapil import SimulatorConfig, create_app
+from ktp_gateway.simulators.dukcapil import SimulatorConfig, Style, create_app
 
 from .conftest import (
     CALLER_IP,
@@ -192,7 +192,7 @@ def test_admin_refuses_unknown_fault_modes(legacy: Simulator) -> None:
 
 
 async def test_create_app_in_process() -> None:
-    app = create_app(SimulatorConfig(style="coded", quota=3))
+    app = create_app(SimulatorConfig(style=Style.CODED, quota=3))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
         response = await client.post(
@@ -220,7 +220,7 @@ def test_cli_credentials_from_environment_and_a_fault_from_start() -> None:
         assert post(own, body).status_code == 502
         assert only_record(post(own, body))["NIK"] == BUDI
         assert only_record(post(own, {"NIK": BUDI, **UPPER})) == {"RESPON": "Login Gagal"}
-        assert "sandi-dari-env" not in " ".join(map(str, own.process.args))
+        assert "sandi-dari-env" not in str(own.process.args)
     finally:
         own.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from ktp_gateway.dukcapil_client.wire import (
     KeyStyle,
@@ -15,7 +16,7 @@ from ktp_gateway.dukcapil_client.wire import (
 from ktp_gateway.errors import DukcapilError, ErrorCode
 
 NIK = "3171011505809901"
-REQUEST = NikRequest(nik=NIK, user_id="USER", password="rahasia", ip_user="127.0.0.1")
+REQUEST = NikRequest(nik=NIK, user_id="USER", password=SecretStr("rahasia"), ip_user="127.0.0.1")
 
 
 def test_upper_key_style() -> None:
