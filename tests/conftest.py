@@ -1,3 +1,5 @@
+"""Session fixtures shared by every test that goes through the real pcscd and virtual readers."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -15,7 +17,8 @@ VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 def pcscd_service() -> Iterator[PcscdService]:
     """pcscd with the virtual readers for the whole session (reused if one already serves them)."""
     if not PCSCD_BINARY.exists() or not VPCD_DRIVER.exists():
-        pytest.skip("pcscd or vsmartcard-vpcd is not installed")
+        # A failure, not a skip: CI must never pass by quietly leaving out the real stack.
+        pytest.fail("pcscd or vsmartcard-vpcd is not installed: run scripts/setup.sh")
     with PcscdService() as service:
         yield service
 

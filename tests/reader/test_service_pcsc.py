@@ -1,0 +1,98 @@
+"""The reader layer through the real pcscd, pyscard and the virtual card and SAM."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from ktp_gateway.errors import ErrorCode, GatewayError
+from ktp_gateway.reader.service import ReaderService
+from ktp_gateway.sam.activation import Activation
+from ktp_gateway.simulators.population import load_population
+from ktp_gateway.specs import load_specs
+from ktp_gateway.stack.virtual import CARD_READER, SAM_READER, VirtualReaderPair
+
+pytestmark = pytest.mark.pcsc
+
+
+def _service(activation: Activation | None = None) -> ReaderService:
+    values = VirtualReaderPair.activation()
+    return ReaderService(load_specs(), activation or Activation(values.pcid, values.conf))
+
+
+async def _code_of(service: ReaderService, **kwargs: float) -> ErrorCode:
+    with pytest.raises(GatewayError) as caught:
+        await service.read(**kwargs)  # type: ignore[arg-type]
+    return caught.value.code
+
+
+async def test_reads_the_granted_fields_of_an_authenticated_genuine_card(
+    reader_pair: VirtualReaderPair,
+) -> None:
+    reader_pair.place("budi")
+    reading = await _service().read()
+    budi = load_population().by_key("budi").card_record()
+    assert reading.reader == CARD_READER
+    assert reading.person.nik == budi.nik
+    assert reading.person.nama_lengkap == budi.nama_lgkp
+    assert reading.person.tanggal_lahir == dt.date(1980, 5, 15)
+    assert reading.person.alamat is not None and reading.person.alamat.alamat == budi.address.alamat
+    assert reading.signature_verified
+    assert reading.photo == load_population().by_key("budi").photo_bytes()
+    assert reading.card_traffic.apdus > 0 and reading.sam_traffic.apdus > 0
+    assert "ISLAM" not in repr(reading.person)  # agama stays on the card
+
+
+async def test_a_clone_card_fails_mutual_authentication(reader_pair: VirtualReaderPair) -> None:
+    reader_pair.place("budi", clone=True)
+    assert await _code_of(_service()) is ErrorCode.CARD_AUTH_FAILED
+
+
+@pytest.mark.parametrize(
+    "variant", [{"bad_signature": True}, {"altered_biodata": {"nama": "BUDI PALSU"}}]
+)
+async def test_data_that_does_not_match_the_issuer_signature_is_refused(
+    reader_pair: VirtualReaderPair, variant: dict[str, object]
+) -> None:
+    reader_pair.place("budi", **variant)
+    assert await _code_of(_service()) is ErrorCode.CARD_NOT_GENUINE
+
+
+async def test_wrong_activation_values_leave_the_sam_closed(reader_pair: VirtualReaderPair) -> None:
+    reader_pair.place("budi")
+    wrong = Activation(bytes(16), bytes(32))
+    assert await _code_of(_service(wrong)) is ErrorCode.SAM_NOT_ACTIVATED
+
+
+async def test_no_card_within_the_wait_is_a_typed_error(reader_pair: VirtualReaderPair) -> None:
+    assert await _code_of(_service(), wait_seconds=0.3) is ErrorCode.NO_CARD
+
+
+async def test_waits_for_a_card_placed_during_the_request(reader_pair: VirtualReaderPair) -> None:
+    service = _service()
+    request = asyncio.create_task(service.read(wait_seconds=10))
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(reader_pair.place, "siti")
+    reading = await request
+    assert reading.person.nama_lengkap == "SITI CONTOH RAHAYU"
+
+
+async def test_a_second_request_on_a_busy_reader_is_refused_at_once(
+    reader_pair: VirtualReaderPair,
+) -> None:
+    service = _service()
+    first = asyncio.create_task(service.read(wait_seconds=3))
+    await asyncio.sleep(0.3)
+    assert await _code_of(service, wait_seconds=3) is ErrorCode.READER_BUSY
+    await asyncio.to_thread(reader_pair.place, "budi")
+    assert (await first).person.nama_lengkap == "BUDI CONTOH"
+
+
+async def test_lists_the_pair_and_never_offers_the_sam_slot(reader_pair: VirtualReaderPair) -> None:
+    reader_pair.place("budi")
+    [reader] = await _service().list_readers()
+    assert reader.name == CARD_READER and reader.sam_reader == SAM_READER
+    assert reader.card_present and reader.sam_present and not reader.busy
+    assert reader.profile == "vpcd-virtual" and reader.atr is not None
