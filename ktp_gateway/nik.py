@@ -22,7 +22,7 @@ def validate_nik(value: str) -> str:
         compact = str(stdnum_nik.validate(value))
     except ValidationError as exc:
         # stdnum's message says which rule failed (length, digits, date, region); keep that only.
-        raise InvalidNikError(f"NIK is not structurally valid: {exc.message}") from None
+        raise InvalidNikError(f"NIK is not structurally valid: {exc}") from None
     # stdnum takes the day modulo 40, so 81-91 would pass; the rule is 1-31, or 41-71 for women.
     day = int(compact[6:8])
     if not (1 <= day <= 31 or 41 <= day <= 71):
