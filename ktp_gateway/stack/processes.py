@@ -1,0 +1,120 @@
+"""Child processes of the demo and the tests (Dukcapil simulator, gateway) that always get stopped.
+
+Each is a real process on a loopback port; `ManagedProcess` starts it, waits until it answers,
+and on exit terminates it (then kills it if it lingers), so nothing outlives the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+STOP_GRACE_SECONDS = 5.0
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ProcessFailedError(RuntimeError):
+    """A child process exited or never became ready; carries the tail of its output."""
+
+
+class ManagedProcess:
+    """A child process that is ready once `ready_url` answers, and is stopped on exit."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        ready_url: str,
+        env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+        start_timeout: float = 20.0,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.ready_url = ready_url
+        self.env = {**os.environ, **(env or {})}
+        self.log_path = log_path
+        self.start_timeout = start_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: int | None = None
+
+    @classmethod
+    def python_module(cls, name: str, module: str, *args: str, **kwargs: object) -> ManagedProcess:
+        """Run `python -m module args` with this interpreter."""
+        return cls(name, [sys.executable, "-m", module, *args], **kwargs)  # type: ignore[arg-type]
+
+    def __enter__(self) -> ManagedProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if self.log_path is not None:
+            self._log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        output = self._log if self._log is not None else subprocess.DEVNULL
+        self.process = subprocess.Popen(  # noqa: S603 - argv is built by the project, not a shell
+            self.argv, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None  # noqa: S101
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.stop()
+                raise ProcessFailedError(
+                    f"{self.name} exited with {self.process.returncode} at start"
+                )
+            if self._answers():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise ProcessFailedError(f"{self.name} did not become ready in {self.start_timeout:.0f} s")
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.ready_url, timeout=1):  # noqa: S310 - loopback URL we built
+                return True
+        except urllib.error.HTTPError:
+            return True  # it answered, even if not with 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self) -> None:
+        """Terminate, then kill after a grace period; idempotent."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._log)
+            self._log = None
