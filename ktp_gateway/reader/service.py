@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ktp_gateway.errors import ErrorCode, ReaderError
+from ktp_gateway.metrics import ReaderState
 from ktp_gateway.reader.pairs import ReaderPair, find_pairs
 from ktp_gateway.reader.pcsc import PcscContext
 from ktp_gateway.reader.tap import CardReading, read_card
@@ -74,6 +75,13 @@ class ReaderService:
                 busy=self._lock(pair.card_reader).locked(),
             )
             for pair in pairs
+        ]
+
+    def snapshot(self) -> list[ReaderState]:
+        """Reader state for the metrics collector (runs in the scrape's thread)."""
+        return [
+            ReaderState(info.name, info.card_present, "present" if info.sam_present else "absent")
+            for info in self._list()
         ]
 
     async def list_readers(self) -> list[ReaderInfo]:

@@ -1,0 +1,1 @@
+"""The local REST API the case application calls (FastAPI)."""

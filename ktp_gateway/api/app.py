@@ -1,0 +1,71 @@
+"""The app factory: routers, problem handlers, plumbing, and a lifespan that opens the services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from ktp_gateway import __version__
+from ktp_gateway.api import errors, middleware
+from ktp_gateway.api.deps import Services
+from ktp_gateway.api.routes import health, lookups, metrics_route, readers, verifications
+from ktp_gateway.config import Settings
+from ktp_gateway.dukcapil_client.client import DukcapilClient
+from ktp_gateway.metrics import GatewayMetrics
+from ktp_gateway.reader.service import ReaderService
+from ktp_gateway.specs import load_specs
+
+
+def build_services(settings: Settings, registry: CollectorRegistry | None = None) -> Services:
+    """Everything the routes need, from the settings (fails fast on a bad spec or secret)."""
+    metrics = GatewayMetrics(registry or CollectorRegistry())
+    readers = ReaderService(
+        load_specs(settings.reader.specs_dir),
+        settings.activation.load(),
+        check_signature=settings.reader.check_signature,
+    )
+    metrics.watch_readers(readers)
+    dukcapil = DukcapilClient(settings.dukcapil, observer=metrics.dukcapil_observer())
+    return Services(settings=settings, readers=readers, registry=dukcapil, metrics=metrics)
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """The gateway's ASGI app; `services` lets tests and the demo bring their own."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built = services or build_services(settings or Settings())
+        app.state.services = built
+        try:
+            yield
+        finally:
+            close = getattr(built.registry, "aclose", None)
+            if close is not None:
+                await close()
+
+    app = FastAPI(
+        title="ktp-gateway",
+        version=__version__,
+        summary="KTP-el + Dukcapil identity verification that stores no population data.",
+        lifespan=lifespan,
+    )
+    errors.register(app)
+    middleware.install(app, observe=lambda *args: _observe_http(app, *args))
+    for router in (
+        health.router,
+        readers.router,
+        verifications.router,
+        lookups.router,
+        metrics_route.router,
+    ):
+        app.include_router(router)
+    return app
+
+
+def _observe_http(app: FastAPI, method: str, route: str, status: int, seconds: float) -> None:
+    services: Services | None = getattr(app.state, "services", None)
+    if services is not None:
+        services.metrics.http_request(method, route, status, seconds)

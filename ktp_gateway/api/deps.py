@@ -1,0 +1,31 @@
+"""Dependencies as `Annotated` aliases: routes ask for services, tests override them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ktp_gateway.config import Settings
+from ktp_gateway.metrics import GatewayMetrics
+from ktp_gateway.reader.service import ReaderService
+from ktp_gateway.verification import Registry
+
+
+@dataclass
+class Services:
+    """What the routes work with; built by the app's lifespan from the settings."""
+
+    settings: Settings
+    readers: ReaderService
+    registry: Registry
+    metrics: GatewayMetrics
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

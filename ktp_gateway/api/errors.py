@@ -1,0 +1,68 @@
+"""Exception handlers: gateway and validation errors become problem+json with a stable code."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ktp_gateway.api.problems import PROBLEM_TYPE_BASE, problem_for
+from ktp_gateway.errors import ErrorCode, GatewayError
+
+log = structlog.get_logger("ktp_gateway.api")
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def problem_response(
+    request: Request, code: ErrorCode, detail: str, **extra: object
+) -> JSONResponse:
+    """An RFC 9457 problem with the code, its hint and the request id."""
+    problem = problem_for(code)
+    body = {
+        "type": PROBLEM_TYPE_BASE + code.value,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": detail,
+        "code": code.value,
+        "hint": problem.hint,
+        "request_id": getattr(request.state, "request_id", None),
+        **extra,
+    }
+    return JSONResponse(
+        body, status_code=problem.status, media_type="application/problem+json", headers=NO_STORE
+    )
+
+
+async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GatewayError)  # noqa: S101 - registered for GatewayError only
+    request.state.error_code = exc.code.value
+    return problem_response(request, exc.code, exc.detail)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    request.state.error_code = ErrorCode.INVALID_REQUEST.value
+    # Location and kind of each problem only: pydantic's `input` would echo what was sent (a NIK).
+    errors = [
+        {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")}
+        for e in exc.errors()
+    ]
+    return problem_response(
+        request, ErrorCode.INVALID_REQUEST, "the request body is not valid", errors=errors
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    request.state.error_code = ErrorCode.INTERNAL_ERROR.value
+    log.error("unexpected error", error_type=type(exc).__name__)
+    return problem_response(
+        request, ErrorCode.INTERNAL_ERROR, "unexpected error; see the gateway log"
+    )
+
+
+def register(app: FastAPI) -> None:
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,110 @@
+"""Request and response bodies of the REST API (pydantic models at the boundary)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ktp_gateway.compare import FieldMatch
+from ktp_gateway.domain import PersonData
+from ktp_gateway.verification import Outcome, RegistryStatus
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VerificationRequest(_In):
+    reader: str | None = Field(
+        default=None, description="Card reader name; default: the first KTP-el reader."
+    )
+    wait_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="How long to wait for a card to be placed (bounded by the gateway).",
+    )
+    include_photo: bool = Field(
+        default=False, description="Release the card's face photo (foto wajah)."
+    )
+
+
+class NikLookupRequest(_In):
+    nik: str = Field(
+        description="The 16-digit NIK to look up in Dukcapil.", examples=["3171011505809901"]
+    )
+
+
+class Photo(BaseModel):
+    content_type: str = "image/jpeg"
+    base64: str
+
+
+class Source(BaseModel):
+    """Where the data came from and the agreement it is released under; nothing may cache it."""
+
+    card: str | None = None
+    registry: str | None = None
+    agreement: str
+    agency: str
+    notice: str = "Population data released under the agreement: do not store, do not pass on."
+
+
+class CardResult(BaseModel):
+    reader: str
+    authenticated: bool
+    signature_verified: bool
+    data: PersonData
+    photo: Photo | None = None
+
+
+class RegistryResult(BaseModel):
+    status: RegistryStatus
+    data: PersonData | None = None
+
+
+class Timings(BaseModel):
+    card_ms: float
+    registry_ms: float
+    total_ms: float
+
+
+class ApduCounts(BaseModel):
+    card: int
+    sam: int
+
+
+class VerificationResponse(BaseModel):
+    id: str
+    outcome: Outcome
+    card: CardResult
+    registry: RegistryResult
+    comparison: dict[str, FieldMatch]
+    timings: Timings
+    apdus: ApduCounts
+    source: Source
+
+
+class NikLookupResponse(BaseModel):
+    id: str
+    data: PersonData
+    source: Source
+
+
+class ReaderOut(BaseModel):
+    name: str
+    profile: str
+    sam_reader: str
+    card_present: bool
+    atr: str | None
+    sam_present: bool
+    busy: bool
+
+
+class ReadersResponse(BaseModel):
+    readers: list[ReaderOut]
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    readers: int | None = None
+    reader_error: str | None = None

@@ -1,0 +1,176 @@
+"""Every error code's HTTP status, title, likely cause and fix: one table, documented from code.
+
+Errors become RFC 9457 `application/problem+json` here and nowhere else; routes raise gateway
+errors and never HTTP exceptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ktp_gateway.errors import ErrorCode
+
+PROBLEM_TYPE_BASE = "https://ktp-gateway.invalid/problems/"  # RFC 2606 name: no lookup happens
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    status: int
+    title: str
+    hint: str  # likely cause and fix, one line
+
+
+C = ErrorCode
+PROBLEMS: dict[ErrorCode, Problem] = {
+    C.INVALID_REQUEST: Problem(
+        422, "Invalid request", "A field is missing or malformed: see `errors`."
+    ),
+    C.INVALID_NIK: Problem(
+        422,
+        "Invalid NIK",
+        "A NIK is 16 digits with a known region and a valid birth date; check the typing.",
+    ),
+    C.READER_NOT_FOUND: Problem(
+        404,
+        "Reader not found",
+        "No KTP-el reader with its SAM slot is attached under that name: check the USB cable and GET /v1/readers.",
+    ),
+    C.READER_UNAVAILABLE: Problem(
+        503,
+        "Reader service unavailable",
+        "pcscd is not running or the reader stopped answering: start pcscd, replug the reader.",
+    ),
+    C.READER_BUSY: Problem(
+        409,
+        "Reader busy",
+        "Another request is using this reader: wait for it to finish, or use another reader.",
+    ),
+    C.NO_CARD: Problem(
+        409,
+        "No card on the reader",
+        "No card was placed within the wait time: place the KTP-el flat on the reader, or wait longer.",
+    ),
+    C.CARD_REMOVED: Problem(
+        409,
+        "Card removed",
+        "The card left the reader during the read: hold it still until the read completes.",
+    ),
+    C.CARD_TIMEOUT: Problem(
+        504, "Card did not answer", "The card stopped answering: place it again, flat and centred."
+    ),
+    C.CARD_NOT_KTP_EL: Problem(
+        422,
+        "Not a KTP-el",
+        "The card is not a KTP-el (or an unknown generation): check the card; add its ATR to firmware_specs if it is genuine.",
+    ),
+    C.CARD_ERROR: Problem(
+        502,
+        "Card error",
+        "The card answered an unexpected status: place it again; if it repeats, the card may be damaged.",
+    ),
+    C.CARD_AUTH_FAILED: Problem(
+        422,
+        "Card authentication failed",
+        "The card and the SAM did not authenticate each other: the card may be a clone, or the SAM is not the agency's.",
+    ),
+    C.CARD_DATA_INVALID: Problem(
+        422,
+        "Card data invalid",
+        "The card's data does not parse as its profile describes: a damaged card or an unknown generation.",
+    ),
+    C.CARD_NOT_GENUINE: Problem(
+        422,
+        "Card not genuine",
+        "The card's data does not match the issuer's signature: refuse the card and report it.",
+    ),
+    C.SAM_UNAVAILABLE: Problem(
+        503,
+        "SAM unavailable",
+        "No SAM answers in the reader's SAM slot: seat the SAM, or check the reader profile.",
+    ),
+    C.SAM_NOT_ACTIVATED: Problem(
+        503,
+        "SAM not activated",
+        "The SAM refused this reader's activation values: check the configured PCID/CONF or ask Dukcapil to activate the reader.",
+    ),
+    C.SAM_LOCKED: Problem(
+        503, "SAM locked", "Too many failed opens locked the SAM: contact Dukcapil."
+    ),
+    C.SAM_ERROR: Problem(
+        502,
+        "SAM error",
+        "The SAM answered an unexpected status: reseat it; if it repeats, contact the reader vendor.",
+    ),
+    C.DUKCAPIL_NOT_FOUND: Problem(
+        404,
+        "NIK not in the registry",
+        "Dukcapil has no record for this NIK: check the number with the person.",
+    ),
+    C.DUKCAPIL_RECORD_BLOCKED: Problem(
+        409,
+        "Registry record not active",
+        "Dukcapil holds the record but does not release it: the person should contact their Dinas Dukcapil.",
+    ),
+    C.DUKCAPIL_HOLDER_DECEASED: Problem(
+        410,
+        "Holder recorded as deceased",
+        "Dukcapil records this NIK's holder as deceased: handle per procedure.",
+    ),
+    C.DUKCAPIL_AUTH_FAILED: Problem(
+        502,
+        "Dukcapil refused our credentials",
+        "User ID or password for Dukcapil is wrong or inactive: update the credentials.",
+    ),
+    C.DUKCAPIL_IP_NOT_ALLOWED: Problem(
+        502,
+        "Dukcapil refused our address",
+        "The gateway's IP is not on Dukcapil's allow-list: ask Dukcapil to register it.",
+    ),
+    C.DUKCAPIL_QUOTA_EXHAUSTED: Problem(
+        503,
+        "Dukcapil quota used up",
+        "Today's access quota is used up: wait for the daily reset or ask Dukcapil for more.",
+    ),
+    C.DUKCAPIL_REJECTED: Problem(
+        502,
+        "Dukcapil refused the request",
+        "Dukcapil refused the request for an administrative reason: see detail, contact Dukcapil.",
+    ),
+    C.DUKCAPIL_UNKNOWN_RESPONSE: Problem(
+        502,
+        "Unknown Dukcapil response",
+        "Dukcapil answered a message this gateway does not know: report it so it can be added.",
+    ),
+    C.DUKCAPIL_BAD_RESPONSE: Problem(
+        502,
+        "Unusable Dukcapil response",
+        "Something between us and Dukcapil answered instead of it (HTML page, empty or broken body): check the closed network.",
+    ),
+    C.DUKCAPIL_TIMEOUT: Problem(
+        504,
+        "Dukcapil timed out",
+        "Dukcapil did not answer in time: retry; if it repeats, check the closed network.",
+    ),
+    C.DUKCAPIL_UNAVAILABLE: Problem(
+        503,
+        "Dukcapil unavailable",
+        "Dukcapil cannot be reached: check the closed-network link and the configured address.",
+    ),
+    C.CONFIGURATION_ERROR: Problem(
+        500, "Configuration error", "The gateway's configuration is unusable: see its start-up log."
+    ),
+    C.INTERNAL_ERROR: Problem(
+        500, "Internal error", "An unexpected error: the request id finds it in the log; report it."
+    ),
+}
+
+
+def problem_for(code: ErrorCode) -> Problem:
+    return PROBLEMS.get(code, PROBLEMS[ErrorCode.INTERNAL_ERROR])
+
+
+def markdown_table() -> str:
+    """The error table for the docs, generated so it cannot drift from the code."""
+    rows = ["| code | HTTP | title | likely cause and fix |", "|---|---|---|---|"]
+    rows += [f"| `{code}` | {p.status} | {p.title} | {p.hint} |" for code, p in PROBLEMS.items()]
+    return "\n".join(rows)

@@ -1,0 +1,148 @@
+"""Prometheus metrics: one `ktp_gateway_` namespace, base units, bounded labels, no personal data.
+
+Labels are reader names, operations, outcomes and error codes only: never a NIK, UID or id.
+Reader and SAM state are read from the reader service at scrape time by a custom collector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ktp_gateway import __version__
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
+
+    from ktp_gateway.reader.service import ReaderService
+    from ktp_gateway.reader.tap import CardReading
+
+NS = "ktp_gateway"
+READ_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30)
+HTTP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+SAM_STATES = ("absent", "present")
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderState:
+    """What the collector reports of one reader pair."""
+
+    reader: str
+    card_present: bool
+    sam_state: str
+
+
+class ReaderStateCollector(Collector):
+    """Reader, card and SAM presence, asked of PC/SC at each scrape (not cached)."""
+
+    def __init__(self, snapshot: Callable[[], Iterable[ReaderState]]) -> None:
+        self._snapshot = snapshot
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # state series appear and vanish with readers: nothing to pre-declare
+
+    def collect(self) -> Iterator[Metric]:
+        attached = GaugeMetricFamily(f"{NS}_readers_attached", "KTP-el reader pairs attached")
+        card = GaugeMetricFamily(
+            f"{NS}_reader_card_present", "1 when a card is on the reader", labels=["reader"]
+        )
+        sam = GaugeMetricFamily(
+            f"{NS}_sam_state", "1 for the SAM slot's current state", labels=["reader", "state"]
+        )
+        up = GaugeMetricFamily(f"{NS}_pcsc_up", "1 when PC/SC answered the scrape's reader query")
+        try:
+            states = list(self._snapshot())
+        except Exception:  # a scrape must never fail because pcscd is down
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        attached.add_metric([], len(states))
+        for state in states:
+            card.add_metric([state.reader], 1 if state.card_present else 0)
+            for name in SAM_STATES:
+                sam.add_metric([state.reader, name], 1 if state.sam_state == name else 0)
+        yield from (up, attached, card, sam)
+
+
+class DukcapilMetrics:
+    """The Dukcapil client's observer: requests by outcome, latency, quota remaining."""
+
+    def __init__(self, requests: Counter, latency: Histogram, quota: Gauge) -> None:
+        self._requests, self._latency, self._quota = requests, latency, quota
+
+    def on_request(self, outcome: str, seconds: float) -> None:
+        self._requests.labels(operation="nik", outcome=outcome).inc()
+        self._latency.labels(operation="nik").observe(seconds)
+
+    def on_quota(self, remaining: int) -> None:
+        self._quota.set(remaining)
+
+
+class GatewayMetrics:
+    """Every metric of the gateway, on an injectable registry (tests use a fresh one)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        Info(f"{NS}_build", "Gateway version", registry=registry).info({"version": __version__})
+        self.card_reads = Counter(
+            f"{NS}_card_reads", "Card reads by outcome", ["reader", "outcome"], registry=registry
+        )
+        self.card_read_seconds = Histogram(
+            f"{NS}_card_read_duration_seconds", "Time to authenticate and read a card", ["reader"],
+            buckets=READ_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self.apdus = Counter(f"{NS}_apdus", "APDUs sent", ["reader", "device"], registry=registry)
+        self.verifications = Counter(
+            f"{NS}_verifications",
+            "Verifications by outcome and error code",
+            ["outcome", "code"],
+            registry=registry,
+        )
+        self.http_requests = Counter(
+            f"{NS}_http_requests", "API requests", ["method", "route", "status"], registry=registry
+        )
+        self.http_seconds = Histogram(
+            f"{NS}_http_request_duration_seconds", "API request latency", ["method", "route"],
+            buckets=HTTP_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self.dukcapil_requests = Counter(
+            f"{NS}_dukcapil_requests",
+            "Dukcapil requests by outcome",
+            ["operation", "outcome"],
+            registry=registry,
+        )
+        self.dukcapil_seconds = Histogram(
+            f"{NS}_dukcapil_request_duration_seconds", "Dukcapil request latency", ["operation"],
+            buckets=HTTP_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self.dukcapil_quota = Gauge(
+            f"{NS}_dukcapil_quota_remaining",
+            "Remaining daily Dukcapil quota, when it says",
+            registry=registry,
+        )
+
+    def dukcapil_observer(self) -> DukcapilMetrics:
+        return DukcapilMetrics(self.dukcapil_requests, self.dukcapil_seconds, self.dukcapil_quota)
+
+    def watch_readers(self, readers: ReaderService) -> None:
+        """Report reader state at scrape time from the reader service."""
+        self.registry.register(ReaderStateCollector(readers.snapshot))
+
+    def card_read(self, reading: CardReading) -> None:
+        self.card_reads.labels(reader=reading.reader, outcome="ok").inc()
+        self.card_read_seconds.labels(reader=reading.reader).observe(reading.seconds)
+        self.apdus.labels(reader=reading.reader, device="card").inc(reading.card_traffic.apdus)
+        self.apdus.labels(reader=reading.reader, device="sam").inc(reading.sam_traffic.apdus)
+
+    def verification(self, *, outcome: str, code: str) -> None:
+        self.verifications.labels(outcome=outcome, code=code).inc()
+
+    def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.http_requests.labels(method=method, route=route, status=str(status)).inc()
+        self.http_seconds.labels(method=method, route=route).observe(seconds)

@@ -1,0 +1,87 @@
+"""The gateway app wired to the real pcscd, virtual reader and a real Dukcapil simulator process."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ktp_gateway.api.app import create_app
+from ktp_gateway.config import ActivationSettings, AgreementSettings, Settings
+from ktp_gateway.dukcapil_client.settings import DukcapilSettings
+from ktp_gateway.stack.pcscd import PcscdService
+from ktp_gateway.stack.processes import ManagedProcess, free_port
+from ktp_gateway.stack.virtual import VirtualReaderPair
+
+USER_ID = "UJICOBA-API"
+PASSWORD = "sandi-ujicoba-api"
+CONSUMER_PATH = "3171/lpsk"
+AGREEMENT = "PKS UJICOBA/001 (test)"
+
+
+class Simulator:
+    """A running simulator process and its admin endpoints."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+
+    def admin(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310
+            f"{self.base_url}/_simulator/{path}",
+            data=data,
+            method="GET" if data is None else "POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return json.load(response)
+
+    def requests(self) -> int:
+        return int(self.admin("stats")["requests"])
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[Simulator]:
+    port = free_port()
+    process = ManagedProcess.python_module(
+        "Dukcapil simulator",
+        "ktp_gateway.simulators.dukcapil",
+        "--port", str(port), "--consumer-path", CONSUMER_PATH,
+        ready_url=f"http://127.0.0.1:{port}/_simulator/stats",
+        env={"DUKCAPIL_SIM_USER_ID": USER_ID, "DUKCAPIL_SIM_PASSWORD": PASSWORD},
+    )  # fmt: skip
+    with process:
+        yield Simulator(port)
+
+
+@pytest.fixture
+def sim(simulator: Simulator) -> Simulator:
+    simulator.admin("reset", {})
+    return simulator
+
+
+def make_settings(dukcapil_url: str, **dukcapil: Any) -> Settings:
+    activation = VirtualReaderPair.activation().as_hex()
+    return Settings(
+        activation=ActivationSettings(pcid=activation["pcid"], conf=activation["conf"]),
+        dukcapil=DukcapilSettings(
+            base_url=dukcapil_url,
+            consumer_path=CONSUMER_PATH,
+            user_id=USER_ID,
+            password=PASSWORD,
+            ip_user="127.0.0.1",
+            **dukcapil,
+        ),
+        agreement=AgreementSettings(reference=AGREEMENT),
+    )
+
+
+@pytest.fixture
+def client(sim: Simulator, pcscd_service: PcscdService) -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings(sim.base_url))) as test_client:
+        yield test_client
