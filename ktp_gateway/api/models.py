@@ -62,6 +62,7 @@ class RegistryResult(BaseModel):
 
 
 class Timings(BaseModel):
+    wait_for_card_ms: float
     card_ms: float
     registry_ms: float
     total_ms: float

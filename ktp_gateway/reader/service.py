@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ktp_gateway.errors import ErrorCode, ReaderError
 from ktp_gateway.metrics import ReaderState
@@ -109,13 +110,16 @@ class ReaderService:
                     "the reader is serving another request", code=ErrorCode.READER_BUSY
                 )
             try:
+                started = time.perf_counter()
                 if not context.wait_for_card(pair.card_reader, wait_seconds):
                     raise ReaderError(
                         "no card was placed on the reader in time", code=ErrorCode.NO_CARD
                     )
-                return read_card(
+                waited = time.perf_counter() - started
+                reading = read_card(
                     context, pair, self.specs, self.activation, check_signature=self.check_signature
                 )
+                return replace(reading, waited_seconds=waited)
             finally:
                 lock.release()
 

@@ -34,6 +34,7 @@ class CardReading:
     card_traffic: TrafficStats
     sam_traffic: TrafficStats
     seconds: float
+    waited_seconds: float = 0.0  # time the request waited for the card to be placed
 
 
 def _connect_sam(connector: Connector, pair: ReaderPair) -> Connection:

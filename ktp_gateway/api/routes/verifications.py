@@ -51,6 +51,7 @@ def _response(
         registry=RegistryResult(status=result.registry_status, data=result.registry),
         comparison={field.value: match for field, match in result.comparison.items()},
         timings=Timings(
+            wait_for_card_ms=round(card.waited_seconds * 1000, 2),
             card_ms=round(card.seconds * 1000, 2),
             registry_ms=round(result.registry_seconds * 1000, 2),
             total_ms=round(result.total_seconds * 1000, 2),

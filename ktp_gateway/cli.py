@@ -1,0 +1,124 @@
+"""`ktp-gateway`: serve the API, list readers, run the demo on the virtual stack."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+
+from ktp_gateway import __version__
+from ktp_gateway.errors import GatewayError
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ktp_gateway.api.app import create_app
+    from ktp_gateway.config import Settings
+    from ktp_gateway.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(
+        settings.log.level,
+        json=settings.log.json_output,
+        allow_apdu_trace=settings.log.allow_apdu_trace,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api.host,
+        port=args.port or settings.api.port,
+        access_log=False,  # the gateway logs one canonical line per request itself
+        log_config=None,
+    )
+    return 0
+
+
+def _readers(args: argparse.Namespace) -> int:
+    from ktp_gateway.reader.pairs import find_pairs
+    from ktp_gateway.reader.pcsc import PcscContext
+    from ktp_gateway.specs import load_specs
+
+    specs = load_specs()
+    with PcscContext() as context:
+        names = context.list_readers()
+        statuses = {s.name: s for s in context.statuses(names)}
+        pairs = {p.card_reader: p for p in find_pairs(names, specs)}
+    sam_slots = {p.sam_reader for p in pairs.values()}
+    rows = []
+    for name in names:
+        pair = pairs.get(name)
+        role = "card slot" if pair else ("SAM slot" if name in sam_slots else "unpaired")
+        status = statuses[name]
+        rows.append(
+            {
+                "name": name,
+                "role": role,
+                "profile": pair.profile.id if pair else None,
+                "paired_with": pair.sam_reader if pair else None,
+                "card_present": status.card_present,
+                "atr": status.atr.hex().upper() or None,
+            }
+        )
+    if args.json:
+        print(json.dumps({"readers": rows}, indent=2))
+        return 0
+    if not rows:
+        print("No PC/SC readers attached.")
+        return 0
+    print(f"{'READER':<28} {'ROLE':<10} {'PROFILE':<14} {'CARD':<5} ATR")
+    for row in rows:
+        card = "yes" if row["card_present"] else "no"
+        profile, atr = row["profile"] or "-", row["atr"] or "-"
+        print(f"{row['name']:<28} {row['role']:<10} {profile:<14} {card:<5} {atr}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ktp_gateway.demo import run_demo
+
+    return asyncio.run(run_demo(person=args.person, as_json=args.json, port=args.port))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ktp-gateway", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ktp-gateway {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser(
+        "serve", help="run the REST API (settings from KTP_GATEWAY_* / a config file)"
+    )
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(run=_serve)
+
+    readers = commands.add_parser(
+        "readers", help="list PC/SC readers and how the profiles pair them"
+    )
+    readers.add_argument("--json", action="store_true", help="machine-readable output")
+    readers.set_defaults(run=_readers)
+
+    demo = commands.add_parser("demo", help="one officer's tap on the virtual reader, end to end")
+    demo.add_argument("--json", action="store_true", help="print the verification result as JSON")
+    demo.add_argument(
+        "--person", default="budi", help="synthetic person whose card is placed (default: budi)"
+    )
+    demo.add_argument("--port", type=int, default=0, help="gateway port (default: a free one)")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except GatewayError as exc:
+        print(f"error: {exc.detail} [{exc.code.value}]", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""`ktp-gateway demo`: one officer's tap on the virtual stack, through the real parts.
+
+pcscd with the vpcd readers, the virtual SAM and card, the Dukcapil simulator and the gateway each
+run for real; the demo then calls the REST API as the case application would, places the card
+while the request waits for it, prints the answer, and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import tempfile
+import urllib.error
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from ktp_gateway.simulators.keys import reader_activation
+from ktp_gateway.simulators.population import load_population
+from ktp_gateway.stack.pcscd import PcscdService
+from ktp_gateway.stack.processes import ManagedProcess, free_port
+from ktp_gateway.stack.virtual import VirtualReaderPair
+
+TAP_DELAY_SECONDS = 0.5  # the officer taps shortly after the case application asks
+WAIT_FOR_CARD_SECONDS = 15.0
+DEMO_USER_ID = "DEMO-LPSK-01"
+DEMO_CONSUMER_PATH = "demo/lpsk"
+COLUMN = 36  # width of the card and registry columns
+
+
+def _simulator(port: int, password: str, log_dir: Path) -> ManagedProcess:
+    return ManagedProcess.python_module(
+        "Dukcapil simulator",
+        "ktp_gateway.simulators.dukcapil",
+        "--host", "127.0.0.1", "--port", str(port), "--consumer-path", DEMO_CONSUMER_PATH,
+        ready_url=f"http://127.0.0.1:{port}/_simulator/stats",
+        env={"DUKCAPIL_SIM_USER_ID": DEMO_USER_ID, "DUKCAPIL_SIM_PASSWORD": password},
+        log_path=log_dir / "dukcapil-simulator.log",
+    )  # fmt: skip
+
+
+def gateway_env(gateway_port: int, simulator_port: int, password: str) -> dict[str, str]:
+    """Settings for a gateway wired to the virtual reader and the simulator (test-only secrets)."""
+    activation = reader_activation().as_hex()
+    return {
+        "KTP_GATEWAY_API__PORT": str(gateway_port),
+        "KTP_GATEWAY_ACTIVATION__PCID": activation["pcid"],
+        "KTP_GATEWAY_ACTIVATION__CONF": activation["conf"],
+        "KTP_GATEWAY_DUKCAPIL__BASE_URL": f"http://127.0.0.1:{simulator_port}",
+        "KTP_GATEWAY_DUKCAPIL__CONSUMER_PATH": DEMO_CONSUMER_PATH,
+        "KTP_GATEWAY_DUKCAPIL__USER_ID": DEMO_USER_ID,
+        "KTP_GATEWAY_DUKCAPIL__PASSWORD": password,
+        "KTP_GATEWAY_DUKCAPIL__IP_USER": "127.0.0.1",
+        "KTP_GATEWAY_AGREEMENT__REFERENCE": "DEMO agreement (virtual stack, synthetic data)",
+        "KTP_GATEWAY_LOG__JSON_OUTPUT": "true",
+    }
+
+
+def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(  # noqa: S310 - loopback URL built here
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WAIT_FOR_CARD_SECONDS + 30) as response:  # noqa: S310
+            return int(response.status), dict(json.load(response))
+    except urllib.error.HTTPError as error:
+        return int(error.code), dict(json.load(error))
+
+
+async def _tap(pair: VirtualReaderPair, person: str) -> None:
+    await asyncio.sleep(TAP_DELAY_SECONDS)
+    await asyncio.to_thread(pair.place, person)
+
+
+async def run_demo(*, person: str = "budi", as_json: bool = False, port: int = 0) -> int:
+    """Run one tap end to end; exit status 0 when the gateway answered 200."""
+    if load_population().by_key(person).card is None:
+        raise SystemExit(f"synthetic person {person!r} has no KTP-el (registry only)")
+    password = secrets.token_urlsafe(16)  # per run: the simulator and the gateway share it
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="ktp-demo-") as tmp:
+        log_dir = Path(tmp)
+        _say(
+            as_json,
+            "starting pcscd (virtual readers), the virtual SAM, Dukcapil simulator, gateway",
+        )
+        stack.enter_context(PcscdService(log_path=log_dir / "pcscd.log"))
+        pair = stack.enter_context(VirtualReaderPair())
+        simulator_port, gateway_port = free_port(), port or free_port()
+        stack.enter_context(_simulator(simulator_port, password, log_dir))
+        stack.enter_context(
+            ManagedProcess.python_module(
+                "gateway",
+                "ktp_gateway.cli",
+                "serve",
+                ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
+                env=gateway_env(gateway_port, simulator_port, password),
+                log_path=log_dir / "gateway.log",
+            )
+        )
+        _say(as_json, f"POST /v1/verifications (waiting for a card); tapping {person}'s card")
+        url = f"http://127.0.0.1:{gateway_port}/v1/verifications"
+        body = {"wait_seconds": WAIT_FOR_CARD_SECONDS, "include_photo": False}
+        (status, answer), _ = await asyncio.gather(
+            asyncio.to_thread(_post, url, body), _tap(pair, person)
+        )
+        pair.remove()
+    if as_json:
+        print(json.dumps({"http_status": status, "response": answer}, indent=2))
+    else:
+        print(render(status, answer))
+    return 0 if status == 200 else 1
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(f"- {message}", flush=True)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        parts = [
+            value.get("alamat"),
+            f"RT {value.get('rt')}/RW {value.get('rw')}",
+            value.get("kelurahan"),
+        ]
+        return ", ".join(str(p) for p in parts if p)
+    return str(value)
+
+
+def render(status: int, answer: dict[str, Any]) -> str:
+    """The verification as an officer reads it."""
+    if status != 200:
+        headline = (
+            f"verification failed: HTTP {status} [{answer.get('code')}] {answer.get('title')}"
+        )
+        return f"{headline}\n  {answer.get('hint')}"
+    card, registry = answer["card"], answer["registry"]
+    card_data, registry_data = card["data"], registry.get("data") or {}
+    lines = [
+        "",
+        f"  outcome    {answer['outcome'].upper()}",
+        f"  reader     {card['reader']}",
+        "  card       authenticated through the SAM"
+        + ("; issuer signature verified" if card["signature_verified"] else ""),
+        f"  registry   Dukcapil: {registry['status']}",
+        "",
+        f"  {'field':<18} {'card':<{COLUMN}} {'registry':<{COLUMN}} result",
+    ]
+    comparison = answer["comparison"] or {field: "" for field in card_data}
+    for field, result in comparison.items():
+        on_card, in_registry = _show(card_data.get(field)), _show(registry_data.get(field))
+        lines.append(
+            f"  {field:<18} {on_card[:COLUMN]:<{COLUMN}} {in_registry[:COLUMN]:<{COLUMN}} {result}"
+        )
+    timings, apdus = answer["timings"], answer["apdus"]
+    lines += [
+        "",
+        f"  timings    waited {timings['wait_for_card_ms']:.0f} ms for the card;"
+        f" read {timings['card_ms']:.0f} ms"
+        f" ({apdus['card']} card APDUs, {apdus['sam']} SAM APDUs);"
+        f" registry {timings['registry_ms']:.0f} ms; total {timings['total_ms']:.0f} ms",
+        f"  source     {answer['source']['agreement']}: {answer['source']['notice']}",
+    ]
+    return "\n".join(lines)
