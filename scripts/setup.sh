@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install everything ktp-gateway needs on a fresh Debian/Ubuntu machine, idempotently:
+# Debian packages (pcscd, the vpcd virtual reader driver, what pyscard builds with), a virtual
+# environment in .venv, and the package itself (editable). `--test` adds the test tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+[ "${1:-}" = "--test" ] && extras="[test]"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# pcscd + vsmartcard-vpcd: the real PC/SC stack and its virtual readers (tests and demo use them);
+# libpcsclite-dev, swig and gcc: pyscard builds from source against pcsc-lite.
+packages=(pcscd vsmartcard-vpcd libpcsclite-dev swig gcc)
+python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
+[ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] \
+  || packages+=(python3-dev)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ktp-gateway needs Python >= 3.11")'
+[ -x .venv/bin/python ] || python3 -m venv .venv
+
+# Re-install only when the project's requirements changed since the last run.
+stamp=".venv/.ktp-gateway-installed$( [ -n "$extras" ] && echo -test )"
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing ktp-gateway${extras} into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".${extras}"
+  echo "$want" > "$stamp"
+fi

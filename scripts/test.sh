@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install what the tests need, then lint, type-check and run the whole test suite through the real
+# pcscd, virtual readers and simulator processes. Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+echo "== ruff"
+.venv/bin/ruff check ktp_gateway tests
+.venv/bin/ruff format --check ktp_gateway tests
+echo "== mypy (strict)"
+.venv/bin/mypy
+echo "== pytest"
+exec .venv/bin/pytest -q -p no:cacheprovider "$@"
