@@ -13,7 +13,9 @@ import secrets
 import tempfile
 import urllib.error
 import urllib.request
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,8 @@ def gateway_env(gateway_port: int, simulator_port: int, password: str) -> dict[s
     }
 
 
-def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """POST as the case application does; the status and the JSON body (also on errors)."""
     request = urllib.request.Request(  # noqa: S310 - loopback URL built here
         url,
         data=json.dumps(body).encode(),
@@ -77,17 +80,20 @@ async def _tap(pair: VirtualReaderPair, person: str) -> None:
     await asyncio.to_thread(pair.place, person)
 
 
-async def run_demo(*, person: str = "budi", as_json: bool = False, port: int = 0) -> int:
-    """Run one tap end to end; exit status 0 when the gateway answered 200."""
-    if load_population().by_key(person).card is None:
-        raise SystemExit(f"synthetic person {person!r} has no KTP-el (registry only)")
+@dataclass(frozen=True, slots=True)
+class VirtualStack:
+    """A running virtual stack: the reader pair to place cards on, and the gateway's address."""
+
+    pair: VirtualReaderPair
+    gateway_url: str
+
+
+@contextmanager
+def virtual_stack(*, port: int = 0) -> Iterator[VirtualStack]:
+    """pcscd, the virtual SAM, the Dukcapil simulator and the gateway, stopped on exit."""
     password = secrets.token_urlsafe(16)  # per run: the simulator and the gateway share it
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="ktp-demo-") as tmp:
         log_dir = Path(tmp)
-        _say(
-            as_json,
-            "starting pcscd (virtual readers), the virtual SAM, Dukcapil simulator, gateway",
-        )
         stack.enter_context(PcscdService(log_path=log_dir / "pcscd.log"))
         pair = stack.enter_context(VirtualReaderPair())
         simulator_port, gateway_port = free_port(), port or free_port()
@@ -102,13 +108,22 @@ async def run_demo(*, person: str = "budi", as_json: bool = False, port: int = 0
                 log_path=log_dir / "gateway.log",
             )
         )
+        yield VirtualStack(pair=pair, gateway_url=f"http://127.0.0.1:{gateway_port}")
+
+
+async def run_demo(*, person: str = "budi", as_json: bool = False, port: int = 0) -> int:
+    """Run one tap end to end; exit status 0 when the gateway answered 200."""
+    if load_population().by_key(person).card is None:
+        raise SystemExit(f"synthetic person {person!r} has no KTP-el (registry only)")
+    _say(as_json, "starting pcscd (virtual readers), the virtual SAM, Dukcapil simulator, gateway")
+    with virtual_stack(port=port) as running:
         _say(as_json, f"POST /v1/verifications (waiting for a card); tapping {person}'s card")
-        url = f"http://127.0.0.1:{gateway_port}/v1/verifications"
+        url = f"{running.gateway_url}/v1/verifications"
         body = {"wait_seconds": WAIT_FOR_CARD_SECONDS, "include_photo": False}
         (status, answer), _ = await asyncio.gather(
-            asyncio.to_thread(_post, url, body), _tap(pair, person)
+            asyncio.to_thread(post_json, url, body), _tap(running.pair, person)
         )
-        pair.remove()
+        running.pair.remove()
     if as_json:
         print(json.dumps({"http_status": status, "response": answer}, indent=2))
     else:

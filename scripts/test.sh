@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 echo "== ruff"
-.venv/bin/ruff check ktp_gateway tests
-.venv/bin/ruff format --check ktp_gateway tests
+.venv/bin/ruff check ktp_gateway tests bench
+.venv/bin/ruff format --check ktp_gateway tests bench
 echo "== mypy (strict)"
 .venv/bin/mypy
 echo "== pytest"

@@ -174,3 +174,7 @@ def markdown_table() -> str:
     rows = ["| code | HTTP | title | likely cause and fix |", "|---|---|---|---|"]
     rows += [f"| `{code}` | {p.status} | {p.title} | {p.hint} |" for code, p in PROBLEMS.items()]
     return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
