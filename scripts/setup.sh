@@ -6,7 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+stamp=".venv/.ktp-gateway-installed"
+if [ "${1:-}" = "--test" ]; then
+  extras="[test]"
+  stamp="$stamp-test"
+fi
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -31,7 +35,6 @@ python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ktp-gate
 [ -x .venv/bin/python ] || python3 -m venv .venv
 
 # Re-install only when the project's requirements changed since the last run.
-stamp=".venv/.ktp-gateway-installed$( [ -n "$extras" ] && echo -test )"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing ktp-gateway${extras} into .venv"
