@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import os
 import signal
 import socket
@@ -34,6 +35,8 @@ READER_CONF_DIR = Path(__file__).resolve().parent / "reader.conf.d"
 VIRTUAL_READERS = ("Virtual PCD 00 00", "Virtual PCD 00 01")
 VPCD_PORTS = (CARD_PORT, SAM_PORT)
 PID_FILE = Path(tempfile.gettempdir()) / "ktp-gateway-pcscd.pid"
+LOCK_FILE = Path(tempfile.gettempdir()) / "ktp-gateway-virtual-readers.lock"
+LOCK_HELD_ENV = "KTP_GATEWAY_VIRTUAL_READERS_HELD"
 TCP_LISTEN = "0A"  # socket state in /proc/net/tcp
 POLL_SECONDS = 0.05
 STOP_GRACE_SECONDS = 5.0
@@ -154,9 +157,15 @@ class PcscdService:
         self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._lock: IO[str] | None = None
 
     def __enter__(self) -> PcscdService:
-        self.start()
+        self._acquire()
+        try:
+            self.start()
+        except BaseException:
+            self._release()
+            raise
         return self
 
     def __exit__(
@@ -165,7 +174,29 @@ class PcscdService:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            self._release()
+
+    def _acquire(self) -> None:
+        """One user of the virtual readers at a time on this machine; others wait their turn.
+
+        The vpcd ports take one emulator each, and whoever started pcscd stops it on exit. The
+        holder's own nested uses and child processes (the demo under a test) inherit the turn.
+        """
+        if os.environ.get(LOCK_HELD_ENV):
+            return
+        self._lock = LOCK_FILE.open("a")
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        os.environ[LOCK_HELD_ENV] = str(os.getpid())
+
+    def _release(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            os.environ.pop(LOCK_HELD_ENV, None)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
 
     @property
     def started_here(self) -> bool:
