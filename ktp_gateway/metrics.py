@@ -25,36 +25,49 @@ if TYPE_CHECKING:
 NS = "ktp_gateway"
 READ_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30)
 HTTP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-SAM_STATES = ("absent", "present")
+SAM_STATES = ("absent", "present", "open", "error")  # a state outside these is reported as error
 
 
 @dataclass(frozen=True, slots=True)
 class ReaderState:
-    """What the collector reports of one reader pair."""
+    """What the collector reports of one reader pair (`attached` last: older callers omit it)."""
 
     reader: str
     card_present: bool
     sam_state: str
+    attached: bool = True
+
+
+def _reader_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+    return (
+        GaugeMetricFamily(
+            f"{NS}_reader_attached", "1 while the reader is attached", labels=["reader"]
+        ),
+        GaugeMetricFamily(
+            f"{NS}_reader_card_present", "1 while a card is on the reader", labels=["reader"]
+        ),
+        GaugeMetricFamily(
+            f"{NS}_sam_state", "1 for the SAM slot's current state", labels=["reader", "state"]
+        ),
+    )
+
+
+def _pcsc_up() -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{NS}_pcsc_up", "1 when PC/SC answered the scrape's reader query")
 
 
 class ReaderStateCollector(Collector):
-    """Reader, card and SAM presence, asked of PC/SC at each scrape (not cached)."""
+    """Reader, card and SAM state, asked of the reader service at each scrape (never cached)."""
 
     def __init__(self, snapshot: Callable[[], Iterable[ReaderState]]) -> None:
         self._snapshot = snapshot
 
     def describe(self) -> Iterable[Metric]:
-        return []  # state series appear and vanish with readers: nothing to pre-declare
+        # Declared so the registry refuses a second collector with the same names.
+        return [*_reader_families(), _pcsc_up()]
 
     def collect(self) -> Iterator[Metric]:
-        attached = GaugeMetricFamily(f"{NS}_readers_attached", "KTP-el reader pairs attached")
-        card = GaugeMetricFamily(
-            f"{NS}_reader_card_present", "1 when a card is on the reader", labels=["reader"]
-        )
-        sam = GaugeMetricFamily(
-            f"{NS}_sam_state", "1 for the SAM slot's current state", labels=["reader", "state"]
-        )
-        up = GaugeMetricFamily(f"{NS}_pcsc_up", "1 when PC/SC answered the scrape's reader query")
+        up = _pcsc_up()
         try:
             states = list(self._snapshot())
         except Exception:  # a scrape must never fail because pcscd is down
@@ -62,25 +75,32 @@ class ReaderStateCollector(Collector):
             yield up
             return
         up.add_metric([], 1)
-        attached.add_metric([], len(states))
+        attached, card, sam = _reader_families()
         for state in states:
+            attached.add_metric([state.reader], 1 if state.attached else 0)
             card.add_metric([state.reader], 1 if state.card_present else 0)
+            current = state.sam_state if state.sam_state in SAM_STATES else "error"
             for name in SAM_STATES:
-                sam.add_metric([state.reader, name], 1 if state.sam_state == name else 0)
+                sam.add_metric([state.reader, name], 1 if current == name else 0)
         yield from (up, attached, card, sam)
 
 
 class DukcapilMetrics:
     """The Dukcapil client's observer: requests by outcome, latency, quota remaining."""
 
-    def __init__(self, requests: Counter, latency: Histogram, quota: Gauge) -> None:
-        self._requests, self._latency, self._quota = requests, latency, quota
+    def __init__(
+        self, requests: Counter, latency: Histogram, quota: Gauge, *, operation: str = "nik"
+    ) -> None:
+        self._requests, self._quota, self._operation = requests, quota, operation
+        self._latency = latency.labels(operation=operation)
 
     def on_request(self, outcome: str, seconds: float) -> None:
-        self._requests.labels(operation="nik", outcome=outcome).inc()
-        self._latency.labels(operation="nik").observe(seconds)
+        """One Dukcapil request ended with `outcome` (a bounded word, never an id)."""
+        self._requests.labels(operation=self._operation, outcome=outcome).inc()
+        self._latency.observe(seconds)
 
     def on_quota(self, remaining: int) -> None:
+        """Dukcapil said how many requests are left today."""
         self._quota.set(remaining)
 
 

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from ktp_gateway import __version__
+from ktp_gateway.domain import PersonData
+from ktp_gateway.metrics import GatewayMetrics, ReaderState, ReaderStateCollector
+from ktp_gateway.reader.connection import TrafficStats
+from ktp_gateway.reader.tap import CardReading
+
+NIK = "3171011505809901"  # a synthetic person's NIK (simulators/data/synthetic_people.yaml)
+READER = "Virtual PCD 00 00"
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def metrics(registry: CollectorRegistry) -> GatewayMetrics:
+    return GatewayMetrics(registry)
+
+
+def _reading(seconds: float = 0.8) -> CardReading:
+    return CardReading(
+        reader=READER,
+        person=PersonData(nik=NIK, nama_lengkap="BUDI CONTOH"),
+        photo=b"\xff\xd8",
+        signature_verified=True,
+        card_traffic=TrafficStats(apdus=12),
+        sam_traffic=TrafficStats(apdus=7),
+        seconds=seconds,
+    )
+
+
+def test_build_info_names_the_version(registry: CollectorRegistry, metrics: GatewayMetrics) -> None:
+    assert registry.get_sample_value("ktp_gateway_build_info", {"version": __version__}) == 1
+
+
+def test_a_card_read_counts_the_read_its_duration_and_apdus_per_device(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.card_read(_reading(0.8))
+    value = registry.get_sample_value
+    assert value("ktp_gateway_card_reads_total", {"reader": READER, "outcome": "ok"}) == 1
+    assert value("ktp_gateway_card_read_duration_seconds_count", {"reader": READER}) == 1
+    assert value("ktp_gateway_card_read_duration_seconds_sum", {"reader": READER}) == 0.8
+    bucket = {"reader": READER, "le": "1.0"}
+    assert value("ktp_gateway_card_read_duration_seconds_bucket", bucket) == 1
+    assert value("ktp_gateway_apdus_total", {"reader": READER, "device": "card"}) == 12
+    assert value("ktp_gateway_apdus_total", {"reader": READER, "device": "sam"}) == 7
+
+
+def test_card_read_buckets_cover_ten_milliseconds_to_fifteen_seconds(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.card_read(_reading())  # labelled series appear on first use
+    buckets = {
+        float(sample.labels["le"])
+        for family in registry.collect()
+        if family.name == "ktp_gateway_card_read_duration_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_bucket")
+    }
+    assert min(buckets) == 0.01 and 15 in buckets
+
+
+def test_the_dukcapil_observer_feeds_requests_latency_and_quota(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    observer = metrics.dukcapil_observer()
+    observer.on_request("ok", 0.2)
+    observer.on_request("dukcapil_timeout", 5.0)
+    observer.on_quota(4321)
+    value = registry.get_sample_value
+    ok = {"operation": "nik", "outcome": "ok"}
+    assert value("ktp_gateway_dukcapil_requests_total", ok) == 1
+    timeout = {"operation": "nik", "outcome": "dukcapil_timeout"}
+    assert value("ktp_gateway_dukcapil_requests_total", timeout) == 1
+    latency = {"operation": "nik"}
+    assert value("ktp_gateway_dukcapil_request_duration_seconds_count", latency) == 2
+    assert value("ktp_gateway_dukcapil_quota_remaining") == 4321
+
+
+def test_verifications_and_http_requests_are_counted_by_bounded_labels(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.verification(outcome="match", code="")
+    metrics.verification(outcome="error", code="card_not_genuine")
+    metrics.http_request("POST", "/v1/verifications", 200, 1.2)
+    value = registry.get_sample_value
+    assert value("ktp_gateway_verifications_total", {"outcome": "match", "code": ""}) == 1
+    error = {"outcome": "error", "code": "card_not_genuine"}
+    assert value("ktp_gateway_verifications_total", error) == 1
+    http = {"method": "POST", "route": "/v1/verifications", "status": "200"}
+    assert value("ktp_gateway_http_requests_total", http) == 1
+
+
+def test_reader_state_is_read_at_scrape_time(registry: CollectorRegistry) -> None:
+    states = [ReaderState(READER, card_present=False, sam_state="absent")]
+    registry.register(ReaderStateCollector(lambda: states))
+    value = registry.get_sample_value
+    assert value("ktp_gateway_reader_card_present", {"reader": READER}) == 0
+    states[0] = ReaderState(READER, card_present=True, sam_state="open", attached=True)
+    assert value("ktp_gateway_pcsc_up") == 1
+    assert value("ktp_gateway_reader_attached", {"reader": READER}) == 1
+    assert value("ktp_gateway_reader_card_present", {"reader": READER}) == 1
+    sam = {
+        state: value("ktp_gateway_sam_state", {"reader": READER, "state": state})
+        for state in ("absent", "present", "open", "error")
+    }
+    assert sam == {"absent": 0, "present": 0, "open": 1, "error": 0}
+
+
+def test_an_unknown_sam_state_is_reported_as_error(registry: CollectorRegistry) -> None:
+    state = ReaderState(READER, card_present=False, sam_state="locked")
+    registry.register(ReaderStateCollector(lambda: [state]))
+    labels = {"reader": READER, "state": "error"}
+    assert registry.get_sample_value("ktp_gateway_sam_state", labels) == 1
+
+
+def test_a_scrape_survives_pcsc_being_down(registry: CollectorRegistry) -> None:
+    def broken() -> list[ReaderState]:
+        raise OSError("pcscd is not running")
+
+    registry.register(ReaderStateCollector(broken))
+    assert registry.get_sample_value("ktp_gateway_pcsc_up") == 0
+    assert b"ktp_gateway_pcsc_up 0.0" in generate_latest(registry)
+
+
+def test_a_second_reader_state_collector_is_refused(registry: CollectorRegistry) -> None:
+    registry.register(ReaderStateCollector(list))
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        registry.register(ReaderStateCollector(list))
+
+
+def test_metric_names_follow_the_conventions(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    registry.register(ReaderStateCollector(list))
+    for family in registry.collect():
+        assert family.name.startswith("ktp_gateway_")
+        if family.type == "counter":
+            assert all(s.name.endswith(("_total", "_created")) for s in family.samples)
+
+
+def test_no_label_value_looks_like_a_nik_after_recording(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    registry.register(
+        ReaderStateCollector(lambda: [ReaderState(READER, card_present=True, sam_state="open")])
+    )
+    metrics.card_read(_reading())
+    metrics.verification(outcome="mismatch", code="")
+    metrics.http_request("POST", "/v1/nik-lookups", 404, 0.1)
+    observer = metrics.dukcapil_observer()
+    observer.on_request("dukcapil_not_found", 0.3)
+    observer.on_quota(10)
+    values = [
+        value
+        for family in registry.collect()
+        for sample in family.samples
+        for value in sample.labels.values()
+    ]
+    assert values  # the scrape carried labelled series
+    assert not [v for v in values if re.search(r"\d{16}", v)]
+    assert NIK.encode() not in generate_latest(registry)
