@@ -47,6 +47,15 @@ class ErrorCode(StrEnum):
     # gateway
     CONFIGURATION_ERROR = "configuration_error"
     INTERNAL_ERROR = "internal_error"
+    # API product: callers, least data, jobs, abuse limits
+    UNAUTHORIZED = "unauthorized"
+    FIELD_NOT_GRANTED = "field_not_granted"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    JOB_NOT_FOUND = "job_not_found"
+    VERIFICATION_CANCELLED = "verification_cancelled"
+    REQUEST_TOO_LARGE = "request_too_large"
+    RATE_LIMITED = "rate_limited"
 
 
 class GatewayError(Exception):

@@ -162,6 +162,40 @@ PROBLEMS: dict[ErrorCode, Problem] = {
     C.INTERNAL_ERROR: Problem(
         500, "Internal error", "An unexpected error: the request id finds it in the log; report it."
     ),
+    C.UNAUTHORIZED: Problem(
+        401,
+        "Authentication required",
+        "Send this client's API key (`Authorization: Bearer ...` or `X-API-Key`) or its TLS client certificate; ask the gateway's operator for a credential.",
+    ),
+    C.FIELD_NOT_GRANTED: Problem(
+        403,
+        "Field not granted to this client",
+        "A required field is outside what this client may receive: move it to optional_fields, or ask the operator to grant it.",
+    ),
+    C.NOT_FOUND: Problem(404, "Not found", "No such path: check the URL against openapi.json."),
+    C.METHOD_NOT_ALLOWED: Problem(
+        405, "Method not allowed", "This path does not take that method: see openapi.json."
+    ),
+    C.JOB_NOT_FOUND: Problem(
+        404,
+        "Verification job not found",
+        "The job id is unknown, belongs to another client, or its result expired (results are kept for seconds only): start a new verification.",
+    ),
+    C.VERIFICATION_CANCELLED: Problem(
+        409,
+        "Verification cancelled",
+        "The verification was cancelled before it finished: start a new one if the person is still there.",
+    ),
+    C.REQUEST_TOO_LARGE: Problem(
+        413,
+        "Request too large",
+        "The request body exceeds the gateway's limit: send only the documented fields.",
+    ),
+    C.RATE_LIMITED: Problem(
+        429,
+        "Too many requests",
+        "This client or officer made too many requests: wait for the number of seconds in Retry-After, then retry.",
+    ),
 }
 
 
