@@ -14,6 +14,8 @@ fi
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ktp-gateway needs Python >= 3.11")'
+
 # pcscd + vsmartcard-vpcd: the real PC/SC stack and its virtual readers (tests and demo use them);
 # libpcsclite-dev, swig and gcc: pyscard builds from source against pcsc-lite.
 packages=(pcscd vsmartcard-vpcd libpcsclite-dev swig gcc)
@@ -21,9 +23,11 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 [ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] \
   || packages+=(python3-dev)
 
+# `dpkg -s` also succeeds for removed packages whose config files remain: ask for "installed".
+installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
 missing=()
 for package in "${packages[@]}"; do
-  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  installed "$package" || missing+=("$package")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
@@ -31,8 +35,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ktp-gateway needs Python >= 3.11")'
-[ -x .venv/bin/python ] || python3 -m venv .venv
+# --clear: a .venv whose interpreter went away (Python upgraded, half-made copy) is made anew.
+[ -x .venv/bin/python ] || python3 -m venv --clear .venv
 
 # Re-install only when the project's requirements changed since the last run.
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
