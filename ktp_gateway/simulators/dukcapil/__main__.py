@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from ktp_gateway.simulators.dukcapil.config import (
     DEFAULT_PASSWORD,
     DEFAULT_PORT,
+    DEFAULT_RETURN_TOKEN,
     DEFAULT_USER_ID,
     Fault,
     FaultMode,
@@ -23,6 +24,7 @@ from ktp_gateway.simulators.dukcapil.config import (
 
 USER_ID_ENV = "DUKCAPIL_SIM_USER_ID"
 PASSWORD_ENV = "DUKCAPIL_SIM_PASSWORD"  # noqa: S105 (the variable's name, not a password)
+RETURN_TOKEN_ENV = "DUKCAPIL_SIM_RETURN_TOKEN"  # noqa: S105 (the variable's name)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     password = os.environ.get(PASSWORD_ENV, DEFAULT_PASSWORD)
     add("--user-id", default=user_id, help=f"(default: ${USER_ID_ENV} or a synthetic one)")
     add("--password", default=password, help=f"(default: ${PASSWORD_ENV} or a synthetic one)")
+    token = os.environ.get(RETURN_TOKEN_ENV, DEFAULT_RETURN_TOKEN)
+    add("--return-token", default=token, help=f"data balikan Bearer token (${RETURN_TOKEN_ENV})")
+    add("--check-peer-ip", action="store_true", help="also refuse TCP peers off the allow-list")
     add("--allowed-ip", action="append", help="ip_user values accepted (repeat; default 127.0.0.1)")
     add("--quota", type=int, default=None, help="lookups left today (default: no quota)")
     add("--fault", choices=[m.value for m in FaultMode], default=FaultMode.NONE.value)
@@ -61,6 +66,8 @@ def _config(args: argparse.Namespace) -> SimulatorConfig:
         quota=args.quota,
         fault=Fault(mode=FaultMode(args.fault), count=args.fault_count),
         people_file=args.people,
+        return_token=SecretStr(args.return_token),
+        check_peer_ip=args.check_peer_ip,
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 DEFAULT_USER_ID = "UJICOBA-SIMULATOR"
 DEFAULT_PASSWORD = "sandi-ujicoba-simulator"  # noqa: S105 (a simulator's fictional password)
 DEFAULT_PORT = 8700
+DEFAULT_RETURN_TOKEN = "token-ujicoba-data-balikan"  # noqa: S105 (a simulator's fictional token)
 
 
 class Style(StrEnum):
@@ -32,6 +33,15 @@ class FaultMode(StrEnum):
     TIMEOUT = "timeout"  # answer only after `hang_seconds`
     HTTP_500 = "http_500"  # the application server's own error
     UNKNOWN_RESPON = "unknown_respon"  # a well-formed refusal with a message no table knows
+    REFUSAL = "refusal"  # the refusal of Dukcapil code `code` (03..17), in the current style
+    OTHER_PERSON = "other_person"  # a found record about another NIK than the one asked
+
+
+class FaultTarget(StrEnum):
+    """Which endpoints a fault hits: the queries (CALL_NIK, photo, KK) or the return-data store."""
+
+    QUERY = "query"
+    RETURN_DATA = "return_data"
 
 
 class Fault(BaseModel):
@@ -43,6 +53,8 @@ class Fault(BaseModel):
     count: int | None = Field(default=None, ge=1)
     status: int = Field(default=502, ge=200, le=599)
     hang_seconds: float = Field(default=30.0, gt=0, le=600)
+    target: FaultTarget = FaultTarget.QUERY
+    code: str | None = Field(default=None, pattern=r"^\d{2}$")  # for mode "refusal"
 
 
 class SimulatorConfig(BaseModel):
@@ -59,6 +71,8 @@ class SimulatorConfig(BaseModel):
     quota: int | None = Field(default=None, ge=0)
     fault: Fault = Fault()
     people_file: Path | None = None
+    return_token: SecretStr = SecretStr(DEFAULT_RETURN_TOKEN)
+    check_peer_ip: bool = False  # also refuse when the TCP peer is not on the allow-list
 
 
 class RuntimeConfig(BaseModel):
@@ -69,3 +83,6 @@ class RuntimeConfig(BaseModel):
     style: Style | None = None
     latency_ms: int | None = Field(default=None, ge=0)
     quota_remaining: int | None = Field(default=None, ge=0)
+    return_latency_ms: int | None = Field(default=None, ge=0)  # after recording, before answering
+    quota_retry_after_seconds: int | None = Field(default=None, ge=0)  # header on quota refusals
+    check_peer_ip: bool | None = None

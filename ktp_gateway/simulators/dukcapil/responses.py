@@ -8,6 +8,7 @@ drop them. Region codes are unpadded and TGL_LHR is dd-MM-yyyy text, as the regi
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,32 @@ NIK_FORMAT = Refusal(
     "Data Tidak Ditemukan, NIK tidak sesuai format Dukcapil",
 )
 FOUND_CODE, FOUND_TEXT = "01", "Data Ditemukan"
+IP_NOT_REGISTERED = Refusal(
+    "ip_not_registered", "10", "IP Client Tidak Terdaftar", "IP Tidak Valid"
+)
+
+# Every refusal by its code, for the `refusal` fault. Texts for 06, 08, 16 and 17 beyond the
+# notes' meanings are this simulator's wording, not observations.
+REFUSALS: dict[str, Refusal] = {
+    refusal.code: refusal
+    for refusal in (
+        LOGIN_FAILED,
+        IP_NOT_ALLOWED,
+        QUOTA_USED_UP,
+        _same("outside_hours", "06", "Akses Di Luar Waktu Yang Diizinkan"),
+        PARAMS_INCOMPLETE,
+        _same("nik_unprocessable", "08", "NIK Tidak Dapat Diproses"),
+        CREDENTIALS_EMPTY,
+        IP_NOT_REGISTERED,
+        DECEASED,
+        _same("data_ganda", "12", "Data Ditemukan, Data Ganda"),
+        NOT_FOUND,
+        INACTIVE,
+        NIK_FORMAT,
+        _same("agency_inactive", "16", "Instansi Tidak Aktif"),
+        _same("user_inactive", "17", "User ID Tidak Aktif"),
+    )
+}
 
 
 def envelope(records: list[dict[str, str]], quota_remaining: int | None) -> dict[str, Any]:
@@ -125,6 +152,11 @@ def person_record(person: Person, population: Population) -> dict[str, str]:
         "NO_AKTA_LHR": f"{r.nik[:4]}-LT-UJICOBA-{r.nik[-4:]}",
         "KODE_POS": "99999",
     }
+
+
+def photo_record(person: Person) -> dict[str, str]:
+    """The face photo answer: the NIK and FOTO as base64 (notes: seen in one client UI)."""
+    return {"NIK": person.nik, "FOTO": base64.b64encode(person.photo_bytes()).decode("ascii")}
 
 
 def coded(record: dict[str, str], code: str, text: str, style: Style) -> dict[str, str]:

@@ -13,10 +13,12 @@ from typing import Any
 from ktp_gateway.simulators.dukcapil.config import (
     Fault,
     FaultMode,
+    FaultTarget,
     RuntimeConfig,
     SimulatorConfig,
     Style,
 )
+from ktp_gateway.simulators.dukcapil.ledger import ReturnLedger
 
 
 @dataclass
@@ -28,6 +30,11 @@ class SimulatorState:
     latency_ms: int = 0
     quota_remaining: int | None = None
     fault: Fault = field(default_factory=Fault)
+    return_fault: Fault = field(default_factory=Fault)
+    return_latency_ms: int = 0
+    quota_retry_after_seconds: int | None = None
+    check_peer_ip: bool = False
+    ledger: ReturnLedger = field(default_factory=ReturnLedger)
     requests: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
@@ -43,6 +50,11 @@ class SimulatorState:
         self.latency_ms = self.config.latency_ms
         self.quota_remaining = self.config.quota
         self.fault = self.config.fault
+        self.return_fault = Fault()
+        self.return_latency_ms = 0
+        self.quota_retry_after_seconds = None
+        self.check_peer_ip = self.config.check_peer_ip
+        self.ledger = ReturnLedger()
         self.requests = 0
         self.outcomes.clear()
         self.in_flight = self.max_in_flight = 0
@@ -56,15 +68,32 @@ class SimulatorState:
             self.latency_ms = change.latency_ms
         if change.quota_remaining is not None:
             self.quota_remaining = change.quota_remaining
+        if change.return_latency_ms is not None:
+            self.return_latency_ms = change.return_latency_ms
+        if change.quota_retry_after_seconds is not None:
+            self.quota_retry_after_seconds = change.quota_retry_after_seconds
+        if change.check_peer_ip is not None:
+            self.check_peer_ip = change.check_peer_ip
 
-    def take_fault(self) -> Fault | None:
+    def arm(self, fault: Fault) -> None:
+        """Arm `fault` on the endpoints it targets."""
+        if fault.target is FaultTarget.RETURN_DATA:
+            self.return_fault = fault
+        else:
+            self.fault = fault
+
+    def take_fault(self, target: FaultTarget = FaultTarget.QUERY) -> Fault | None:
         """The fault this request suffers, if one is armed; counts it down."""
-        fault = self.fault
+        fault = self.return_fault if target is FaultTarget.RETURN_DATA else self.fault
         if fault.mode is FaultMode.NONE:
             return None
         if fault.count is not None:
             left = fault.count - 1
-            self.fault = fault.model_copy(update={"count": left}) if left else Fault()
+            rest = fault.model_copy(update={"count": left}) if left else Fault()
+            if target is FaultTarget.RETURN_DATA:
+                self.return_fault = rest
+            else:
+                self.fault = rest
         return fault
 
     def spend_quota(self) -> None:
@@ -97,4 +126,6 @@ class SimulatorState:
             "quota_remaining": self.quota_remaining,
             "style": self.style.value,
             "fault": self.fault.mode.value,
+            "return_fault": self.return_fault.mode.value,
+            "return_data": self.ledger.stats(),
         }
