@@ -56,6 +56,12 @@ class ErrorCode(StrEnum):
     VERIFICATION_CANCELLED = "verification_cancelled"
     REQUEST_TOO_LARGE = "request_too_large"
     RATE_LIMITED = "rate_limited"
+    # agreement and accountability: who asks, for what, under which PKS
+    ACCOUNTABILITY_REQUIRED = "accountability_required"
+    PURPOSE_NOT_IN_AGREEMENT = "purpose_not_in_agreement"
+    AGREEMENT_NOT_IN_FORCE = "agreement_not_in_force"
+    AGREEMENT_SUSPENDED = "agreement_suspended"
+    AUDIT_UNAVAILABLE = "audit_unavailable"
 
 
 class GatewayError(Exception):

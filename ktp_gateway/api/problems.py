@@ -196,6 +196,31 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         "Too many requests",
         "This client or officer made too many requests: wait for the number of seconds in Retry-After, then retry.",
     ),
+    C.ACCOUNTABILITY_REQUIRED: Problem(
+        422,
+        "Officer and purpose required",
+        "Every card or registry request names the officer (`officer_id`) and a purpose code from the agreement (`purpose`); see `errors`.",
+    ),
+    C.PURPOSE_NOT_IN_AGREEMENT: Problem(
+        403,
+        "Purpose not in the agreement",
+        "The purpose is not one the agreement lists: use a code from the agreement file's `purposes`.",
+    ),
+    C.AGREEMENT_NOT_IN_FORCE: Problem(
+        403,
+        "Agreement not in force",
+        "The agreement has ended or not yet begun (see detail): renew the PKS and install the new agreement file.",
+    ),
+    C.AGREEMENT_SUSPENDED: Problem(
+        403,
+        "Access suspended",
+        "Access under the agreement is suspended (see detail): only the operator lifts it (`ktp-gateway agreement resume`).",
+    ),
+    C.AUDIT_UNAVAILABLE: Problem(
+        503,
+        "Audit trail unavailable",
+        "The access could not be recorded, so it was refused: check the audit directory's disk space and permissions.",
+    ),
 }
 
 
