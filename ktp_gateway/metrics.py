@@ -88,16 +88,13 @@ class ReaderStateCollector(Collector):
 class DukcapilMetrics:
     """The Dukcapil client's observer: requests by outcome, latency, quota remaining."""
 
-    def __init__(
-        self, requests: Counter, latency: Histogram, quota: Gauge, *, operation: str = "nik"
-    ) -> None:
-        self._requests, self._quota, self._operation = requests, quota, operation
-        self._latency = latency.labels(operation=operation)
+    def __init__(self, requests: Counter, latency: Histogram, quota: Gauge) -> None:
+        self._requests, self._latency, self._quota = requests, latency, quota
 
     def on_request(self, outcome: str, seconds: float) -> None:
-        """One Dukcapil request ended with `outcome` (a bounded word, never an id)."""
-        self._requests.labels(operation=self._operation, outcome=outcome).inc()
-        self._latency.observe(seconds)
+        """One NIK query ended with `outcome` ("ok" or an error code, never an id)."""
+        self._requests.labels(operation="nik", outcome=outcome).inc()
+        self._latency.labels(operation="nik").observe(seconds)
 
     def on_quota(self, remaining: int) -> None:
         """Dukcapil said how many requests are left today."""
