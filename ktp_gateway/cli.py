@@ -36,6 +36,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _readers(args: argparse.Namespace) -> int:
+    if args.watch:
+        from ktp_gateway.reader.watch import watch
+
+        return watch(as_json=args.json, seconds=args.seconds)
     from ktp_gateway.reader.pairs import find_pairs
     from ktp_gateway.reader.pcsc import PcscContext
     from ktp_gateway.specs import load_specs
@@ -96,6 +100,10 @@ def _parser() -> argparse.ArgumentParser:
         "readers", help="list PC/SC readers and how the profiles pair them"
     )
     readers.add_argument("--json", action="store_true", help="machine-readable output")
+    readers.add_argument("--watch", action="store_true", help="follow reader and card events live")
+    readers.add_argument(
+        "--seconds", type=float, default=None, help="with --watch: stop after this long"
+    )
     readers.set_defaults(run=_readers)
 
     demo = commands.add_parser("demo", help="one officer's tap on the virtual reader, end to end")
@@ -105,6 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=0, help="gateway port (default: a free one)")
     demo.set_defaults(run=_demo)
+
+    from ktp_gateway.spec_check import add_parser as add_spec_parser
+
+    add_spec_parser(commands)
     return parser
 
 

@@ -35,18 +35,51 @@ class _Section(BaseModel):
 class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8600, ge=1, le=65535)
+    tls_cert_file: Path | None = None  # serve HTTPS (needed off loopback and for mutual TLS)
+    tls_key_file: Path | None = None
+    max_body_bytes: int = Field(default=16 * 1024, ge=1024, le=1 << 20)
 
-    @model_validator(mode="after")
-    def _loopback_only(self) -> ApiSettings:
-        # Caller authentication does not exist yet: a non-loopback bind would expose population
-        # data to the network unauthenticated, so it is refused outright.
+    def is_loopback(self) -> bool:
         try:
-            loopback = self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+            return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
         except ValueError:
-            loopback = False
-        if not loopback:
-            raise ValueError("the API binds to loopback only until caller authentication exists")
-        return self
+            return False
+
+
+class AuthSettings(_Section):
+    """Caller authentication (docs/api-access.md): API key hashes in a clients file, mutual TLS."""
+
+    clients_file: Path | None = None  # re-read on change: keys rotate without a restart
+    client_ca_file: Path | None = None  # CA that signs client certificates (mutual TLS)
+    require_client_certificate: bool = True  # with a client CA: False lets API keys in too
+
+    @property
+    def enabled(self) -> bool:
+        return self.clients_file is not None or self.client_ca_file is not None
+
+
+class LimitSettings(_Section):
+    """Token buckets against abuse: a steady rate per minute and a burst, per client and officer."""
+
+    client_per_minute: float = Field(default=120, gt=0)
+    client_burst: int = Field(default=30, ge=1)
+    officer_per_minute: float = Field(default=30, gt=0)
+    officer_burst: int = Field(default=10, ge=1)
+
+
+class JobSettings(_Section):
+    """Asynchronous verifications: results live in memory for seconds, then they are gone."""
+
+    result_ttl_seconds: float = Field(default=10.0, gt=0, le=300)
+    max_poll_seconds: float = Field(default=30.0, gt=0, le=120)
+    max_jobs: int = Field(default=32, ge=1, le=1024)
+
+
+class ClaimSettings(_Section):
+    """Similarity (0-100) from which a claimed value counts as a match (docs/claims.md)."""
+
+    name_threshold: int = Field(default=90, ge=50, le=100)
+    text_threshold: int = Field(default=85, ge=50, le=100)
 
 
 class ReaderSettings(_Section):
@@ -54,6 +87,7 @@ class ReaderSettings(_Section):
     default_wait_seconds: float = Field(default=0.0, ge=0)
     max_wait_seconds: float = Field(default=60.0, gt=0, le=600)
     check_signature: bool = True
+    monitor: bool = True  # one PC/SC monitor thread feeds /v1/readers, /v1/events and metrics
 
 
 class ActivationSettings(_Section):
@@ -111,6 +145,23 @@ class Settings(BaseSettings):
     dukcapil: DukcapilSettings = DukcapilSettings()
     agreement: AgreementSettings = AgreementSettings()
     log: LogSettings = LogSettings()
+    auth: AuthSettings = AuthSettings()
+    limits: LimitSettings = LimitSettings()
+    jobs: JobSettings = JobSettings()
+    claims: ClaimSettings = ClaimSettings()
+
+    @model_validator(mode="after")
+    def _safe_bind(self) -> Settings:
+        # Off loopback, population data would cross the network: only to authenticated callers,
+        # and only over TLS (an API key in plain HTTP is as good as published).
+        if not self.api.is_loopback():
+            if not self.auth.enabled:
+                raise ValueError("a non-loopback bind needs caller authentication (auth.*)")
+            if self.api.tls_cert_file is None:
+                raise ValueError("a non-loopback bind needs TLS (api.tls_cert_file)")
+        if self.auth.client_ca_file is not None and self.api.tls_cert_file is None:
+            raise ValueError("mutual TLS (auth.client_ca_file) needs api.tls_cert_file")
+        return self
 
     @classmethod
     def settings_customise_sources(

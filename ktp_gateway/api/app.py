@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,10 +12,12 @@ from prometheus_client import CollectorRegistry
 from ktp_gateway import __version__
 from ktp_gateway.api import errors, middleware
 from ktp_gateway.api.deps import Services
-from ktp_gateway.api.routes import health, lookups, metrics_route, readers, verifications
+from ktp_gateway.api.routes import events, health, lookups, metrics_route, readers, verifications
 from ktp_gateway.config import Settings
 from ktp_gateway.dukcapil_client.client import DukcapilClient
 from ktp_gateway.metrics import GatewayMetrics
+from ktp_gateway.reader.events import EventHub
+from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.specs import load_specs
 
@@ -22,6 +25,7 @@ from ktp_gateway.specs import load_specs
 def build_services(settings: Settings, registry: CollectorRegistry | None = None) -> Services:
     """Everything the routes need, from the settings (fails fast on a bad spec or secret)."""
     metrics = GatewayMetrics(registry or CollectorRegistry())
+    monitor = ReaderMonitor() if settings.reader.monitor else None
     readers = ReaderService(
         load_specs(settings.reader.specs_dir),
         settings.activation.load(),
@@ -29,7 +33,9 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
     )
     metrics.watch_readers(readers)
     dukcapil = DukcapilClient(settings.dukcapil, observer=metrics.dukcapil_observer())
-    return Services(settings=settings, readers=readers, registry=dukcapil, metrics=metrics)
+    return Services(
+        settings=settings, readers=readers, registry=dukcapil, metrics=metrics, monitor=monitor
+    )
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -39,9 +45,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = services or build_services(settings or Settings())
         app.state.services = built
+        if built.monitor is not None:
+            built.monitor.start()
+            built.events = EventHub(built.monitor, asyncio.get_running_loop())
         try:
             yield
         finally:
+            if built.events is not None:
+                built.events.close()
+            if built.monitor is not None:
+                built.monitor.stop()
             close = getattr(built.registry, "aclose", None)
             if close is not None:
                 await close()
@@ -57,6 +70,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for router in (
         health.router,
         readers.router,
+        events.router,
         verifications.router,
         lookups.router,
         metrics_route.router,

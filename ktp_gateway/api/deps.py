@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 
 from ktp_gateway.config import Settings
 from ktp_gateway.metrics import GatewayMetrics
+from ktp_gateway.reader.events import EventHub
+from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.verification import Registry
 
@@ -21,6 +23,8 @@ class Services:
     readers: ReaderService
     registry: Registry
     metrics: GatewayMetrics
+    monitor: ReaderMonitor | None = None
+    events: EventHub | None = None  # set by the lifespan once the event loop runs
 
 
 def get_services(request: Request) -> Services:

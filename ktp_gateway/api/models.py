@@ -98,6 +98,7 @@ class ReaderOut(BaseModel):
     atr: str | None
     sam_present: bool
     busy: bool
+    last_error: str | None = None
 
 
 class ReadersResponse(BaseModel):
@@ -107,5 +108,7 @@ class ReadersResponse(BaseModel):
 class Health(BaseModel):
     status: str
     version: str
+    monitor: str | None = None
+    pcsc_context_resets: int | None = None
     readers: int | None = None
     reader_error: str | None = None

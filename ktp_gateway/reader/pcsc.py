@@ -34,6 +34,7 @@ _CARD_CODES = {
     ErrorCode.CARD_NOT_KTP_EL,
 }
 WAIT_SLICE_MS = 250  # how often a wait for a card re-checks its deadline
+PNP_NOTIFICATION = "\\\\?PnP?\\Notification"  # pcsc-lite's pseudo-reader for attach/detach
 
 
 def _error(hresult: int, operation: str) -> ReaderError:
@@ -59,6 +60,36 @@ class ReaderStatus:
     card_present: bool
     atr: bytes
     in_use: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SlotEvent:
+    """One reader's state word and ATR, as `watch` returns them.
+
+    pcsc-lite keeps an event counter in the state's high 16 bits; it is passed back unchanged
+    (`settled`) so the next `watch` waits for a real change instead of returning at once.
+    """
+
+    name: str
+    state: int
+    atr: bytes
+
+    @property
+    def present(self) -> bool:
+        return bool(self.state & scard.SCARD_STATE_PRESENT)
+
+    @property
+    def gone(self) -> bool:
+        return bool(self.state & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE))
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.state & scard.SCARD_STATE_CHANGED)
+
+    @property
+    def settled(self) -> int:
+        """The state to pass back to `watch` as "what I know now"."""
+        return self.state & ~int(scard.SCARD_STATE_CHANGED)
 
 
 class PcscConnection:
@@ -167,6 +198,23 @@ class PcscContext:
                 state = event_state & ~scard.SCARD_STATE_CHANGED
             if remaining_ms == 0:
                 return False
+
+    def watch(self, readers: list[tuple[str, int]], timeout_ms: int) -> list[SlotEvent] | None:
+        """Block until a reader's state differs from the given one; None on timeout.
+
+        `readers` pairs names with the state last seen (0: unknown, answer at once); include
+        `PNP_NOTIFICATION` to be woken when readers are attached or detached.
+        """
+        hresult, new_states = scard.SCardGetStatusChange(self.handle, timeout_ms, readers)
+        if hresult == scard.SCARD_E_TIMEOUT:
+            return None
+        _check(hresult, "watch readers")
+        return [SlotEvent(name, state, bytes(atr)) for name, state, atr in new_states]
+
+    def cancel(self) -> None:
+        """Wake a `watch` or `wait_for_card` blocked in another thread (SCardCancel allows it)."""
+        if self._hcontext is not None:
+            scard.SCardCancel(self._hcontext)
 
     def connect(self, reader: str) -> PcscConnection:
         """Connect to the card in `reader` with whichever of T=0 / T=1 it speaks."""

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ktp_gateway.errors import ErrorCode, ReaderError
+from ktp_gateway.errors import ErrorCode, GatewayError, ReaderError
 from ktp_gateway.metrics import ReaderState
 from ktp_gateway.reader.pairs import ReaderPair, find_pairs
-from ktp_gateway.reader.pcsc import PcscContext
+from ktp_gateway.reader.pcsc import PcscContext, ReaderStatus
 from ktp_gateway.reader.tap import CardReading, read_card
 from ktp_gateway.sam.activation import Activation
 from ktp_gateway.specs import Specs
@@ -33,6 +33,7 @@ class ReaderInfo:
     atr: str | None
     sam_present: bool
     busy: bool
+    last_error: str | None = None
 
 
 class ReaderService:
@@ -47,6 +48,7 @@ class ReaderService:
         context_factory: Callable[[], PcscContext] = PcscContext,
     ) -> None:
         self.specs = specs
+        self._last_error: dict[str, str] = {}
         self.activation = activation
         self.check_signature = check_signature
         self._context_factory = context_factory
@@ -60,11 +62,15 @@ class ReaderService:
     def _pairs(self, context: PcscContext) -> list[ReaderPair]:
         return find_pairs(context.list_readers(), self.specs)
 
-    def _list(self) -> list[ReaderInfo]:
+    def _statuses(self) -> tuple[list[ReaderPair], dict[str, ReaderStatus]]:
+        # Asked of pcscd each time (one non-blocking call): the monitor may lag a poll behind.
         with self._context_factory() as context:
             pairs = self._pairs(context)
             names = [n for pair in pairs for n in (pair.card_reader, pair.sam_reader)]
-            status = {s.name: s for s in context.statuses(names)}
+            return pairs, {s.name: s for s in context.statuses(names)}
+
+    def _list(self) -> list[ReaderInfo]:
+        pairs, status = self._statuses()
         return [
             ReaderInfo(
                 name=pair.card_reader,
@@ -74,6 +80,7 @@ class ReaderService:
                 atr=status[pair.card_reader].atr.hex().upper() or None,
                 sam_present=status[pair.sam_reader].card_present,
                 busy=self._lock(pair.card_reader).locked(),
+                last_error=self._last_error.get(pair.card_reader),
             )
             for pair in pairs
         ]
@@ -110,18 +117,24 @@ class ReaderService:
                     "the reader is serving another request", code=ErrorCode.READER_BUSY
                 )
             try:
-                started = time.perf_counter()
-                if not context.wait_for_card(pair.card_reader, wait_seconds):
-                    raise ReaderError(
-                        "no card was placed on the reader in time", code=ErrorCode.NO_CARD
-                    )
-                waited = time.perf_counter() - started
-                reading = read_card(
-                    context, pair, self.specs, self.activation, check_signature=self.check_signature
-                )
-                return replace(reading, waited_seconds=waited)
+                reading = self._tap(context, pair, wait_seconds)
+            except GatewayError as exc:
+                self._last_error[pair.card_reader] = exc.code.value
+                raise
             finally:
                 lock.release()
+            self._last_error.pop(pair.card_reader, None)
+            return reading
+
+    def _tap(self, context: PcscContext, pair: ReaderPair, wait_seconds: float) -> CardReading:
+        started = time.perf_counter()
+        if not context.wait_for_card(pair.card_reader, wait_seconds):
+            raise ReaderError("no card was placed on the reader in time", code=ErrorCode.NO_CARD)
+        waited = time.perf_counter() - started
+        reading = read_card(
+            context, pair, self.specs, self.activation, check_signature=self.check_signature
+        )
+        return replace(reading, waited_seconds=waited)
 
     async def read(self, reader: str | None = None, *, wait_seconds: float = 0.0) -> CardReading:
         """Wait up to `wait_seconds` for a card on `reader` (default: the first), then read it."""

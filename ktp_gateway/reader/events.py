@@ -1,0 +1,66 @@
+"""Fan the monitor's events out to asyncio subscribers (the SSE stream) with bounded queues."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from ktp_gateway.reader.monitor import EventKind, ReaderEvent, ReaderMonitor
+
+SUBSCRIBER_QUEUE = 256  # a subscriber that falls this far behind is cut off, not buffered forever
+
+
+class _SlowSubscriberError(Exception):
+    pass
+
+
+class EventHub:
+    """Bridges the monitor thread to the event loop; each subscriber has its own bounded queue."""
+
+    def __init__(self, monitor: ReaderMonitor, loop: asyncio.AbstractEventLoop) -> None:
+        self.monitor = monitor
+        self._loop = loop
+        self._queues: set[asyncio.Queue[ReaderEvent | None]] = set()
+        monitor.add_listener(self._from_thread)
+
+    def close(self) -> None:
+        self.monitor.remove_listener(self._from_thread)
+        for queue in list(self._queues):
+            self._offer(queue, None)
+
+    def _from_thread(self, event: ReaderEvent) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            self._loop.call_soon_threadsafe(self._publish, event)
+
+    def _publish(self, event: ReaderEvent) -> None:
+        for queue in list(self._queues):
+            self._offer(queue, event)
+
+    def _offer(self, queue: asyncio.Queue[ReaderEvent | None], event: ReaderEvent | None) -> None:
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self._queues.discard(queue)
+            with contextlib.suppress(asyncio.QueueEmpty):
+                queue.get_nowait()
+            queue.put_nowait(None)  # tells the subscriber to end: it missed events
+
+    async def subscribe(self) -> AsyncIterator[ReaderEvent]:
+        """The current state as events first (attached, inserted), then every change."""
+        queue: asyncio.Queue[ReaderEvent | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
+        self._queues.add(queue)
+        try:
+            for slot in sorted(self.monitor.slots().values(), key=lambda s: s.name):
+                yield ReaderEvent(0, EventKind.READER_ATTACHED, slot.name, 0.0)
+                if slot.card_present:
+                    yield ReaderEvent(
+                        0, EventKind.CARD_INSERTED, slot.name, 0.0, slot.atr.hex().upper()
+                    )
+            while True:
+                event = await queue.get()
+                if event is None:
+                    return
+                yield event
+        finally:
+            self._queues.discard(queue)
