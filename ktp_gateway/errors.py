@@ -32,6 +32,8 @@ class ErrorCode(StrEnum):
     SAM_NOT_ACTIVATED = "sam_not_activated"
     SAM_LOCKED = "sam_locked"
     SAM_ERROR = "sam_error"
+    SAM_READER_MISMATCH = "sam_reader_mismatch"
+    SAM_ACTIVATION_EXPIRED = "sam_activation_expired"
     # Dukcapil
     DUKCAPIL_NOT_FOUND = "dukcapil_not_found"
     DUKCAPIL_RECORD_BLOCKED = "dukcapil_record_blocked"

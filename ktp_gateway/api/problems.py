@@ -91,7 +91,7 @@ PROBLEMS: dict[ErrorCode, Problem] = {
     C.SAM_NOT_ACTIVATED: Problem(
         503,
         "SAM not activated",
-        "The SAM refused this reader's activation values: check the configured PCID/CONF or ask Dukcapil to activate the reader.",
+        "No valid activation record for this reader and agency, or the SAM refused its values: install the record Dukcapil delivered for this reader (GET /v1/readers shows the activation state).",
     ),
     C.SAM_LOCKED: Problem(
         503, "SAM locked", "Too many failed opens locked the SAM: contact Dukcapil."
@@ -100,6 +100,16 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         502,
         "SAM error",
         "The SAM answered an unexpected status: reseat it; if it repeats, contact the reader vendor.",
+    ),
+    C.SAM_READER_MISMATCH: Problem(
+        503,
+        "SAM not activated for this reader",
+        "The SAM in this reader is not the one Dukcapil activated for it (moved between readers, or swapped): put it back in its own reader, or ask Dukcapil for an activation record for this pair.",
+    ),
+    C.SAM_ACTIVATION_EXPIRED: Problem(
+        503,
+        "SAM activation expired",
+        "The reader's activation record is past its valid-until date: ask Dukcapil to renew the activation and install the new record.",
     ),
     C.DUKCAPIL_NOT_FOUND: Problem(
         404,
