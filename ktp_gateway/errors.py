@@ -64,6 +64,12 @@ class ErrorCode(StrEnum):
     AGREEMENT_NOT_IN_FORCE = "agreement_not_in_force"
     AGREEMENT_SUSPENDED = "agreement_suspended"
     AUDIT_UNAVAILABLE = "audit_unavailable"
+    # Dukcapil resilience and data balikan (return data)
+    DUKCAPIL_CIRCUIT_OPEN = "dukcapil_circuit_open"
+    RETURN_DATA_DISABLED = "return_data_disabled"
+    RETURN_DATA_NOT_FOUND = "return_data_not_found"
+    RETURN_DATA_NOT_RETRYABLE = "return_data_not_retryable"
+    OUTBOX_UNAVAILABLE = "outbox_unavailable"
 
 
 class GatewayError(Exception):

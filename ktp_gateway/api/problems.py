@@ -231,6 +231,31 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         "Audit trail unavailable",
         "The access could not be recorded, so it was refused: check the audit directory's disk space and permissions.",
     ),
+    C.DUKCAPIL_CIRCUIT_OPEN: Problem(
+        503,
+        "Dukcapil failing: not asked",
+        "Dukcapil failed several times in a row, so the gateway stopped asking for a while (Retry-After): check the closed-network link; it probes again by itself.",
+    ),
+    C.RETURN_DATA_DISABLED: Problem(
+        503,
+        "Return data not configured",
+        "Data balikan needs the store URL, token and outbox key: set KTP_GATEWAY_RETURN_DATA__* and KTP_GATEWAY_DUKCAPIL__RETURNS__* (docs/return-data.md).",
+    ),
+    C.RETURN_DATA_NOT_FOUND: Problem(
+        404,
+        "Return-data item not found",
+        "No outbox item has this id: it was delivered (and deleted) or never queued; see GET /v1/return-data.",
+    ),
+    C.RETURN_DATA_NOT_RETRYABLE: Problem(
+        409,
+        "Return-data item not dead",
+        "Only dead-lettered items can be retried; pending ones are retried by the outbox itself.",
+    ),
+    C.OUTBOX_UNAVAILABLE: Problem(
+        503,
+        "Return-data outbox unavailable",
+        "The outbox database cannot be written, so nothing was queued: check the SQLite file's disk and permissions or the PostgreSQL server.",
+    ),
 }
 
 
