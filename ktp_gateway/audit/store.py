@@ -1,0 +1,226 @@
+"""The trail on disk: one JSON line per record, appended under a lock, never rewritten in place.
+
+`audit.jsonl` holds the records; its first line may be an anchor left by retention (the hash and
+sequence number the remaining records continue from). `audit.head` holds the last record's
+sequence number and hash, so a truncated tail is found too. `audit.lock` serialises writers
+across processes (the gateway and the `ktp-gateway` commands). Files are created mode 0600.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ktp_gateway.audit.chain import GENESIS, AuditError, Kind, Record, line_of, seal
+
+TRAIL_FILE = "audit.jsonl"
+HEAD_FILE = "audit.head"
+LOCK_FILE = "audit.lock"
+_TAIL_CHUNK = 8192
+
+
+class Anchor(BaseModel):
+    """Where the kept records continue from after retention removed older ones."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    after_seq: int
+    hash: str
+    removed: int
+    cutoff: str
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of the file as read: its number, and what it parsed as (if anything)."""
+
+    number: int
+    record: Record | None
+    anchor: Anchor | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    seq: int
+    hash: str
+
+
+def parse_line(raw: bytes) -> Record | Anchor | None:
+    try:
+        data = json.loads(raw)
+        if isinstance(data, dict) and set(data) == {"anchor"}:
+            return Anchor.model_validate(data["anchor"])
+        return Record.model_validate(data)
+    except (ValueError, ValidationError):
+        return None
+
+
+class AuditTrail:
+    """Append records and read them back; safe across threads and processes."""
+
+    def __init__(self, directory: Path, *, fsync: bool = True) -> None:
+        self.directory = directory
+        self.path = directory / TRAIL_FILE
+        self.head_path = directory / HEAD_FILE
+        self.fsync = fsync
+        self._thread_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuditError(f"the audit directory cannot be used ({exc.strerror})") from None
+        with self._thread_lock:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing releases the flock
+
+    def append(self, kind: Kind, data: Mapping[str, Any]) -> Record:
+        """Seal `data` onto the end of the chain and write it (fsync'd unless configured off)."""
+        with self._locked():
+            return self._append(kind, data)
+
+    def _append(self, kind: Kind, data: Mapping[str, Any], time: str | None = None) -> Record:
+        seq, prev, needs_newline = self._tail()
+        record = seal(seq + 1, kind, data, prev, time)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, (b"\n" if needs_newline else b"") + line_of(record))
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._write_head(Head(record.seq, record.hash))
+        except OSError as exc:
+            raise AuditError(f"the audit record could not be written ({exc.strerror})") from None
+        return record
+
+    def _write_head(self, head: Head) -> None:
+        tmp = self.head_path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, json.dumps({"seq": head.seq, "hash": head.hash}).encode() + b"\n")
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.head_path)
+
+    def head(self) -> Head | None:
+        """What the head file says the last record is (None before the first record)."""
+        try:
+            data = json.loads(self.head_path.read_bytes())
+            return Head(int(data["seq"]), str(data["hash"]))
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError):
+            return Head(-1, "")  # unreadable: verification reports it
+
+    def _tail(self) -> tuple[int, str, bool]:
+        """Sequence number and hash to continue from, and whether the file lacks a final newline."""
+        try:
+            with self.path.open("rb") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                if size == 0:
+                    return 0, GENESIS, False
+                start = size
+                buffer = b""
+                while start > 0:
+                    start = max(0, start - _TAIL_CHUNK)
+                    handle.seek(start)
+                    buffer = handle.read(size - start)
+                    found = self._last_parsed(buffer, complete=start == 0)
+                    if found is not None:
+                        return (*found, not buffer.endswith(b"\n"))
+                return 0, GENESIS, not buffer.endswith(b"\n")
+        except FileNotFoundError:
+            return 0, GENESIS, False
+
+    @staticmethod
+    def _last_parsed(buffer: bytes, *, complete: bool) -> tuple[int, str] | None:
+        lines = buffer.split(b"\n")
+        candidates = lines if complete else lines[1:]  # the first may be cut
+        for raw in reversed(candidates):
+            parsed = parse_line(raw) if raw.strip() else None
+            if isinstance(parsed, Record):
+                return parsed.seq, parsed.hash
+            if isinstance(parsed, Anchor):
+                return parsed.after_seq, parsed.hash
+        return None
+
+    def lines(self) -> Iterator[Line]:
+        """Every non-empty line of the trail, parsed where possible, in file order."""
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                parsed = parse_line(raw)
+                if isinstance(parsed, Anchor):
+                    yield Line(number, None, parsed)
+                else:
+                    yield Line(number, parsed)
+
+    def records(self) -> Iterator[Record]:
+        """The readable records (verification says whether they are all there and untouched)."""
+        for line in self.lines():
+            if line.record is not None:
+                yield line.record
+
+    def prune(self, retention_days: int, *, today: dt.date | None = None) -> int:
+        """Remove records older than the retention period; return how many were removed.
+
+        The kept records still chain: the file starts with an anchor naming the last removed
+        record's sequence number and hash, and a `retention` record is appended saying so.
+        """
+        today = today or dt.datetime.now(dt.UTC).date()
+        cutoff = dt.datetime.combine(today - dt.timedelta(days=retention_days), dt.time(), dt.UTC)
+        with self._locked():
+            lines = list(self.lines())
+            anchor = next((line.anchor for line in lines if line.anchor is not None), None)
+            records = [line.record for line in lines if line.record is not None]
+            old = [r for r in records if r.when < cutoff]
+            if not old:
+                return 0
+            last = old[-1]
+            kept = [r for r in records if r.seq > last.seq]
+            removed = len(old) + (anchor.removed if anchor else 0)
+            new_anchor = Anchor(
+                after_seq=last.seq, hash=last.hash, removed=removed, cutoff=cutoff.isoformat()
+            )
+            self._rewrite(new_anchor, kept)
+            self._append(
+                Kind.RETENTION,
+                {"removed": len(old), "through_seq": last.seq, "retention_days": retention_days,
+                 "cutoff": cutoff.isoformat()},
+            )  # fmt: skip
+            return len(old)
+
+    def _rewrite(self, anchor: Anchor, kept: list[Record]) -> None:
+        tmp = self.path.with_suffix(".rewrite")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            header = json.dumps({"anchor": anchor.model_dump()}, sort_keys=True).encode()
+            os.write(fd, header + b"\n")
+            for record in kept:
+                os.write(fd, line_of(record))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
