@@ -25,13 +25,9 @@ def _serve(args: argparse.Namespace) -> int:
         json=settings.log.json_output,
         allow_apdu_trace=settings.log.allow_apdu_trace,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api.host,
-        port=args.port or settings.api.port,
-        access_log=False,  # the gateway logs one canonical line per request itself
-        log_config=None,
-    )
+    from ktp_gateway.api.server import server_config
+
+    uvicorn.Server(server_config(create_app(settings), settings, port=args.port)).run()
     return 0
 
 
@@ -113,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=0, help="gateway port (default: a free one)")
     demo.set_defaults(run=_demo)
+
+    from ktp_gateway.callers.cli import register as register_keys
+
+    register_keys(commands)
 
     from ktp_gateway.spec_check import add_parser as add_spec_parser
 

@@ -6,13 +6,17 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from ktp_gateway import __version__
 from ktp_gateway.api import errors, middleware
+from ktp_gateway.api.access import Access
+from ktp_gateway.api.auth import authenticate
+from ktp_gateway.api.body_limit import BodyLimit
 from ktp_gateway.api.deps import Services
 from ktp_gateway.api.routes import events, health, lookups, metrics_route, readers, verifications
+from ktp_gateway.api.routes.caller import router as caller_router
 from ktp_gateway.config import Settings
 from ktp_gateway.dukcapil_client.client import DukcapilClient
 from ktp_gateway.metrics import GatewayMetrics
@@ -45,6 +49,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = services or build_services(settings or Settings())
         app.state.services = built
+        built.access = built.access or Access.from_settings(built.settings)
         if built.monitor is not None:
             built.monitor.start()
             built.events = EventHub(built.monitor, asyncio.get_running_loop())
@@ -66,16 +71,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         lifespan=lifespan,
     )
     errors.register(app)
+    app.add_middleware(BodyLimit)  # inside the plumbing: a 413 still gets its request id
     middleware.install(app, observe=lambda *args: _observe_http(app, *args))
+    app.include_router(health.router)  # open: liveness for supervisors, no personal data
     for router in (
-        health.router,
+        caller_router,
         readers.router,
         events.router,
         verifications.router,
         lookups.router,
         metrics_route.router,
     ):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(authenticate)])
     return app
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ktp_gateway.api.access import Access
 from ktp_gateway.config import Settings
 from ktp_gateway.metrics import GatewayMetrics
 from ktp_gateway.reader.events import EventHub
@@ -23,6 +24,7 @@ class Services:
     readers: ReaderService
     registry: Registry
     metrics: GatewayMetrics
+    access: Access | None = None  # callers and rate limits; from the settings at start-up
     monitor: ReaderMonitor | None = None
     events: EventHub | None = None  # set by the lifespan once the event loop runs
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from ktp_gateway.api.problems import PROBLEM_TYPE_BASE, problem_for
 from ktp_gateway.errors import ErrorCode, GatewayError
@@ -16,7 +19,12 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def problem_response(
-    request: Request, code: ErrorCode, detail: str, **extra: object
+    request: Request,
+    code: ErrorCode,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: object,
 ) -> JSONResponse:
     """An RFC 9457 problem with the code, its hint and the request id."""
     problem = problem_for(code)
@@ -31,14 +39,30 @@ def problem_response(
         **extra,
     }
     return JSONResponse(
-        body, status_code=problem.status, media_type="application/problem+json", headers=NO_STORE
+        body,
+        status_code=problem.status,
+        media_type="application/problem+json",
+        headers={**NO_STORE, **(headers or {})},
     )
 
 
 async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)  # noqa: S101 - registered for GatewayError only
     request.state.error_code = exc.code.value
-    return problem_response(request, exc.code, exc.detail)
+    # A subclass may carry response headers (Retry-After, WWW-Authenticate).
+    headers: Mapping[str, str] | None = getattr(exc, "http_headers", None)
+    return problem_response(request, exc.code, exc.detail, headers=headers)
+
+
+_HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (unknown path, wrong method) as problems with a stable code too."""
+    assert isinstance(exc, HTTPException)  # noqa: S101
+    code = _HTTP_CODES.get(exc.status_code, ErrorCode.INVALID_REQUEST)
+    request.state.error_code = code.value
+    return problem_response(request, code, problem_for(code).title.lower(), headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -65,4 +89,5 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def register(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,56 @@
+"""Caller authentication as a dependency of every `/v1` route (and of `/metrics`).
+
+A missing and a wrong credential get the same 401 body: nothing tells a caller which keys,
+clients or certificates exist. The authenticated client's name goes to the request's log line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from ktp_gateway.api.deps import ServicesDep
+from ktp_gateway.callers.clients import ANONYMOUS, Caller
+from ktp_gateway.callers.tls import cert_name_from_scope
+from ktp_gateway.errors import ErrorCode, GatewayError
+
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="apiKeyBearer", description="`Authorization: Bearer kgw_...`"
+)
+_api_key = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="apiKeyHeader", description="the same key"
+)
+
+
+class Unauthorized(GatewayError):
+    """No credential, or one the gateway does not accept (deliberately not saying which)."""
+
+    code = ErrorCode.UNAUTHORIZED
+    http_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="ktp-gateway"'}
+
+
+async def authenticate(
+    request: Request,
+    services: ServicesDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Caller:
+    """The calling client application, then its rate limit; 401 or 429 otherwise."""
+    access = services.access
+    caller: Caller | None = ANONYMOUS
+    if access is not None and access.enabled:
+        common_name = cert_name_from_scope(request.scope)
+        caller = access.by_certificate(common_name) if common_name else None
+        if caller is None:
+            caller = await access.by_key(bearer.credentials if bearer else api_key)
+    if caller is None:
+        raise Unauthorized("authentication required")
+    request.state.caller = caller
+    if access is not None:
+        access.limits.check_client(caller.name)
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(authenticate)]

@@ -1,0 +1,81 @@
+"""Rate limits: one token bucket per client and one per officer, refused with 429 + Retry-After.
+
+Buckets live in memory (one gateway process per reader station); a bucket that has refilled
+completely carries no information and is dropped when the table grows.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+from ktp_gateway.errors import ErrorCode, GatewayError
+
+MAX_KEYS = 10_000
+
+
+class RateLimited(GatewayError):
+    """Too many requests from one client or one officer; `retry_after` says when to come back."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, math.ceil(retry_after))
+        self.http_headers = {"Retry-After": str(self.retry_after)}
+
+
+class TokenBucket:
+    """`burst` requests at once, refilled at `per_minute`; keyed by client or officer."""
+
+    def __init__(
+        self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Spend one token for `key`: 0 when allowed, else the seconds until one is there."""
+        now = self._clock()
+        with self._lock:
+            tokens, at = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return (1 - tokens) / self.rate
+            self._buckets[key] = (tokens - 1, now)
+            if len(self._buckets) > MAX_KEYS:
+                self._prune(now)
+            return 0.0
+
+    def _prune(self, now: float) -> None:
+        full = [
+            key
+            for key, (tokens, at) in self._buckets.items()
+            if tokens + (now - at) * self.rate >= self.burst
+        ]
+        for key in full:
+            del self._buckets[key]
+
+
+class RateLimits:
+    """The gateway's two limits: per client application and per officer."""
+
+    def __init__(self, client: TokenBucket, officer: TokenBucket) -> None:
+        self.client = client
+        self.officer = officer
+
+    def check_client(self, name: str) -> None:
+        wait = self.client.take(name)
+        if wait:
+            raise RateLimited("this client's request rate is over its limit", retry_after=wait)
+
+    def check_officer(self, officer_id: str) -> None:
+        wait = self.officer.take(officer_id)
+        if wait:
+            raise RateLimited("this officer's request rate is over the limit", retry_after=wait)

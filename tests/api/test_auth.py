@@ -1,0 +1,152 @@
+"""Caller authentication through the HTTP interface: keys, 401s that reveal nothing, rotation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from ktp_gateway.api.app import create_app
+from ktp_gateway.config import ApiSettings, AuthSettings, Settings
+from tests.api.callers import bearer, make_key, write_clients
+from tests.api.conftest import Simulator, make_settings
+
+
+@pytest.fixture
+def keys() -> dict[str, tuple[str, dict[str, object]]]:
+    return {"case": make_key(), "other": make_key()}
+
+
+@pytest.fixture
+def clients_file(tmp_path: Path, keys: dict[str, tuple[str, dict[str, object]]]) -> Path:
+    return write_clients(
+        tmp_path / "clients.yaml",
+        [
+            {"name": "lpsk-case-app", "keys": [keys["case"][1]]},
+            {"name": "lpsk-intake", "keys": [keys["other"][1]], "fields": ["nik", "nama_lengkap"]},
+        ],
+    )
+
+
+@pytest.fixture
+def authed(sim: Simulator, clients_file: Path) -> Iterator[TestClient]:
+    settings = make_settings(sim.base_url).model_copy(
+        update={"auth": AuthSettings(clients_file=clients_file)}
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def _unauthorized_body(response: object) -> dict[str, object]:
+    body = dict(response.json())  # type: ignore[attr-defined]
+    body.pop("request_id")
+    return body
+
+
+def test_each_client_is_known_by_its_own_key(
+    authed: TestClient, keys: dict[str, tuple[str, dict[str, object]]]
+) -> None:
+    case = authed.get("/v1/caller", headers=bearer(keys["case"][0]))
+    assert case.status_code == 200
+    assert case.json()["client"] == "lpsk-case-app" and case.json()["auth"] == "api_key"
+    other = authed.get("/v1/caller", headers={"X-API-Key": keys["other"][0]})
+    assert other.json()["client"] == "lpsk-intake"
+    assert other.json()["fields"] == ["nik", "nama_lengkap"]
+
+
+def test_missing_and_wrong_credentials_get_the_same_401(
+    authed: TestClient, keys: dict[str, tuple[str, dict[str, object]]], sim: Simulator
+) -> None:
+    real = keys["case"][0]
+    wrong_secret = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
+    attempts = [
+        {},
+        bearer(wrong_secret),
+        bearer("kgw_00000000_" + "A" * 43),
+        bearer("not-a-key"),
+        {"X-API-Key": wrong_secret},
+        {"Authorization": f"Basic {real}"},
+    ]
+    bodies = []
+    for headers in attempts:
+        response = authed.post(
+            "/v1/nik-lookups", json={"nik": "3171011505809901"}, headers=headers
+        )
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        bodies.append(_unauthorized_body(response))
+    assert all(body == bodies[0] for body in bodies)
+    assert bodies[0]["code"] == "unauthorized"
+    assert sim.requests() == 0  # nothing reached Dukcapil
+
+
+def test_health_is_open_and_metrics_need_a_key(
+    authed: TestClient, keys: dict[str, tuple[str, dict[str, object]]]
+) -> None:
+    assert authed.get("/healthz").status_code == 200
+    assert authed.get("/metrics").status_code == 401
+    assert authed.get("/metrics", headers=bearer(keys["case"][0])).status_code == 200
+
+
+def test_keys_rotate_without_a_restart(
+    authed: TestClient, clients_file: Path, keys: dict[str, tuple[str, dict[str, object]]]
+) -> None:
+    old_key, old_entry = keys["case"]
+    assert authed.get("/v1/caller", headers=bearer(old_key)).status_code == 200
+    new_key, new_entry = make_key()
+    write_clients(clients_file, [{"name": "lpsk-case-app", "keys": [old_entry, new_entry]}])
+    assert authed.get("/v1/caller", headers=bearer(new_key)).status_code == 200
+    assert authed.get("/v1/caller", headers=bearer(old_key)).status_code == 200  # overlap
+    write_clients(clients_file, [{"name": "lpsk-case-app", "keys": [new_entry]}])
+    assert authed.get("/v1/caller", headers=bearer(old_key)).status_code == 401  # revoked
+    assert authed.get("/v1/caller", headers=bearer(new_key)).status_code == 200
+
+
+def test_a_broken_clients_file_edit_keeps_the_last_good_version(
+    authed: TestClient, clients_file: Path, keys: dict[str, tuple[str, dict[str, object]]]
+) -> None:
+    clients_file.write_text("clients: [{name: BAD NAME, keys: 3}]\n", encoding="utf-8")
+    os.utime(clients_file, ns=(1, 1))  # a different stamp even within the same clock tick
+    assert authed.get("/v1/caller", headers=bearer(keys["case"][0])).status_code == 200
+
+
+def test_an_expired_key_is_refused(sim: Simulator, tmp_path: Path) -> None:
+    key, entry = make_key()
+    entry["not_after"] = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    path = write_clients(tmp_path / "clients.yaml", [{"name": "lpsk-case-app", "keys": [entry]}])
+    settings = make_settings(sim.base_url).model_copy(
+        update={"auth": AuthSettings(clients_file=path)}
+    )
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/v1/caller", headers=bearer(key)).status_code == 401
+
+
+def test_without_configured_authentication_only_loopback_is_allowed(tmp_path: Path) -> None:
+    assert Settings(api=ApiSettings(host="127.0.0.1")).auth.enabled is False
+    with pytest.raises(ValidationError, match="needs caller authentication"):
+        Settings(api=ApiSettings(host="0.0.0.0"))
+    clients = write_clients(tmp_path / "clients.yaml", [])
+    with pytest.raises(ValidationError, match="needs TLS"):
+        Settings(api=ApiSettings(host="0.0.0.0"), auth=AuthSettings(clients_file=clients))
+    tls = ApiSettings(host="0.0.0.0", tls_cert_file=tmp_path / "c.pem", tls_key_file=tmp_path / "k")
+    assert Settings(api=tls, auth=AuthSettings(clients_file=clients)).auth.enabled
+
+
+def test_a_clients_file_with_a_plaintext_key_does_not_start(sim: Simulator, tmp_path: Path) -> None:
+    key, entry = make_key()
+    path = write_clients(
+        tmp_path / "clients.yaml", [{"name": "app", "keys": [{**entry, "hash": key}]}]
+    )
+    settings = make_settings(sim.base_url).model_copy(
+        update={"auth": AuthSettings(clients_file=path)}
+    )
+    with pytest.raises(Exception, match="clients file invalid") as raised:
+        with TestClient(create_app(settings)):
+            pass
+    assert key not in str(raised.value)
