@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from ktp_gateway.reader.apdu import SHORT_MAX, CommandApdu, ResponseApdu
+from ktp_gateway.errors import CardError, ErrorCode
+from ktp_gateway.reader.apdu import SHORT_MAX, ApduFormatError, CommandApdu, ResponseApdu
 
 INS_GET_RESPONSE = 0xC0
 MAX_CHAINED_RESPONSES = 256  # bounds a card that answers 61xx forever
@@ -47,6 +48,16 @@ class TrafficStats:
     by_ins: dict[int, int] = field(default_factory=dict)
 
 
+def _parse(answer: bytes) -> ResponseApdu:
+    """A response too short to hold a status word is a card error, never a bare ValueError."""
+    try:
+        return ResponseApdu.from_bytes(answer)
+    except ApduFormatError:
+        raise CardError(
+            "the card answered without a status word", code=ErrorCode.CARD_ERROR
+        ) from None
+
+
 class RawProcessor:
     """Bottom of the stack: encodes APDUs onto a `Connection` and counts the traffic."""
 
@@ -59,14 +70,14 @@ class RawProcessor:
         started = time.perf_counter()
         answer = self.connection.transmit(raw)
         self._count(apdu.ins, raw, answer, time.perf_counter() - started)
-        return ResponseApdu.from_bytes(answer)
+        return _parse(answer)
 
     def send_raw(self, raw: bytes) -> ResponseApdu:
         """Send already-encoded bytes (a SAM-protected command) and count them the same way."""
         started = time.perf_counter()
         answer = self.connection.transmit(raw)
         self._count(raw[1] if len(raw) > 1 else 0, raw, answer, time.perf_counter() - started)
-        return ResponseApdu.from_bytes(answer)
+        return _parse(answer)
 
     def _count(self, ins: int, sent: bytes, received: bytes, seconds: float) -> None:
         stats = self.stats

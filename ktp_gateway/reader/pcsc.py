@@ -7,6 +7,7 @@ contexts must not be shared between threads: each worker owns its `PcscContext`.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -33,6 +34,8 @@ _CARD_CODES = {
     ErrorCode.CARD_TIMEOUT,
     ErrorCode.CARD_NOT_KTP_EL,
 }
+STATUS_PRESENT = 0x0004  # SCardStatus's SCARD_PRESENT (pcsclite.h); pyscard does not export it
+REMOVAL_GRACE_SECONDS = 1.0  # covers pcsc-lite's 0.4 s presence poll of drivers like vpcd
 WAIT_SLICE_MS = 250  # how often a wait for a card re-checks its deadline
 PNP_NOTIFICATION = "\\\\?PnP?\\Notification"  # pcsc-lite's pseudo-reader for attach/detach
 
@@ -112,7 +115,26 @@ class PcscConnection:
             raise ReaderError("connection is closed", code=ErrorCode.READER_UNAVAILABLE)
         hresult, response = scard.SCardTransmit(self._hcard, self._protocol, list(apdu))
         _check(hresult, "transmit")
+        if len(response) < 2:
+            # No status word: the card left mid-command (vpcd answers empty) or garbled it.
+            raise self._short_answer()
         return bytes(response)
+
+    def _short_answer(self) -> CardError:
+        """Removed or garbled? A driver may report a removal only at its next poll: wait for it."""
+        assert self._hcard is not None  # noqa: S101 - checked by the caller
+        deadline = time.monotonic() + REMOVAL_GRACE_SECONDS
+        while True:
+            hresult, _name, state, _proto, _atr = scard.SCardStatus(self._hcard)
+            if hresult != scard.SCARD_S_SUCCESS or not state & STATUS_PRESENT:
+                return CardError(
+                    "the card left the reader mid-command", code=ErrorCode.CARD_REMOVED
+                )
+            if time.monotonic() >= deadline:
+                return CardError(
+                    "the card answered without a status word", code=ErrorCode.CARD_ERROR
+                )
+            time.sleep(0.05)
 
     def close(self) -> None:
         """Disconnect; the card is reset so no authenticated session outlives the request."""
@@ -177,11 +199,21 @@ class PcscContext:
             for name, state, atr in new_states
         ]
 
-    def wait_for_card(self, reader: str, timeout: float) -> bool:
-        """Block until a card is in `reader` or `timeout` seconds pass; True if one is there."""
+    def wait_for_card(
+        self, reader: str, timeout: float, *, cancelled: threading.Event | None = None
+    ) -> bool:
+        """Block until a card is in `reader` or `timeout` seconds pass; True if one is there.
+
+        `cancelled` is looked at every slice (250 ms): setting it ends the wait with
+        `verification_cancelled`, so a cancelled job frees the reader at once.
+        """
         deadline = time.monotonic() + timeout
         state = scard.SCARD_STATE_UNAWARE
         while True:
+            if cancelled is not None and cancelled.is_set():
+                raise ReaderError(
+                    "the wait for a card was cancelled", code=ErrorCode.VERIFICATION_CANCELLED
+                )
             remaining_ms = int(max(deadline - time.monotonic(), 0) * 1000)
             wait_ms = min(remaining_ms, WAIT_SLICE_MS)
             hresult, new_states = scard.SCardGetStatusChange(

@@ -60,6 +60,10 @@ class VirtualSmartcard(Protocol):
         ...
 
 
+class CardPulledError(Exception):
+    """Raised by a card's `process` to drop the connection at once, as a card pulled mid-command."""
+
+
 class VpcdUnavailable(ConnectionError):
     """vpcd did not accept a connection in time: pcscd is not running or has no vpcd reader."""
 
@@ -183,6 +187,9 @@ class VpcdLink:
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+            release = getattr(self.card, "release", None)
+            if release is not None:
+                release()  # a card blocked in a mute wait lets its thread go
             if thread is not None and thread is not threading.current_thread():
                 thread.join(timeout)
             self._powered.clear()
@@ -230,6 +237,8 @@ class VpcdLink:
                     # waits for it leaves pcscd believing a card is present but unpowered.
                     self._atr_after_power_on = False
                     self._powered.set()
+        except CardPulledError:
+            log.debug("virtual card on port %d pulled mid-command", self.port)
         except OSError as exc:
             log.debug("vpcd connection on port %d ended: %s", self.port, exc)
         except Exception:
@@ -246,6 +255,8 @@ class VpcdLink:
             return self._control(payload[0])
         try:
             answer = self.card.process(payload)
+        except CardPulledError:
+            raise  # _serve drops the connection: the card left the field mid-command
         except Exception:
             log.exception("virtual card raised on an APDU")
             return SW_NO_PRECISE_DIAGNOSIS

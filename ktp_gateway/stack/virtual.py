@@ -8,14 +8,22 @@ SAM with `activation()`'s test-only values.
 from __future__ import annotations
 
 import threading
+import time
 from types import TracebackType
 from typing import Any
 
+from ktp_gateway.reader.pcsc import PcscContext
 from ktp_gateway.simulators.card import CardVariant, VirtualKtpCard
 from ktp_gateway.simulators.keys import ReaderActivation, reader_activation
 from ktp_gateway.simulators.population import Person
 from ktp_gateway.simulators.sam import VirtualSam
-from ktp_gateway.simulators.vpcd import CARD_PORT, DEFAULT_HOST, SAM_PORT, VpcdLink
+from ktp_gateway.simulators.vpcd import (
+    CARD_PORT,
+    DEFAULT_HOST,
+    SAM_PORT,
+    VirtualSmartcard,
+    VpcdLink,
+)
 
 CARD_READER = "Virtual PCD 00 00"
 SAM_READER = "Virtual PCD 00 01"
@@ -32,9 +40,11 @@ class VirtualReaderPair:
         sam_port: int = SAM_PORT,
         host: str = DEFAULT_HOST,
         wait_seconds: float = 5.0,
+        card_reader: str = CARD_READER,
     ) -> None:
         self.sam = sam or VirtualSam.virtual()
         self.card_port = card_port
+        self.card_reader = card_reader
         self.host = host
         self.wait_seconds = wait_seconds
         self._sam_link = VpcdLink(self.sam, sam_port, host=host)
@@ -74,8 +84,7 @@ class VirtualReaderPair:
     def stop(self) -> None:
         """Remove the card and the SAM."""
         self.remove()
-        self._sam_link.stop()
-        self._sam_link.wait_released(self.wait_seconds)
+        self.remove_sam()
 
     def place(self, person: Person | str, *, wait: bool = True, **variant: Any) -> VirtualKtpCard:
         """Tap a synthetic person's card (replacing any card); `variant` takes `CardVariant` fields.
@@ -84,14 +93,24 @@ class VirtualReaderPair:
         right away does not race pcscd's polling.
         """
         card = VirtualKtpCard.for_person(person, variant=CardVariant(**variant))
+        self.place_card(card, wait=wait)
+        return card
+
+    def place_card(self, card: VirtualSmartcard, *, wait: bool = True) -> None:
+        """Tap any virtual card: a faulty one (`simulators.faults`) or one that is no KTP-el."""
         with self._lock:
             self._remove_locked()
             link = VpcdLink(card, self.card_port, host=self.host)
             link.start()
-            self._card_link, self._card = link, card
+            self._card_link = link
+            self._card = card if isinstance(card, VirtualKtpCard) else None
         if wait:
             self._wait(link, "card")
-        return card
+
+    def remove_sam(self) -> None:
+        """Take the SAM out of its slot (a SAM that fell out or died); `start()` puts it back."""
+        self._sam_link.stop()
+        self._sam_link.wait_released(self.wait_seconds)
 
     def remove(self) -> None:
         """Take the card off the reader; returns once pcscd has noticed (its next poll)."""
@@ -103,8 +122,19 @@ class VirtualReaderPair:
         if link is not None:
             link.stop()
             # Like a real tap, the next card must come after pcscd saw this one leave.
-            if not link.wait_released(self.wait_seconds):
+            if not link.wait_released(self.wait_seconds) or not self._card_gone():
                 raise TimeoutError(f"pcscd did not notice the card leaving port {link.port}")
+
+    def _card_gone(self) -> bool:
+        """Wait until pcscd reports the card slot empty (a pulled card closes its link early)."""
+        deadline = time.monotonic() + self.wait_seconds
+        with PcscContext() as context:
+            while time.monotonic() < deadline:
+                statuses = context.statuses([self.card_reader])
+                if not statuses or not statuses[0].card_present:
+                    return True
+                time.sleep(0.02)
+        return False
 
     def _wait(self, link: VpcdLink, what: str) -> None:
         if not link.wait_powered(self.wait_seconds):

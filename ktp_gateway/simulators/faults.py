@@ -1,0 +1,75 @@
+"""Cards that misbehave the way cards at a service counter do: pulled mid-read, mute, or foreign.
+
+Each wraps (or stands in for) a `VirtualSmartcard`, so a test places it on the virtual reader
+like any card and the gateway meets the fault through the real pcscd and pyscard.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ktp_gateway.simulators.vpcd import CardPulledError, VirtualSmartcard
+
+MUTE_LIMIT_SECONDS = 120.0  # a mute card answers nothing for this long (or until it is removed)
+FOREIGN_ATR = bytes.fromhex("3B8F8001804F0CA0000003060300010000000068")  # a PC/SC storage card
+
+
+class FaultyCard:
+    """A card that is pulled after N APDUs, or stops answering after N APDUs."""
+
+    def __init__(
+        self,
+        inner: VirtualSmartcard,
+        *,
+        pull_after: int | None = None,
+        mute_after: int | None = None,
+    ) -> None:
+        self.inner = inner
+        self.pull_after = pull_after
+        self.mute_after = mute_after
+        self.apdus = 0
+        self._released = threading.Event()
+
+    @property
+    def atr(self) -> bytes:
+        return self.inner.atr
+
+    def power_on(self) -> None:
+        self.inner.power_on()
+
+    def power_off(self) -> None:
+        self.inner.power_off()
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def release(self) -> None:
+        """End a mute wait (the link calls it when the card is taken away)."""
+        self._released.set()
+
+    def process(self, apdu: bytes) -> bytes:
+        self.apdus += 1
+        if self.pull_after is not None and self.apdus > self.pull_after:
+            raise CardPulledError
+        if self.mute_after is not None and self.apdus > self.mute_after:
+            self._released.wait(MUTE_LIMIT_SECONDS)
+            raise CardPulledError
+        return self.inner.process(apdu)
+
+
+class ForeignCard:
+    """A contactless card that is not a KTP-el: another ATR, and no KTP-el application."""
+
+    atr = FOREIGN_ATR
+
+    def power_on(self) -> None:
+        pass
+
+    def power_off(self) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+    def process(self, apdu: bytes) -> bytes:
+        return bytes.fromhex("6A82")  # file or application not found, whatever is asked
