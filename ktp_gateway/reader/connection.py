@@ -46,6 +46,9 @@ class TrafficStats:
     bytes_received: int = 0
     seconds: float = 0.0
     by_ins: dict[int, int] = field(default_factory=dict)
+    # (instruction byte, status word, seconds) per APDU, in order: for the round-trip histogram
+    # and the benchmarks' APDU sequence. A tap sends a few dozen, so this stays small.
+    samples: list[tuple[int, int, float]] = field(default_factory=list)
 
 
 def _parse(answer: bytes) -> ResponseApdu:
@@ -86,6 +89,8 @@ class RawProcessor:
         stats.bytes_received += len(received)
         stats.seconds += seconds
         stats.by_ins[ins] = stats.by_ins.get(ins, 0) + 1
+        sw = int.from_bytes(received[-2:], "big") if len(received) >= 2 else 0
+        stats.samples.append((ins, sw, seconds))
 
 
 class ChainingProcessor:
