@@ -63,4 +63,19 @@ class PersonData(_Frozen):
     alamat: Address | None = None
 
 
+class FacePhoto(_Frozen):
+    """Foto wajah from the registry: kept apart from PersonData's text fields (own grant, size)."""
+
+    nik: str
+    content_type: str
+    data: bytes
+
+
+class FamilyMember(_Frozen):
+    """One member of a Kartu Keluarga: the granted fields and the relation (never the KK number)."""
+
+    person: PersonData
+    hubungan_keluarga: str | None = None
+
+
 assert {f.value for f in GrantedField} == set(PersonData.model_fields), "granted list drifted"  # noqa: S101

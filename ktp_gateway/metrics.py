@@ -85,20 +85,42 @@ class ReaderStateCollector(Collector):
         yield from (up, attached, card, sam)
 
 
+BREAKER_STATES = ("closed", "open", "half_open")
+
+
 class DukcapilMetrics:
-    """The Dukcapil client's observer: requests by outcome, latency, quota remaining."""
+    """The Dukcapil client's observer: requests by outcome, latency, quota, breaker, drops."""
 
-    def __init__(self, requests: Counter, latency: Histogram, quota: Gauge) -> None:
+    def __init__(
+        self,
+        requests: Counter,
+        latency: Histogram,
+        quota: Gauge,
+        breaker: Gauge | None = None,
+        dropped: Counter | None = None,
+    ) -> None:
         self._requests, self._latency, self._quota = requests, latency, quota
+        self._breaker, self._dropped = breaker, dropped
 
-    def on_request(self, outcome: str, seconds: float) -> None:
-        """One NIK query ended with `outcome` ("ok" or an error code, never an id)."""
-        self._requests.labels(operation="nik", outcome=outcome).inc()
-        self._latency.labels(operation="nik").observe(seconds)
+    def on_request(self, outcome: str, seconds: float, operation: str = "nik") -> None:
+        """One call (nik, photo, family, return_data) ended with `outcome` (never an id)."""
+        self._requests.labels(operation=operation, outcome=outcome).inc()
+        self._latency.labels(operation=operation).observe(seconds)
 
     def on_quota(self, remaining: int) -> None:
         """Dukcapil said how many requests are left today."""
         self._quota.set(remaining)
+
+    def on_breaker(self, state: str) -> None:
+        """The circuit breaker is now in `state` (closed, open, half_open)."""
+        if self._breaker is not None:
+            for name in BREAKER_STATES:
+                self._breaker.labels(state=name).set(1 if name == state else 0)
+
+    def on_dropped(self, operation: str, field: str) -> None:
+        """The registry sent a field the agreement does not grant; it was dropped."""
+        if self._dropped is not None:
+            self._dropped.labels(operation=operation, field=field).inc()
 
 
 class GatewayMetrics:
@@ -144,8 +166,25 @@ class GatewayMetrics:
             registry=registry,
         )
 
+        self.dukcapil_breaker = Gauge(
+            f"{NS}_dukcapil_circuit_state", "1 for the Dukcapil circuit breaker's state",
+            ["state"], registry=registry,
+        )  # fmt: skip
+        self.dukcapil_dropped = Counter(
+            f"{NS}_dukcapil_fields_dropped",
+            "Registry fields dropped because the agreement does not grant them (by wire key)",
+            ["operation", "field"],
+            registry=registry,
+        )
+
     def dukcapil_observer(self) -> DukcapilMetrics:
-        return DukcapilMetrics(self.dukcapil_requests, self.dukcapil_seconds, self.dukcapil_quota)
+        return DukcapilMetrics(
+            self.dukcapil_requests,
+            self.dukcapil_seconds,
+            self.dukcapil_quota,
+            self.dukcapil_breaker,
+            self.dukcapil_dropped,
+        )
 
     def watch_readers(self, readers: ReaderService) -> None:
         """Report reader state at scrape time from the reader service."""

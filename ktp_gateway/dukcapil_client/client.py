@@ -1,77 +1,98 @@
 """The Dukcapil client: the only module of the gateway that speaks HTTP (httpx) to the registry.
 
-`query_nik` turns every way a CALL_NIK can go into `PersonData` or a `DukcapilError` with a
-stable code: refusals in HTTP 200 (messages.py), proxies' HTML pages and broken bodies
-(`dukcapil_bad_response`), timeouts, and an unreachable service. Messages never carry the NIK,
-names, credentials or bodies. Only connect failures are retried: nothing was sent, so a retry
-cannot spend quota twice.
+Every way a call can go becomes a value or a `DukcapilError` with a stable code: refusals in
+HTTP 200 (messages.py), proxies' HTML pages and broken bodies (interpret.py), timeouts, an
+unreachable service, and a circuit breaker that fails fast while Dukcapil is down (breaker.py).
+Messages never carry the NIK, names, credentials or bodies. Only connect failures are retried:
+nothing was sent, so a retry cannot spend quota twice. Credentials are read per call
+(credentials.py), so a rotated secret file is used without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import datetime as dt
 import random
 import ssl
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
 import httpx
 import structlog
 
-from ktp_gateway.domain import PersonData
-from ktp_gateway.dukcapil_client.fields import person_from_record
-from ktp_gateway.dukcapil_client.messages import refusal
+from ktp_gateway.domain import FacePhoto, FamilyMember, PersonData
+from ktp_gateway.dukcapil_client.breaker import BreakerState, CircuitBreaker
+from ktp_gateway.dukcapil_client.credentials import CredentialSource
+from ktp_gateway.dukcapil_client.fields import (
+    dropped_keys,
+    family_from_records,
+    person_from_record,
+    photo_from_record,
+    released_keys,
+)
+from ktp_gateway.dukcapil_client.interpret import (
+    Answer,
+    envelope_of,
+    first_refusal,
+    next_daily_reset,
+    retry_after_seconds,
+)
+from ktp_gateway.dukcapil_client.messages import DukcapilRefusal
+from ktp_gateway.dukcapil_client.returns_wire import ReturnOutcome, interpret_return, return_body
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
-from ktp_gateway.dukcapil_client.wire import NikRequest, WireRecord, parse_envelope
-from ktp_gateway.errors import DukcapilError, ErrorCode
+from ktp_gateway.dukcapil_client.tls import client_context, is_pin_mismatch
+from ktp_gateway.dukcapil_client.wire import Envelope, NikRequest
+from ktp_gateway.errors import ConfigurationError, DukcapilError, ErrorCode, GatewayError
 from ktp_gateway.nik import validate_nik
 
 log = structlog.get_logger("ktp_gateway.dukcapil")
 
 OUTCOME_OK = "ok"
 _BACKOFF_SECONDS = 0.2
+T = TypeVar("T")
+
+
+class Operation:
+    """The bounded `operation` label of each call."""
+
+    NIK = "nik"
+    PHOTO = "photo"
+    FAMILY = "family"
+    RETURN_DATA = "return_data"
 
 
 class DukcapilObserver(Protocol):
-    """Metrics hooks: one call per query (outcome is "ok" or an ErrorCode value)."""
+    """Metrics hooks; outcome is "ok" or an ErrorCode value, never an id."""
 
-    def on_request(self, outcome: str, seconds: float) -> None: ...
+    def on_request(self, outcome: str, seconds: float, operation: str = "nik") -> None: ...
 
     def on_quota(self, remaining: int) -> None: ...
+
+    def on_breaker(self, state: str) -> None: ...
+
+    def on_dropped(self, operation: str, field: str) -> None: ...
 
 
 class NullObserver:
     """The default observer: records nothing."""
 
-    def on_request(self, outcome: str, seconds: float) -> None:
+    def on_request(self, outcome: str, seconds: float, operation: str = "nik") -> None:
         """Ignore the request."""
 
     def on_quota(self, remaining: int) -> None:
         """Ignore the quota."""
 
+    def on_breaker(self, state: str) -> None:
+        """Ignore the breaker."""
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    content_type: str
-    body: bytes
+    def on_dropped(self, operation: str, field: str) -> None:
+        """Ignore the dropped field."""
 
 
 def _error(code: ErrorCode, detail: str) -> DukcapilError:
     return DukcapilError(detail, code=code)
-
-
-def _tls(settings: DukcapilSettings) -> ssl.SSLContext | bool:
-    if not settings.verify:  # settings refuse this unless insecure_dev is set
-        log.warning("dukcapil.tls_verification_disabled", insecure_dev=True)
-        return False
-    if settings.ca_bundle is not None:
-        return ssl.create_default_context(cafile=str(settings.ca_bundle))
-    return True
 
 
 def _tls_failure(exc: BaseException) -> bool:
@@ -83,13 +104,28 @@ def _tls_failure(exc: BaseException) -> bool:
     return False
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
+def _verify(settings: DukcapilSettings) -> Any:
+    if not settings.verify:  # settings refuse this unless insecure_dev is set
+        log.warning("dukcapil.tls_verification_disabled", insecure_dev=True)
+        return False
+    return client_context(settings.ca_bundle, settings.tls_pins) or True
+
+
+def _credentials(settings: DukcapilSettings) -> CredentialSource:
+    returns = settings.returns
+    return CredentialSource(
+        user_id=settings.user_id,
+        user_id_file=settings.user_id_file,
+        password=settings.password,
+        password_file=settings.password_file,
+        ip_user=settings.ip_user,
+        return_token=returns.token,
+        return_token_file=returns.token_file,
+    )
 
 
 class DukcapilClient:
-    """Ask Dukcapil for the granted fields of one NIK; one instance per gateway process."""
+    """Ask Dukcapil about one NIK, and send it data balikan; one instance per gateway process."""
 
     def __init__(
         self, settings: DukcapilSettings, *, observer: DukcapilObserver | None = None
@@ -97,7 +133,14 @@ class DukcapilClient:
         settings.require_credentials()
         self._settings = settings
         self._observer: DukcapilObserver = observer or NullObserver()
+        self._credentials = _credentials(settings)
         self._limit = asyncio.Semaphore(settings.max_concurrency)
+        self._breaker = CircuitBreaker(
+            failures=settings.breaker_failures,
+            open_seconds=settings.breaker_open_seconds,
+            on_change=self._breaker_changed,
+        )
+        self._safely(lambda: self._observer.on_breaker(BreakerState.CLOSED.value))
         self._quota_warned = False
         connect, read = settings.connect_timeout_seconds, settings.read_timeout_seconds
         self._deadline = connect + read  # a trickling server cannot stretch an attempt further
@@ -108,7 +151,7 @@ class DukcapilClient:
                 max_keepalive_connections=settings.max_concurrency,
             ),
             headers={"Accept": "application/json"},
-            verify=_tls(settings),
+            verify=_verify(settings),
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment: NIKs go to Dukcapil only
         )
@@ -128,41 +171,200 @@ class DukcapilClient:
         """Close the connection pool."""
         await self._http.aclose()
 
+    @property
+    def breaker_state(self) -> BreakerState:
+        """closed, open or half_open (also exported as a metric)."""
+        return self._breaker.state
+
+    # -- queries -----------------------------------------------------------------------------
+
     async def query_nik(self, nik: str) -> PersonData:
         """The granted fields Dukcapil holds for `nik`; a malformed NIK is never sent."""
         compact = validate_nik(nik)  # InvalidNikError: nothing leaves the gateway
-        async with self._limit:
-            started = time.perf_counter()
-            outcome = "cancelled"
-            try:
-                person = await self._query(compact)
-                outcome = OUTCOME_OK
-                return person
-            except DukcapilError as exc:
-                outcome = exc.code.value
-                raise
-            except Exception as exc:
-                # A bug of ours, not Dukcapil's: keep the type for operators, drop the message
-                # (it could quote a value).
-                outcome = ErrorCode.INTERNAL_ERROR.value
-                log.error("dukcapil.internal_error", error=type(exc).__name__)
-                raise _error(ErrorCode.INTERNAL_ERROR, "Dukcapil client failed") from None
-            finally:
-                self._notify(outcome, time.perf_counter() - started)
-
-    async def _query(self, nik: str) -> PersonData:
         settings = self._settings
-        body = NikRequest(
-            nik=nik, user_id=settings.user_id, password=settings.password, ip_user=settings.ip_user
-        ).to_wire(settings.key_style)
-        return self._interpret(await self._post(body), nik)
 
-    async def _post(self, body: dict[str, str]) -> _Answer:
+        async def call() -> PersonData:
+            envelope = await self._records(settings.call_nik, compact)
+            if len(envelope.content) > 1:
+                # Which one is the person? Not ours to guess (like code 12, data ganda).
+                raise _error(ErrorCode.DUKCAPIL_REJECTED, "Dukcapil answered several records")
+            self._count_dropped(Operation.NIK, envelope, released_keys(settings.granted_fields))
+            return person_from_record(
+                envelope.content[0], expected_nik=compact, granted=settings.granted_fields
+            )
+
+        return await self._run(Operation.NIK, call)
+
+    async def query_photo(self, nik: str) -> FacePhoto:
+        """The face photo (foto wajah) Dukcapil holds for `nik`, if the agreement grants it."""
+        compact = validate_nik(nik)
+        settings = self._settings
+        self._require_grant(settings.photo_granted, "the face photo")
+
+        async def call() -> FacePhoto:
+            envelope = await self._records(settings.call_photo, compact)
+            if len(envelope.content) > 1:
+                raise _error(ErrorCode.DUKCAPIL_REJECTED, "Dukcapil answered several photos")
+            self._count_dropped(Operation.PHOTO, envelope, frozenset({"NIK", "FOTO"}))
+            return photo_from_record(
+                envelope.content[0],
+                expected_nik=compact,
+                max_bytes=settings.max_response_bytes,
+            )
+
+        return await self._run(Operation.PHOTO, call)
+
+    async def query_family(self, nik: str) -> list[FamilyMember]:
+        """The members of `nik`'s Kartu Keluarga (granted fields each; the KK number never)."""
+        compact = validate_nik(nik)
+        settings = self._settings
+        self._require_grant(settings.family_granted, "family card members")
+
+        async def call() -> list[FamilyMember]:
+            envelope = await self._records(settings.call_family, compact)
+            released = released_keys(settings.granted_fields, "STAT_HBKEL")
+            self._count_dropped(Operation.FAMILY, envelope, released)
+            return family_from_records(
+                envelope.content, asked_nik=compact, granted=settings.granted_fields
+            )
+
+        return await self._run(Operation.FAMILY, call)
+
+    @staticmethod
+    def _require_grant(granted: bool, what: str) -> None:
+        if not granted:
+            raise DukcapilError(
+                f"the agreement does not grant {what}", code=ErrorCode.FIELD_NOT_GRANTED
+            )
+
+    async def _records(self, endpoint: str, nik: str) -> Envelope:
+        credentials = self._credentials.current()
+        body = NikRequest(
+            nik=nik,
+            user_id=credentials.user_id,
+            password=credentials.password,
+            ip_user=credentials.ip_user,
+        ).to_wire(self._settings.key_style)
+        answer = await self._post(self._settings.url(endpoint), body, {})
+        envelope = envelope_of(answer)
+        if envelope.quota_limiter is not None:
+            self._quota(envelope.quota_limiter)
+        if not envelope.content:
+            raise _error(ErrorCode.DUKCAPIL_BAD_RESPONSE, "Dukcapil answered no record")
+        refused = first_refusal(envelope.content)
+        if refused is not None:
+            raise self._refused(refused, answer, quota_said=envelope.quota_limiter is not None)
+        return envelope
+
+    def _refused(
+        self, refused: DukcapilRefusal, answer: Answer, *, quota_said: bool
+    ) -> DukcapilRefusal:
+        if refused.code is ErrorCode.DUKCAPIL_UNKNOWN_RESPONSE:
+            log.warning(
+                "dukcapil.unknown_response",
+                message=refused.message,
+                response_code=refused.response_code,
+            )
+        if refused.code is ErrorCode.DUKCAPIL_QUOTA_EXHAUSTED:
+            if not quota_said:
+                self._quota(0)  # the refusal itself says none is left
+            now = dt.datetime.now(dt.UTC)
+            seconds = retry_after_seconds(answer.retry_after, now)
+            settings = self._settings
+            if seconds is not None:
+                refused.resets_at = now + dt.timedelta(seconds=seconds)
+            elif settings.quota_resets_at is not None:
+                refused.resets_at = next_daily_reset(
+                    now, settings.quota_resets_at, settings.quota_timezone
+                )
+            if refused.resets_at is not None:
+                refused.retry_after_seconds = max((refused.resets_at - now).total_seconds(), 0)
+        return refused
+
+    def _count_dropped(self, operation: str, envelope: Envelope, released: frozenset[str]) -> None:
+        fields = [field for keys in envelope.raw_keys for field in dropped_keys(keys, released)]
+
+        def report() -> None:
+            for field in fields:
+                self._observer.on_dropped(operation, field)
+
+        self._safely(report)
+
+    # -- data balikan ------------------------------------------------------------------------
+
+    async def send_return_data(
+        self, nik: str, nomor_register: str, nomor_sk: str, *, idempotency_key: str
+    ) -> ReturnOutcome:
+        """Send one item of data balikan; ACCEPTED or ALREADY_SENT both mean Dukcapil holds it."""
+        compact = validate_nik(nik)
+        wire = self._settings.returns
+        if wire.url is None:
+            raise ConfigurationError(
+                "the return-data URL is not configured (KTP_GATEWAY_DUKCAPIL__RETURNS__URL)"
+            )
+        url = wire.url
+
+        async def call() -> ReturnOutcome:
+            token = self._credentials.current().return_token.get_secret_value()
+            if not token:
+                raise ConfigurationError("the return-data token is not configured")
+            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": idempotency_key}
+            body = return_body(wire, compact, nomor_register, nomor_sk)
+            answer = await self._post(url, body, headers)
+            return interpret_return(answer.status, answer.body)
+
+        # The store may be another host than the queries: the outbox's backoff paces it, so it
+        # does not go through (or trip) the query breaker.
+        return await self._run(Operation.RETURN_DATA, call, breaker=False)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _run(
+        self, operation: str, call: Callable[[], Awaitable[T]], *, breaker: bool = True
+    ) -> T:
+        started = time.perf_counter()
+        outcome = "cancelled"
+        try:
+            if breaker:
+                self._breaker.before()  # CircuitOpenError: fail fast, nothing sent
+            async with self._limit:
+                result = await self._guarded(call, breaker)
+            outcome = OUTCOME_OK
+            return result
+        except GatewayError as exc:
+            outcome = exc.code.value
+            raise
+        finally:
+            self._notify(operation, outcome, time.perf_counter() - started)
+
+    async def _guarded(self, call: Callable[[], Awaitable[T]], breaker: bool) -> T:
+        try:
+            result = await call()
+        except DukcapilError as exc:
+            if breaker:
+                self._breaker.after(exc.code)
+            raise
+        except (ConfigurationError, asyncio.CancelledError):
+            if breaker:
+                self._breaker.cancelled()
+            raise
+        except Exception as exc:
+            # A bug of ours, not Dukcapil's: keep the type for operators, drop the message
+            # (it could quote a value).
+            if breaker:
+                self._breaker.cancelled()
+            log.error("dukcapil.internal_error", error=type(exc).__name__)
+            raise _error(ErrorCode.INTERNAL_ERROR, "Dukcapil client failed") from None
+        if breaker:
+            self._breaker.after(None)
+        return result
+
+    async def _post(self, url: str, body: Any, headers: dict[str, str]) -> Answer:
         attempts = self._settings.retries + 1
         for attempt in range(1, attempts + 1):
             try:
                 async with asyncio.timeout(self._deadline):
-                    return await self._send(body)
+                    return await self._send(url, body, headers)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Nothing was sent, so a retry is safe; a TLS failure will not heal by itself.
                 if attempt == attempts or _tls_failure(exc):
@@ -179,15 +381,20 @@ class DukcapilClient:
     def _transport_error(exc: httpx.HTTPError) -> DukcapilError:
         if isinstance(exc, httpx.ConnectTimeout):
             return _error(ErrorCode.DUKCAPIL_TIMEOUT, "connecting to Dukcapil timed out")
+        if is_pin_mismatch(exc):
+            return _error(
+                ErrorCode.DUKCAPIL_UNAVAILABLE,
+                "TLS with Dukcapil failed: the server's key does not match the pinned key",
+            )
         if _tls_failure(exc):
             return _error(ErrorCode.DUKCAPIL_UNAVAILABLE, "TLS with Dukcapil failed (ca_bundle?)")
         return _error(
             ErrorCode.DUKCAPIL_UNAVAILABLE, f"Dukcapil unreachable ({type(exc).__name__})"
         )
 
-    async def _send(self, body: dict[str, str]) -> _Answer:
+    async def _send(self, url: str, body: Any, headers: dict[str, str]) -> Answer:
         limit = self._settings.max_response_bytes
-        async with self._http.stream("POST", self._settings.call_nik_url, json=body) as response:
+        async with self._http.stream("POST", url, json=body, headers=headers) as response:
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
@@ -195,45 +402,12 @@ class DukcapilClient:
                 if size > limit:
                     raise _error(ErrorCode.DUKCAPIL_BAD_RESPONSE, "Dukcapil answer is too large")
                 chunks.append(chunk)
-            content_type = response.headers.get("content-type", "")
-            return _Answer(response.status_code, content_type, b"".join(chunks))
-
-    def _interpret(self, answer: _Answer, nik: str) -> PersonData:
-        bad = ErrorCode.DUKCAPIL_BAD_RESPONSE
-        if answer.status >= 500:
-            raise _error(ErrorCode.DUKCAPIL_UNAVAILABLE, f"Dukcapil answered HTTP {answer.status}")
-        if answer.status != 200:
-            raise _error(bad, f"Dukcapil answered HTTP {answer.status} (check the URL settings)")
-        if not answer.body.strip():
-            raise _error(bad, "Dukcapil answered an empty body")
-        if not _is_json(answer.content_type):
-            raise _error(bad, "Dukcapil answered something other than JSON (a proxy page?)")
-        try:
-            data = json.loads(answer.body)
-        except ValueError:
-            raise _error(bad, "Dukcapil answered broken JSON") from None
-        envelope = parse_envelope(data)
-        if envelope.quota_limiter is not None:
-            self._quota(envelope.quota_limiter)
-        return self._person(envelope.content, nik)
-
-    def _person(self, records: list[WireRecord], nik: str) -> PersonData:
-        if not records:
-            raise _error(ErrorCode.DUKCAPIL_BAD_RESPONSE, "Dukcapil answered no record")
-        for record in records:
-            refused = refusal(record)
-            if refused is not None:
-                if refused.code is ErrorCode.DUKCAPIL_UNKNOWN_RESPONSE:
-                    log.warning(
-                        "dukcapil.unknown_response",
-                        message=refused.message,
-                        response_code=refused.response_code,
-                    )
-                raise refused
-        if len(records) > 1:
-            # Which one is the person? Not ours to guess (like code 12, data ganda).
-            raise _error(ErrorCode.DUKCAPIL_REJECTED, "Dukcapil answered several records")
-        return person_from_record(records[0], expected_nik=nik)
+            return Answer(
+                response.status_code,
+                response.headers.get("content-type", ""),
+                b"".join(chunks),
+                response.headers.get("retry-after"),
+            )
 
     def _quota(self, remaining: int) -> None:
         self._safely(lambda: self._observer.on_quota(remaining))
@@ -242,8 +416,15 @@ class DukcapilClient:
             log.warning("dukcapil.quota_low", remaining=remaining)
         self._quota_warned = low
 
-    def _notify(self, outcome: str, seconds: float) -> None:
-        self._safely(lambda: self._observer.on_request(outcome, seconds))
+    def _breaker_changed(self, state: BreakerState) -> None:
+        if state is BreakerState.CLOSED:
+            log.info("dukcapil.breaker", state=state.value)
+        else:
+            log.warning("dukcapil.breaker", state=state.value)
+        self._safely(lambda: self._observer.on_breaker(state.value))
+
+    def _notify(self, operation: str, outcome: str, seconds: float) -> None:
+        self._safely(lambda: self._observer.on_request(outcome, seconds, operation))
 
     @staticmethod
     def _safely(call: Callable[[], None]) -> None:

@@ -1,4 +1,4 @@
-"""The one mapping of a registry record to `PersonData`: granted fields only, values as given.
+"""The one mapping of registry records to the gateway's values: granted fields only, as given.
 
 The agreement grants LPSK the fields of `ktp_gateway.domain.GrantedField`; whatever else the
 registry sends (agama, golongan darah, parents' NIKs, the KK number, region codes...) is not
@@ -7,11 +7,13 @@ copied, because nothing here reads it. Case and spelling are kept: comparison no
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import re
 
-from ktp_gateway.domain import Address, PersonData
-from ktp_gateway.dukcapil_client.wire import WireRecord
+from ktp_gateway.domain import Address, FacePhoto, FamilyMember, GrantedField, PersonData
+from ktp_gateway.dukcapil_client.wire import KNOWN_UNGRANTED, PERSON_KEYS, STATUS_KEYS, WireRecord
 from ktp_gateway.errors import DukcapilError, ErrorCode
 
 # TGL_LHR formats seen (notes): dd-MM-yyyy, yyyy-MM-dd, dd-Mon-yy. A new one is one more row.
@@ -64,15 +66,31 @@ def _address(record: WireRecord) -> Address | None:
     return address if address.model_dump(exclude_none=True) else None
 
 
-def person_from_record(record: WireRecord, *, expected_nik: str) -> PersonData:
+def _project(person: PersonData, granted: frozenset[GrantedField]) -> PersonData:
+    # Field restriction here as well as in the policy layer: an ungranted field stays None.
+    hidden = {field.value: None for field in GrantedField if field not in granted}
+    hidden.pop(GrantedField.NIK.value, None)  # the NIK is what was asked: always known
+    return person.model_copy(update=hidden) if hidden else person
+
+
+def person_from_record(
+    record: WireRecord,
+    *,
+    expected_nik: str,
+    granted: frozenset[GrantedField] = frozenset(GrantedField),
+) -> PersonData:
     """The granted fields of a found record, checked to be about the NIK that was asked."""
     if record.nik is None:
         raise _bad("Dukcapil answered a record without NIK")
     if record.nik.strip() != expected_nik:
         # Never release a record about someone else, whatever the reason upstream.
         raise _bad("Dukcapil answered a record for a different NIK than the one asked")
+    return _project(_person(record, expected_nik), granted)
+
+
+def _person(record: WireRecord, nik: str) -> PersonData:
     return PersonData(
-        nik=expected_nik,
+        nik=nik,
         nama_lengkap=record.nama_lgkp,
         jenis_kelamin=record.jenis_klmin,
         tempat_lahir=record.tmpt_lhr,
@@ -83,3 +101,79 @@ def person_from_record(record: WireRecord, *, expected_nik: str) -> PersonData:
         nama_ayah=record.nama_lgkp_ayah,
         alamat=_address(record),
     )
+
+
+def family_from_records(
+    records: list[WireRecord], *, asked_nik: str, granted: frozenset[GrantedField]
+) -> list[FamilyMember]:
+    """The members of the asked NIK's Kartu Keluarga: granted fields and relation only.
+
+    The KK number is read to keep only records of the asked person's own family card (a record
+    from another KK is dropped, never released) and is not part of the result.
+    """
+    asked = next((r for r in records if r.nik is not None and r.nik.strip() == asked_nik), None)
+    if asked is None:
+        raise _bad("Dukcapil's family answer does not include the NIK that was asked")
+    family_card = asked.no_kk
+    if not family_card:
+        raise _bad("Dukcapil's family answer has no KK number to group members by")
+    members = []
+    for record in records:
+        if record.nik is None or record.no_kk != family_card:
+            continue
+        person = _project(_person(record, record.nik.strip()), granted)
+        members.append(FamilyMember(person=person, hubungan_keluarga=record.stat_hbkel))
+    return members
+
+
+# Image types a registry photo may be, by their first bytes.
+_IMAGE_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def photo_from_record(record: WireRecord, *, expected_nik: str, max_bytes: int) -> FacePhoto:
+    """The face photo of a found record: base64 FOTO decoded and checked to be an image."""
+    if record.nik is None or record.nik.strip() != expected_nik:
+        raise _bad("Dukcapil answered a photo for a different NIK than the one asked")
+    if not record.foto:
+        raise _bad("Dukcapil answered a record without FOTO")
+    try:
+        data = base64.b64decode("".join(record.foto.split()), validate=True)
+    except (ValueError, binascii.Error):
+        raise _bad("Dukcapil answered a FOTO that is not base64") from None
+    if len(data) > max_bytes:
+        raise _bad("Dukcapil answered a FOTO that is too large")
+    for magic, content_type in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return FacePhoto(nik=expected_nik, content_type=content_type, data=data)
+    raise _bad("Dukcapil answered a FOTO that is not a JPEG or PNG image")
+
+
+def dropped_keys(raw_keys: frozenset[str], released: frozenset[str]) -> list[str]:
+    """The metric label of each key of a record that is not released (bounded: unknown is other)."""
+    dropped = raw_keys - released - STATUS_KEYS
+    return sorted(
+        key if key in KNOWN_UNGRANTED or key in PERSON_KEYS else "other" for key in dropped
+    )
+
+
+# Which wire keys carry each granted field (what is dropped when the agreement grants less).
+FIELD_KEYS: dict[GrantedField, frozenset[str]] = {
+    GrantedField.NIK: frozenset({"NIK"}),
+    GrantedField.NAMA_LENGKAP: frozenset({"NAMA_LGKP"}),
+    GrantedField.JENIS_KELAMIN: frozenset({"JENIS_KLMIN"}),
+    GrantedField.TEMPAT_LAHIR: frozenset({"TMPT_LHR"}),
+    GrantedField.TANGGAL_LAHIR: frozenset({"TGL_LHR"}),
+    GrantedField.STATUS_PERKAWINAN: frozenset({"STATUS_KAWIN", "STAT_KWN"}),
+    GrantedField.JENIS_PEKERJAAN: frozenset({"JENIS_PKRJN"}),
+    GrantedField.NAMA_IBU_KANDUNG: frozenset({"NAMA_LGKP_IBU"}),
+    GrantedField.NAMA_AYAH: frozenset({"NAMA_LGKP_AYAH"}),
+    GrantedField.ALAMAT: frozenset(
+        {"ALAMAT", "NO_RT", "NO_RW", "DUSUN", "KEL_NAME", "KEC_NAME", "KAB_NAME", "PROP_NAME"}
+    ),
+}
+assert frozenset().union(*FIELD_KEYS.values()) == PERSON_KEYS, "field keys drifted"  # noqa: S101
+
+
+def released_keys(granted: frozenset[GrantedField], *extra: str) -> frozenset[str]:
+    """The wire keys whose values reach the caller under this grant (plus `extra`)."""
+    return frozenset().union(*(FIELD_KEYS[field] for field in granted), {"NIK"}, extra)

@@ -15,6 +15,7 @@ Decisions recorded here:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -105,6 +106,9 @@ class DukcapilRefusal(DukcapilError):
         super().__init__(f"Dukcapil refused: {detail}", code=code)
         self.message = message
         self.response_code = response_code
+        # Quota refusals: when the daily quota resets, if known (Retry-After or the settings).
+        self.resets_at: dt.datetime | None = None
+        self.retry_after_seconds: float | None = None
 
 
 def refusal(record: WireRecord) -> DukcapilRefusal | None:

@@ -8,13 +8,18 @@ off on the closed network; the gateway pins a CA bundle instead.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
+import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from ktp_gateway.domain import GrantedField
+from ktp_gateway.dukcapil_client.returns_wire import ReturnWireSettings
+from ktp_gateway.dukcapil_client.tls import parse_pin
 from ktp_gateway.dukcapil_client.wire import KeyStyle
 from ktp_gateway.errors import ConfigurationError
 
@@ -43,8 +48,13 @@ class DukcapilSettings(BaseModel):
     api_path: str = "dukcapil/get_json"
     consumer_path: str = "lpsk/ws"
     call_nik: str = "CALL_NIK"
+    call_photo: str = "CALL_FOTO"  # no public call seen: the agency's real endpoint name goes here
+    call_family: str = "CALL_NIK_GET_KK"
+    # Credentials: a value (environment) or a file holding it, re-read whenever the file changes.
     user_id: str = ""
+    user_id_file: Path | None = None
     password: SecretStr = SecretStr("")
+    password_file: Path | None = None
     ip_user: str = ""
     key_style: KeyStyle = KeyStyle.UPPER
     connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
@@ -53,8 +63,23 @@ class DukcapilSettings(BaseModel):
     max_concurrency: int = Field(default=4, ge=1, le=64)
     max_response_bytes: int = Field(default=2_000_000, ge=1024)
     quota_warn_below: int = Field(default=500, ge=0)
+    # The daily quota's reset, when the answer does not say (Retry-After); None: unknown.
+    quota_resets_at: dt.time | None = dt.time(0, 0)
+    quota_timezone: str = "Asia/Jakarta"
+    # Circuit breaker: after this many service failures in a row, fail fast for open_seconds,
+    # then let one probe through.
+    breaker_failures: int = Field(default=5, ge=1, le=100)
+    breaker_open_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # What the agreement grants: only these are asked for and released.
+    granted_fields: frozenset[GrantedField] = frozenset(GrantedField)
+    photo_granted: bool = True
+    family_granted: bool = True
     verify: bool = True
     ca_bundle: Path | None = None
+    # SHA-256 of the server's public key (SPKI), as "sha256/<base64>" or hex: any one must match.
+    # With pins and no ca_bundle the pin replaces the CA check (a self-signed closed network).
+    tls_pins: tuple[str, ...] = ()
+    returns: ReturnWireSettings = ReturnWireSettings()
     # Explicit escape hatches, off by default: a developer's self-signed box, or a closed network
     # that only offers plain HTTP (both carry NIKs and credentials, so each is a conscious choice).
     insecure_dev: bool = False
@@ -70,7 +95,7 @@ class DukcapilSettings(BaseModel):
             raise ValueError("base_url takes no credentials, query or fragment")
         return value.rstrip("/")
 
-    @field_validator("api_path", "consumer_path", "call_nik")
+    @field_validator("api_path", "consumer_path", "call_nik", "call_photo", "call_family")
     @classmethod
     def _path(cls, value: str) -> str:
         value = value.strip("/")
@@ -92,6 +117,22 @@ class DukcapilSettings(BaseModel):
             raise ValueError("ca_bundle must be an existing PEM file")
         return value
 
+    @field_validator("tls_pins")
+    @classmethod
+    def _pins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pin in value:
+            parse_pin(pin)  # raises ValueError without echoing a secret (pins are public)
+        return value
+
+    @field_validator("quota_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("quota_timezone must be an IANA zone such as Asia/Jakarta") from None
+        return value
+
     @model_validator(mode="after")
     def _transport_is_safe(self) -> DukcapilSettings:
         if not self.verify and not self.insecure_dev:
@@ -102,18 +143,22 @@ class DukcapilSettings(BaseModel):
             raise ValueError("plain http to a non-loopback host needs allow_plain_http=True")
         return self
 
+    def url(self, endpoint: str) -> str:
+        """A query's full address: `<base>/<api path>/<consumer path>/<endpoint>`."""
+        return f"{self.base_url}/{self.api_path}/{self.consumer_path}/{endpoint}"
+
     @property
     def call_nik_url(self) -> str:
-        """The full CALL_NIK address: `<base>/<api path>/<consumer path>/<endpoint>`."""
-        return f"{self.base_url}/{self.api_path}/{self.consumer_path}/{self.call_nik}"
+        """The full CALL_NIK address."""
+        return self.url(self.call_nik)
 
     def require_credentials(self) -> None:
         """Refuse to start without what Dukcapil checks first (its codes 03 and 09)."""
         missing = [
             name
             for name, value in (
-                ("user_id", self.user_id),
-                ("password", self.password.get_secret_value()),
+                ("user_id", self.user_id or self.user_id_file),
+                ("password", self.password.get_secret_value() or self.password_file),
                 ("ip_user", self.ip_user),
             )
             if not value

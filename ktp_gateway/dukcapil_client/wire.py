@@ -112,11 +112,32 @@ class WireRecord(BaseModel):
     no_kec: WireText = _key("NO_KEC")
     no_kab: WireText = _key("NO_KAB")
     no_prop: WireText = _key("NO_PROP")
+    stat_hbkel: WireText = _key("STAT_HBKEL")
+    foto: WireText = _key("FOTO")
     # Refusals: legacy `RESPON`; the coded style adds RESPONSE_CODE / RESPONSE_DESC / RESPONSE.
     respon: WireText = _key("RESPON")
     response: WireText = _key("RESPONSE")
     response_code: WireText = _key("RESPONSE_CODE")
     response_desc: WireText = _key("RESPONSE_DESC")
+
+
+# The keys that map into what the gateway releases (fields.py); status keys are read, not released.
+# Every other key of a record is dropped, and counted by name when it is one of KNOWN_UNGRANTED.
+PERSON_KEYS = frozenset(
+    {
+        "NIK", "NAMA_LGKP", "JENIS_KLMIN", "TMPT_LHR", "TGL_LHR", "STATUS_KAWIN", "STAT_KWN",
+        "JENIS_PKRJN", "NAMA_LGKP_IBU", "NAMA_LGKP_AYAH", "ALAMAT", "NO_RT", "NO_RW", "DUSUN",
+        "KEL_NAME", "KEC_NAME", "KAB_NAME", "PROP_NAME",
+    }
+)  # fmt: skip
+STATUS_KEYS = frozenset({"RESPON", "RESPONSE", "RESPONSE_CODE", "RESPONSE_DESC"})
+KNOWN_UNGRANTED = frozenset(
+    {
+        "AGAMA", "GOL_DRH", "GOL_DARAH", "PDDK_AKH", "NIK_IBU", "NIK_AYAH", "NO_AKTA_LHR",
+        "NO_AKTA_KWN", "NO_AKTA_CRAI", "KODE_POS", "CREATED", "LAST_UPDATED", "NO_KK", "NKK",
+        "STAT_HBKEL", "NO_KEL", "NO_KEC", "NO_KAB", "NO_PROP", "FOTO",
+    }
+)  # fmt: skip
 
 
 class Envelope(BaseModel):
@@ -125,6 +146,7 @@ class Envelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     content: list[WireRecord]
+    raw_keys: list[frozenset[str]] = Field(default_factory=list, exclude=True)
     last_page: bool | None = Field(default=None, alias="lastPage")
     number_of_elements: int | None = Field(default=None, alias="numberOfElements")
     sort: Any = None
@@ -139,7 +161,7 @@ class Envelope(BaseModel):
 def parse_envelope(data: object) -> Envelope:
     """Validate decoded JSON as an envelope, or raise `dukcapil_bad_response` (no values echoed)."""
     try:
-        return Envelope.model_validate(data)
+        envelope = Envelope.model_validate(data)
     except ValidationError as exc:
         where = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['type']}"
@@ -149,3 +171,6 @@ def parse_envelope(data: object) -> Envelope:
             f"Dukcapil answered an envelope of the wrong shape ({where})",
             code=ErrorCode.DUKCAPIL_BAD_RESPONSE,
         ) from None
+    assert isinstance(data, dict)  # noqa: S101 (validated above)
+    keys = [frozenset(record) for record in data["content"] if isinstance(record, dict)]
+    return envelope.model_copy(update={"raw_keys": keys})

@@ -38,11 +38,20 @@ class Recorder:
         self.requests: list[tuple[str, float]] = []
         self.quota: list[int] = []
 
-    def on_request(self, outcome: str, seconds: float) -> None:
+        self.breaker: list[str] = []
+        self.dropped: list[tuple[str, str]] = []
+
+    def on_request(self, outcome: str, seconds: float, operation: str = "nik") -> None:
         self.requests.append((outcome, seconds))
 
     def on_quota(self, remaining: int) -> None:
         self.quota.append(remaining)
+
+    def on_breaker(self, state: str) -> None:
+        self.breaker.append(state)
+
+    def on_dropped(self, operation: str, field: str) -> None:
+        self.dropped.append((operation, field))
 
 
 @pytest.mark.parametrize("key_style", list(KeyStyle))
@@ -142,10 +151,16 @@ async def test_observer_times_each_query(legacy: Simulator) -> None:
 
 async def test_a_failing_observer_does_not_break_a_lookup(legacy: Simulator) -> None:
     class Broken:
-        def on_request(self, outcome: str, seconds: float) -> None:
+        def on_request(self, outcome: str, seconds: float, operation: str = "nik") -> None:
             raise RuntimeError("metrics down")
 
         def on_quota(self, remaining: int) -> None:
+            raise RuntimeError("metrics down")
+
+        def on_breaker(self, state: str) -> None:
+            raise RuntimeError("metrics down")
+
+        def on_dropped(self, operation: str, field: str) -> None:
             raise RuntimeError("metrics down")
 
     legacy.configure(quota_remaining=10)
