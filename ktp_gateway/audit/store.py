@@ -92,22 +92,23 @@ class AuditTrail:
     def append(self, kind: Kind, data: Mapping[str, Any]) -> Record:
         """Seal `data` onto the end of the chain and write it (fsync'd unless configured off)."""
         with self._locked():
-            return self._append(kind, data)
+            try:
+                return self._append(kind, data)
+            except OSError as exc:
+                detail = f"the audit record could not be written ({exc.strerror})"
+                raise AuditError(detail) from None
 
     def _append(self, kind: Kind, data: Mapping[str, Any], time: str | None = None) -> Record:
         seq, prev, needs_newline = self._tail()
         record = seal(seq + 1, kind, data, prev, time)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, (b"\n" if needs_newline else b"") + line_of(record))
-                if self.fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            self._write_head(Head(record.seq, record.hash))
-        except OSError as exc:
-            raise AuditError(f"the audit record could not be written ({exc.strerror})") from None
+            os.write(fd, (b"\n" if needs_newline else b"") + line_of(record))
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._write_head(Head(record.seq, record.hash))
         return record
 
     def _write_head(self, head: Head) -> None:

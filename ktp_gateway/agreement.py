@@ -1,0 +1,218 @@
+"""The cooperation agreement (PKS) in force, as a validated file the gateway obeys.
+
+The file names both parties and each party's number for the agreement, the validity window, the
+granted fields, the purposes access may serve and the return-data fields. It is loaded once at
+start (a broken file stops the gateway); whether the agreement is *in force* is asked again on
+every request, so the end date and a suspension (termination for breach) take effect at once,
+without a restart. A suspension is a file: present means suspended, its text is the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from ktp_gateway.domain import GrantedField
+from ktp_gateway.errors import ConfigurationError, ErrorCode, GatewayError
+
+DEMO_AGREEMENT_FILE = Path(__file__).parent / "data" / "demo-agreement.yaml"
+MAX_AGREEMENT_BYTES = 64 * 1024
+MAX_REASON_CHARS = 200
+PURPOSE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+
+PurposeCode = Annotated[str, StringConstraints(pattern=PURPOSE_PATTERN)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class AgreementError(GatewayError):
+    """Access refused because no agreement is in force (ended, not begun, or suspended)."""
+
+    code = ErrorCode.AGREEMENT_NOT_IN_FORCE
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Party(_Frozen):
+    """One party: its name and its own number for the agreement (each side numbers a PKS)."""
+
+    name: Text
+    number: Text
+
+
+class Purpose(_Frozen):
+    """A purpose access may serve; requests name it by `code`."""
+
+    code: PurposeCode
+    description: Text
+
+
+class Agreement(_Frozen):
+    """The PKS: parties, validity, what is granted and for what."""
+
+    title: Text
+    provider: Party  # Dukcapil
+    user: Party  # the agency (LPSK)
+    valid_from: dt.date
+    valid_until: dt.date
+    granted_fields: tuple[GrantedField, ...] = Field(min_length=1)
+    photo_granted: bool = False
+    purposes: tuple[Purpose, ...] = Field(min_length=1)
+    return_data_fields: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")], ...]
+    synthetic: bool = False  # a demo or test agreement: says so in every response
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Agreement:
+        if self.valid_until < self.valid_from:
+            raise ValueError("valid_until is before valid_from")
+        if GrantedField.NIK not in self.granted_fields:
+            raise ValueError("granted_fields must include nik: every query is by NIK")
+        if len(set(self.granted_fields)) != len(self.granted_fields):
+            raise ValueError("granted_fields lists a field twice")
+        codes = [p.code for p in self.purposes]
+        if len(set(codes)) != len(codes):
+            raise ValueError("two purposes share a code")
+        return self
+
+    @property
+    def reference(self) -> str:
+        """How responses and errors name the agreement: title and both parties' numbers."""
+        return f"{self.title} ({self.provider.number}; {self.user.number})"
+
+    @property
+    def purpose_codes(self) -> frozenset[str]:
+        return frozenset(p.code for p in self.purposes)
+
+    def days_remaining(self, today: dt.date) -> int:
+        """Days left including today; 0 or less once it has ended."""
+        return (self.valid_until - today).days + 1
+
+
+def load_agreement(path: Path) -> Agreement:
+    """Read and validate the agreement file; any problem is a `ConfigurationError` at start."""
+    try:
+        if path.stat().st_size > MAX_AGREEMENT_BYTES:
+            raise ConfigurationError(f"agreement file {path} is larger than an agreement needs")
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"agreement file {path} cannot be read: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("agreement"), dict):
+        raise ConfigurationError(f"agreement file {path} must hold one `agreement:` mapping")
+    try:
+        return Agreement.model_validate(data["agreement"])
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or '(agreement)'}: {error['msg']}"
+            for error in exc.errors(include_url=False)[:5]
+        )
+        raise ConfigurationError(f"agreement file {path} is invalid: {problems}") from None
+
+
+class AgreementState(StrEnum):
+    IN_FORCE = "in_force"
+    NOT_YET_VALID = "not_yet_valid"
+    ENDED = "ended"
+    SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """The agreement's standing on one day: in force or not, and why."""
+
+    state: AgreementState
+    days_remaining: int
+    reason: str | None = None  # the suspension file's text
+
+    @property
+    def in_force(self) -> bool:
+        return self.state is AgreementState.IN_FORCE
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class AgreementGuard:
+    """The agreement plus its suspension switch; asked on every access, never cached."""
+
+    def __init__(self, agreement: Agreement, suspension_file: Path | None) -> None:
+        self.agreement = agreement
+        self.suspension_file = suspension_file
+
+    def suspension_reason(self) -> str | None:
+        """The reason text when suspended (the file exists), else None."""
+        path = self.suspension_file
+        if path is None:
+            return None
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_REASON_CHARS * 4)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return "the suspension file exists but cannot be read"  # fail closed
+        text = _CONTROL.sub(" ", raw.decode("utf-8", "replace")).strip()[:MAX_REASON_CHARS]
+        return text or "suspended (no reason given)"
+
+    def standing(self, today: dt.date | None = None) -> Standing:
+        today = today or dt.date.today()
+        agreement = self.agreement
+        remaining = agreement.days_remaining(today)
+        reason = self.suspension_reason()
+        if reason is not None:
+            return Standing(AgreementState.SUSPENDED, remaining, reason)
+        if today < agreement.valid_from:
+            return Standing(AgreementState.NOT_YET_VALID, remaining)
+        if today > agreement.valid_until:
+            return Standing(AgreementState.ENDED, remaining)
+        return Standing(AgreementState.IN_FORCE, remaining)
+
+    def require_in_force(self, today: dt.date | None = None) -> Standing:
+        """The standing, or `AgreementError` naming the agreement and its dates."""
+        standing = self.standing(today)
+        agreement = self.agreement
+        name = agreement.reference
+        if standing.state is AgreementState.SUSPENDED:
+            raise AgreementError(
+                f"access under {name} is suspended: {standing.reason}",
+                code=ErrorCode.AGREEMENT_SUSPENDED,
+            )
+        if standing.state is AgreementState.ENDED:
+            raise AgreementError(f"{name} ended on {agreement.valid_until.isoformat()}")
+        if standing.state is AgreementState.NOT_YET_VALID:
+            raise AgreementError(
+                f"{name} is valid from {agreement.valid_from.isoformat()} "
+                f"until {agreement.valid_until.isoformat()}; it has not begun"
+            )
+        return standing
+
+    def suspend(self, reason: str) -> None:
+        """Suspend now (the running gateway refuses its next request); the reason is kept."""
+        if self.suspension_file is None:
+            raise ConfigurationError("no suspension file is configured")
+        self.suspension_file.parent.mkdir(parents=True, exist_ok=True)
+        self.suspension_file.write_text(reason.strip()[:MAX_REASON_CHARS] + "\n", encoding="utf-8")
+
+    def resume(self) -> bool:
+        """Lift a suspension; False when none was in place."""
+        if self.suspension_file is None:
+            return False
+        try:
+            self.suspension_file.unlink()
+        except FileNotFoundError:
+            return False
+        return True

@@ -1,0 +1,230 @@
+"""The one door to population data: every card read and registry query goes through `Policy.access`.
+
+Before: the agreement must be in force (not ended, not begun, not suspended: asked per request),
+the purpose must be one the agreement lists, the photo must be granted if asked for, and the
+audit trail must be writable. During: person data is released only through the field gate,
+and byte buffers are registered for wiping. After (success or failure): the buffers are zeroed
+and one audit record says who asked, for what, what kind of data went out (field names, never
+values) and how it ended. If that record cannot be written the request fails: no
+accountability, no release.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from ktp_gateway.agreement import Agreement, AgreementGuard, load_agreement
+from ktp_gateway.audit.chain import AuditError, Kind, Record
+from ktp_gateway.audit.store import AuditTrail
+from ktp_gateway.domain import PersonData
+from ktp_gateway.errors import ErrorCode, GatewayError, RequestError
+from ktp_gateway.privacy.fields import FieldGate
+from ktp_gateway.privacy.metrics import PolicyMetrics
+from ktp_gateway.privacy.wipe import wipe_scope
+from ktp_gateway.verification import Registry
+
+log = structlog.get_logger("ktp_gateway.policy")
+
+POLICY_CODES = frozenset(
+    {
+        ErrorCode.PURPOSE_NOT_IN_AGREEMENT,
+        ErrorCode.AGREEMENT_NOT_IN_FORCE,
+        ErrorCode.AGREEMENT_SUSPENDED,
+        ErrorCode.FIELD_NOT_GRANTED,
+        ErrorCode.AUDIT_UNAVAILABLE,
+    }
+)
+
+
+class Operation(StrEnum):
+    """What an access does; the report counts card reads apart from NIK-only queries."""
+
+    VERIFICATION = "verification"  # card read, then the registry
+    NIK_LOOKUP = "nik_lookup"  # registry only
+
+
+@dataclass(frozen=True, slots=True)
+class Accountability:
+    """Who asks and why: required on every card or registry request."""
+
+    officer_id: str
+    purpose: str
+    nomor_register: str | None = None
+    client: str = "local"
+
+
+@dataclass(slots=True)
+class Access:
+    """One access in progress: what the audit record will say about it."""
+
+    operation: Operation
+    who: Accountability
+    request_id: str
+    gate: FieldGate
+    reader: str | None = None
+    card_read: bool = False
+    registry_queried: bool = False
+    photo_released: bool = False
+    outcome: str | None = None
+    code: str | None = None
+    released: list[PersonData] = field(default_factory=list)
+
+    def release(self, person: PersonData | None, *, source: str) -> PersonData | None:
+        """Person data on its way out, reduced to the granted fields."""
+        if person is None:
+            return None
+        kept = self.gate.release(person, source=source)
+        self.released.append(kept)
+        return kept
+
+    def registry(self, inner: Registry) -> Registry:
+        """`inner`, noting in this access that the registry was asked."""
+        return _NotingRegistry(inner, self)
+
+    def audit_data(self, latency_ms: float, agreement: Agreement) -> dict[str, object]:
+        outcome = self.outcome or (
+            "refused" if self.code in {c.value for c in POLICY_CODES} else "error"
+        )
+        return {
+            "operation": self.operation.value,
+            "request_id": self.request_id,
+            "client": self.who.client,
+            "officer_id": self.who.officer_id,
+            "purpose": self.who.purpose,
+            "nomor_register": self.who.nomor_register,
+            "reader": self.reader,
+            "card_read": self.card_read,
+            "registry_queried": self.registry_queried,
+            "fields_released": self.gate.released_names(*self.released, photo=self.photo_released),
+            "outcome": outcome,
+            "code": self.code,
+            "latency_ms": round(latency_ms, 1),
+            "agreement": agreement.user.number,
+        }
+
+
+class _NotingRegistry:
+    def __init__(self, inner: Registry, access: Access) -> None:
+        self._inner, self._access = inner, access
+
+    async def query_nik(self, nik: str) -> PersonData:
+        self._access.registry_queried = True
+        return await self._inner.query_nik(nik)
+
+
+class Policy:
+    """The agreement, the field gate and the audit trail, applied to every access."""
+
+    def __init__(
+        self,
+        guard: AgreementGuard,
+        trail: AuditTrail,
+        metrics: PolicyMetrics,
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.guard = guard
+        self.trail = trail
+        self.metrics = metrics
+        self._today = today
+        agreement = guard.agreement
+        self.gate = FieldGate(
+            agreement.granted_fields,
+            photo_granted=agreement.photo_granted,
+            on_withheld=metrics.withheld_observer(),
+        )
+        metrics.watch_agreement(guard)
+
+    @classmethod
+    def open(
+        cls,
+        agreement_file: os.PathLike[str] | str,
+        *,
+        audit_dir: os.PathLike[str] | str,
+        suspension_file: os.PathLike[str] | str | None,
+        registry: CollectorRegistry,
+        fsync: bool = True,
+    ) -> Policy:
+        """Load and validate the agreement, open the audit trail (fails fast at start)."""
+        agreement = load_agreement(Path(agreement_file))
+        guard = AgreementGuard(agreement, Path(suspension_file) if suspension_file else None)
+        trail = AuditTrail(Path(audit_dir), fsync=fsync)
+        return cls(guard, trail, PolicyMetrics(registry))
+
+    @property
+    def agreement(self) -> Agreement:
+        return self.guard.agreement
+
+    def admit(self, who: Accountability, *, photo: bool = False) -> None:
+        """Raise unless this access may happen now (agreement, purpose, photo, audit)."""
+        self.guard.require_in_force(self._today())
+        if who.purpose not in self.agreement.purpose_codes:
+            raise RequestError(
+                f"purpose {who.purpose!r} is not one of {self.agreement.reference}'s purposes",
+                code=ErrorCode.PURPOSE_NOT_IN_AGREEMENT,
+            )
+        if photo and not self.gate.photo_granted:
+            raise RequestError(
+                f"{self.agreement.reference} does not grant the face photo",
+                code=ErrorCode.FIELD_NOT_GRANTED,
+            )
+        if self.trail.directory.exists() and not os.access(self.trail.directory, os.W_OK):
+            raise AuditError("the audit directory is not writable")
+
+    @asynccontextmanager
+    async def access(
+        self, operation: Operation, who: Accountability, *, request_id: str, photo: bool = False
+    ) -> AsyncIterator[Access]:
+        """Admit, run the caller's block with wiping on, then record the access in the trail."""
+        access = Access(operation, who, request_id, self.gate)
+        started = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            with wipe_scope() as buffers:
+                try:
+                    self.admit(who, photo=photo)
+                    yield access
+                finally:
+                    self.metrics.wiped_bytes.inc(buffers.wipe())
+        except GatewayError as exc:
+            failure = exc
+            access.code = exc.code.value
+            if exc.code in POLICY_CODES:
+                self.metrics.refused.labels(code=exc.code.value).inc()
+            raise
+        except BaseException as exc:
+            failure = exc
+            access.code = ErrorCode.INTERNAL_ERROR.value
+            raise
+        finally:
+            latency = (time.perf_counter() - started) * 1000
+            await self._record(access.audit_data(latency, self.agreement), failure)
+
+    async def _record(self, data: dict[str, object], failure: BaseException | None) -> None:
+        try:
+            await self.record(Kind.ACCESS, data)
+        except AuditError:
+            if failure is None:
+                raise  # the data was about to go out unrecorded: refuse it instead
+            log.error("audit.write_failed", code=ErrorCode.AUDIT_UNAVAILABLE.value)
+
+    async def record(self, kind: Kind, data: dict[str, object]) -> Record:
+        """Append one record off the event loop (the write is fsync'd)."""
+        try:
+            record = await asyncio.to_thread(self.trail.append, kind, data)
+        except AuditError:
+            self.metrics.audit_failures.inc()
+            raise
+        self.metrics.audit_records.labels(kind=kind.value).inc()
+        return record
