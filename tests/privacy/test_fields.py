@@ -37,12 +37,3 @@ def test_a_full_grant_releases_the_person_unchanged() -> None:
     gate, seen = _gate(set(GrantedField))
     assert gate.release(PERSON, source="card") is PERSON and seen == []
     assert gate.released_names(PERSON, None, photo=True)[-1] == "foto_wajah"
-
-
-def test_registry_keys_beyond_the_grant_are_counted_by_bounded_label() -> None:
-    gate, seen = _gate({GrantedField.NIK, GrantedField.ALAMAT})
-    labels = gate.screen_registry(
-        ["NIK", "NAMA_LGKP", "ALAMAT", "NO_RT", "AGAMA", "NIK_IBU", "RESPONSE_CODE", "X_NEW_KEY"]
-    )
-    assert labels == ["nama_lgkp", "agama", "nik_ibu", "other"]
-    assert all(source == "registry" for source, _ in seen)
