@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
 from ktp_gateway.errors import ConfigurationError
+from ktp_gateway.returns.settings import ReturnDataSettings
 from ktp_gateway.sam.activation import Activation
 from ktp_gateway.specs import DEFAULT_SPECS_DIR
 
@@ -145,6 +146,7 @@ class Settings(BaseSettings):
     dukcapil: DukcapilSettings = DukcapilSettings()
     agreement: AgreementSettings = AgreementSettings()
     log: LogSettings = LogSettings()
+    return_data: ReturnDataSettings = ReturnDataSettings()
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
     jobs: JobSettings = JobSettings()

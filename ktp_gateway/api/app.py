@@ -17,12 +17,15 @@ from ktp_gateway.api.body_limit import BodyLimit
 from ktp_gateway.api.deps import Services
 from ktp_gateway.api.routes import events, health, lookups, metrics_route, readers, verifications
 from ktp_gateway.api.routes.caller import router as caller_router
+from ktp_gateway.api.routes.return_data import router as return_data_router
 from ktp_gateway.config import Settings
 from ktp_gateway.dukcapil_client.client import DukcapilClient
 from ktp_gateway.metrics import GatewayMetrics
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderService
+from ktp_gateway.returns.outbox import Outbox
+from ktp_gateway.returns.service import open_outbox
 from ktp_gateway.specs import load_specs
 
 
@@ -50,12 +53,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         built = services or build_services(settings or Settings())
         app.state.services = built
         built.access = built.access or Access.from_settings(built.settings)
+        built.outbox = built.outbox or _outbox(built)
+        if built.outbox is not None:
+            built.outbox.start()
         if built.monitor is not None:
             built.monitor.start()
             built.events = EventHub(built.monitor, asyncio.get_running_loop())
         try:
             yield
         finally:
+            if built.outbox is not None:
+                await built.outbox.stop()
             if built.events is not None:
                 built.events.close()
             if built.monitor is not None:
@@ -80,10 +88,24 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         events.router,
         verifications.router,
         lookups.router,
+        return_data_router,
         metrics_route.router,
     ):
         app.include_router(router, dependencies=[Depends(authenticate)])
     return app
+
+
+def _outbox(services: Services) -> Outbox | None:
+    settings = services.settings
+    sender = services.registry
+    if not isinstance(sender, DukcapilClient):  # a test's stand-in registry sends nothing
+        return None
+    return open_outbox(
+        settings.return_data,
+        sender,
+        return_url=settings.dukcapil.returns.url,
+        registry=services.metrics.registry,
+    )
 
 
 def _observe_http(app: FastAPI, method: str, route: str, status: int, seconds: float) -> None:

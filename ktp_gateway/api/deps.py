@@ -13,6 +13,7 @@ from ktp_gateway.metrics import GatewayMetrics
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderService
+from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.verification import Registry
 
 
@@ -25,6 +26,7 @@ class Services:
     registry: Registry
     metrics: GatewayMetrics
     access: Access | None = None  # callers and rate limits; from the settings at start-up
+    outbox: Outbox | None = None  # data balikan; opened by the lifespan when enabled
     monitor: ReaderMonitor | None = None
     events: EventHub | None = None  # set by the lifespan once the event loop runs
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import random
 import ssl
 import time
@@ -278,7 +279,9 @@ class DukcapilClient:
                     now, settings.quota_resets_at, settings.quota_timezone
                 )
             if refused.resets_at is not None:
-                refused.retry_after_seconds = max((refused.resets_at - now).total_seconds(), 0)
+                seconds = max((refused.resets_at - now).total_seconds(), 0.0)
+                refused.retry_after_seconds = seconds
+                refused.http_headers = {"Retry-After": str(math.ceil(seconds))}
         return refused
 
     def _count_dropped(self, operation: str, envelope: Envelope, released: frozenset[str]) -> None:

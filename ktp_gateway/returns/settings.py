@@ -1,0 +1,77 @@
+"""Settings of the return-data outbox, nested in the gateway's settings as `return_data`.
+
+Where Dukcapil's store is and how to authenticate to it are Dukcapil settings
+(`dukcapil.returns`); this section is about keeping the items: which database, the sealing key,
+how often and how long to retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from ktp_gateway.errors import ConfigurationError
+
+KEY_BYTES = 32  # AES-256-GCM
+
+
+class Backend(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
+class ReturnDataSettings(BaseModel):
+    """The outbox: off until configured (it needs a sealing key and Dukcapil's store URL)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    # Enqueue after each verification that carries a nomor register (and SK) and found a record.
+    auto_after_verification: bool = True
+    backend: Backend = Backend.SQLITE
+    sqlite_path: Path = Path("/var/lib/ktp-gateway/return-outbox.sqlite3")
+    postgres_dsn: SecretStr | None = None  # e.g. "host=/run/postgresql dbname=ktp user=gateway"
+    # 32 random bytes, base64; from the environment or a file readable by the owner only.
+    encryption_key: SecretStr | None = None
+    encryption_key_file: Path | None = None
+    max_attempts: int = Field(default=12, ge=1, le=1000)
+    backoff_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    # An item being delivered is leased; a gateway that died mid-delivery frees it when the
+    # lease ends. Longer than one delivery can take (the client's timeouts and retry).
+    lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    poll_seconds: float = Field(default=2.0, gt=0, le=600)
+    batch_size: int = Field(default=16, ge=1, le=500)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ReturnDataSettings:
+        if self.backend is Backend.POSTGRES and self.enabled and self.postgres_dsn is None:
+            raise ValueError("backend postgres needs postgres_dsn")
+        if self.enabled and self.encryption_key is None and self.encryption_key_file is None:
+            raise ValueError("return data needs encryption_key or encryption_key_file")
+        return self
+
+    def key(self) -> bytes:
+        """The 32-byte sealing key (a too-open key file or a malformed key is refused)."""
+        if self.encryption_key is not None:
+            text = self.encryption_key.get_secret_value()
+        elif self.encryption_key_file is not None:
+            path = self.encryption_key_file
+            if path.stat().st_mode & 0o077:
+                raise ConfigurationError(
+                    "return-data key file must not be readable by group or others"
+                )
+            text = path.read_text(encoding="ascii")
+        else:
+            raise ConfigurationError("return-data encryption key is not configured")
+        try:
+            key = base64.b64decode(text.strip(), validate=True)
+        except (ValueError, binascii.Error):
+            raise ConfigurationError("return-data encryption key is not base64") from None
+        if len(key) != KEY_BYTES:
+            raise ConfigurationError("return-data encryption key must be 32 bytes (base64)")
+        return key

@@ -1,0 +1,78 @@
+"""The outbox's storage contract, shared by the SQLite and PostgreSQL stores.
+
+A row holds only what the return call needs, sealed (sealing.py), plus delivery bookkeeping.
+"Delivering" is not a status but a lease: `claim` sets `lease_until`, and a gateway that dies
+mid-delivery leaves a lease that simply runs out, after which any gateway claims the item again.
+Attempts are counted at claim time, so an item that crashes the process cannot loop forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ktp_gateway.returns.settings import Backend, ReturnDataSettings
+
+TABLE = "ktp_gateway_return_outbox"
+PENDING, DEAD = "pending", "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One stored item (times are Unix seconds)."""
+
+    id: str
+    idempotency_key: str
+    sealed: bytes
+    status: str
+    attempts: int
+    next_attempt_at: float
+    lease_until: float | None
+    last_error: str | None
+    created_at: float
+
+
+class OutboxStore(Protocol):
+    """Blocking storage calls; the outbox runs them in a worker thread."""
+
+    def add(self, row: Row) -> tuple[Row, bool]:
+        """Insert unless the idempotency key exists; the stored row and whether it is new."""
+        ...
+
+    def claim(self, now: float, limit: int, lease_seconds: float) -> list[Row]:
+        """Lease up to `limit` due pending items (attempts + 1), oldest due first."""
+        ...
+
+    def delivered(self, item_id: str) -> None:
+        """Dukcapil holds the item: delete it."""
+        ...
+
+    def failed(self, item_id: str, *, status: str, next_attempt_at: float, error: str) -> None:
+        """An attempt failed: schedule the next one (or dead-letter) and free the lease."""
+        ...
+
+    def get(self, item_id: str) -> Row | None: ...
+
+    def list(self, status: str | None, limit: int) -> list[Row]: ...
+
+    def retry(self, item_id: str | None, now: float) -> int:
+        """Dead item(s) back to pending with fresh attempts: one id, or every dead item."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Items by status (pending, dead)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_store(settings: ReturnDataSettings) -> OutboxStore:
+    """The configured store, its table created if missing."""
+    if settings.backend is Backend.POSTGRES:
+        from ktp_gateway.returns.postgres_store import PostgresStore
+
+        assert settings.postgres_dsn is not None  # noqa: S101 (settings require it)
+        return PostgresStore(settings.postgres_dsn.get_secret_value())
+    from ktp_gateway.returns.sqlite_store import SqliteStore
+
+    return SqliteStore(settings.sqlite_path)
