@@ -117,6 +117,10 @@ def _parser() -> argparse.ArgumentParser:
     from ktp_gateway.spec_check import add_parser as add_spec_parser
 
     add_spec_parser(commands)
+
+    from ktp_gateway.returns.cli import add_parser as add_returns_parser
+
+    add_returns_parser(commands)
     return parser
 
 
