@@ -44,8 +44,10 @@ class ManagedProcess:
         env: Mapping[str, str] | None = None,
         log_path: Path | None = None,
         start_timeout: float = 20.0,
+        cwd: Path | None = None,
     ) -> None:
         self.name = name
+        self.cwd = cwd
         self.argv = list(argv)
         self.ready_url = ready_url
         self.env = {**os.environ, **(env or {})}
@@ -76,7 +78,12 @@ class ManagedProcess:
             self._log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         output = self._log if self._log is not None else subprocess.DEVNULL
         self.process = subprocess.Popen(  # noqa: S603 - argv is built by the project, not a shell
-            self.argv, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            self.argv,
+            env=self.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.cwd,
         )
         self._wait_ready()
 
