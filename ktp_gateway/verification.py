@@ -7,6 +7,7 @@ are errors, because without the registry there is no verification.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,7 +15,7 @@ from typing import Protocol
 
 from ktp_gateway.compare import FieldMatch, compare
 from ktp_gateway.domain import GrantedField, PersonData
-from ktp_gateway.errors import DukcapilError, ErrorCode
+from ktp_gateway.errors import DukcapilError, ErrorCode, GatewayError
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.reader.tap import CardReading
 
@@ -86,11 +87,18 @@ def _outcome(status: RegistryStatus, comparison: dict[GrantedField, FieldMatch])
 
 
 async def verify_tap(
-    readers: ReaderService, registry: Registry, *, reader: str | None, wait_seconds: float
+    readers: ReaderService,
+    registry: Registry,
+    *,
+    reader: str | None,
+    wait_seconds: float,
+    cancel: threading.Event | None = None,
 ) -> Verification:
-    """One officer's tap, end to end."""
+    """One officer's tap, end to end; once `cancel` is set, nothing more reaches Dukcapil."""
     started = time.perf_counter()
-    card = await readers.read(reader, wait_seconds=wait_seconds)
+    card = await readers.read(reader, wait_seconds=wait_seconds, cancel=cancel)
+    if cancel is not None and cancel.is_set():
+        raise GatewayError("cancelled after the card read", code=ErrorCode.VERIFICATION_CANCELLED)
     asked = time.perf_counter()
     status, record = await _ask_registry(registry, card.person.nik)
     registry_seconds = time.perf_counter() - asked

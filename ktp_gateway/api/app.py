@@ -15,8 +15,10 @@ from ktp_gateway.api.access import Access
 from ktp_gateway.api.auth import authenticate
 from ktp_gateway.api.body_limit import BodyLimit
 from ktp_gateway.api.deps import Services
+from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.api.routes import events, health, lookups, metrics_route, readers, verifications
 from ktp_gateway.api.routes.caller import router as caller_router
+from ktp_gateway.api.routes.jobs import router as jobs_router
 from ktp_gateway.api.routes.return_data import router as return_data_router
 from ktp_gateway.config import Settings
 from ktp_gateway.dukcapil_client.client import DukcapilClient
@@ -53,6 +55,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         built = services or build_services(settings or Settings())
         app.state.services = built
         built.access = built.access or Access.from_settings(built.settings)
+        jobs = built.jobs = JobStore(
+            result_ttl=built.settings.jobs.result_ttl_seconds,
+            max_jobs=built.settings.jobs.max_jobs,
+        )
         built.outbox = built.outbox or _outbox(built)
         if built.outbox is not None:
             built.outbox.start()
@@ -62,6 +68,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         try:
             yield
         finally:
+            await jobs.close()
             if built.outbox is not None:
                 await built.outbox.stop()
             if built.events is not None:
@@ -87,6 +94,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         readers.router,
         events.router,
         verifications.router,
+        jobs_router,
         lookups.router,
         return_data_router,
         metrics_route.router,

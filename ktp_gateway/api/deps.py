@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ktp_gateway.api.access import Access
+from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.config import Settings
 from ktp_gateway.metrics import GatewayMetrics
 from ktp_gateway.reader.events import EventHub
@@ -26,6 +27,7 @@ class Services:
     registry: Registry
     metrics: GatewayMetrics
     access: Access | None = None  # callers and rate limits; from the settings at start-up
+    jobs: JobStore | None = None  # background verifications, in memory only
     outbox: Outbox | None = None  # data balikan; opened by the lifespan when enabled
     monitor: ReaderMonitor | None = None
     events: EventHub | None = None  # set by the lifespan once the event loop runs

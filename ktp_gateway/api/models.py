@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ktp_gateway.compare import FieldMatch
-from ktp_gateway.domain import PersonData
+from ktp_gateway.least_data import FieldChoice, FieldSet, ReleasedPerson
 from ktp_gateway.verification import Outcome, RegistryStatus
 
 
@@ -13,7 +15,7 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class VerificationRequest(_In):
+class VerificationRequest(FieldChoice):
     reader: str | None = Field(
         default=None, description="Card reader name; default: the first KTP-el reader."
     )
@@ -25,9 +27,14 @@ class VerificationRequest(_In):
     include_photo: bool = Field(
         default=False, description="Release the card's face photo (foto wajah)."
     )
+    mode: Literal["sync", "async"] = Field(
+        default="sync",
+        description="async: answer 202 with a job at once and wait for the card in the "
+        "background (also `Prefer: respond-async`); poll GET /v1/verifications/{id}.",
+    )
 
 
-class NikLookupRequest(_In):
+class NikLookupRequest(FieldChoice):
     nik: str = Field(
         description="The 16-digit NIK to look up in Dukcapil.", examples=["3171011505809901"]
     )
@@ -52,13 +59,13 @@ class CardResult(BaseModel):
     reader: str
     authenticated: bool
     signature_verified: bool
-    data: PersonData
+    data: ReleasedPerson
     photo: Photo | None = None
 
 
 class RegistryResult(BaseModel):
     status: RegistryStatus
-    data: PersonData | None = None
+    data: ReleasedPerson | None = None
 
 
 class Timings(BaseModel):
@@ -81,12 +88,14 @@ class VerificationResponse(BaseModel):
     comparison: dict[str, FieldMatch]
     timings: Timings
     apdus: ApduCounts
+    fields: FieldSet
     source: Source
 
 
 class NikLookupResponse(BaseModel):
     id: str
-    data: PersonData
+    data: ReleasedPerson
+    fields: FieldSet
     source: Source
 
 

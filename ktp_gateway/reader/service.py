@@ -108,7 +108,9 @@ class ReaderService:
                 return pair
         raise ReaderError("no such reader, or it has no SAM slot", code=ErrorCode.READER_NOT_FOUND)
 
-    def _read(self, reader: str | None, wait_seconds: float) -> CardReading:
+    def _read(
+        self, reader: str | None, wait_seconds: float, cancel: threading.Event | None = None
+    ) -> CardReading:
         with self._context_factory() as context:
             pair = self._choose(self._pairs(context), reader)
             lock = self._lock(pair.card_reader)
@@ -117,7 +119,7 @@ class ReaderService:
                     "the reader is serving another request", code=ErrorCode.READER_BUSY
                 )
             try:
-                reading = self._tap(context, pair, wait_seconds)
+                reading = self._tap(context, pair, wait_seconds, cancel)
             except GatewayError as exc:
                 self._last_error[pair.card_reader] = exc.code.value
                 raise
@@ -126,9 +128,15 @@ class ReaderService:
             self._last_error.pop(pair.card_reader, None)
             return reading
 
-    def _tap(self, context: PcscContext, pair: ReaderPair, wait_seconds: float) -> CardReading:
+    def _tap(
+        self,
+        context: PcscContext,
+        pair: ReaderPair,
+        wait_seconds: float,
+        cancel: threading.Event | None = None,
+    ) -> CardReading:
         started = time.perf_counter()
-        if not context.wait_for_card(pair.card_reader, wait_seconds):
+        if not context.wait_for_card(pair.card_reader, wait_seconds, cancelled=cancel):
             raise ReaderError("no card was placed on the reader in time", code=ErrorCode.NO_CARD)
         waited = time.perf_counter() - started
         reading = read_card(
@@ -136,6 +144,15 @@ class ReaderService:
         )
         return replace(reading, waited_seconds=waited)
 
-    async def read(self, reader: str | None = None, *, wait_seconds: float = 0.0) -> CardReading:
-        """Wait up to `wait_seconds` for a card on `reader` (default: the first), then read it."""
-        return await asyncio.to_thread(self._read, reader, wait_seconds)
+    async def read(
+        self,
+        reader: str | None = None,
+        *,
+        wait_seconds: float = 0.0,
+        cancel: threading.Event | None = None,
+    ) -> CardReading:
+        """Wait up to `wait_seconds` for a card on `reader` (default: the first), then read it.
+
+        Setting `cancel` stops the wait within one PC/SC slice (the thread cannot be killed).
+        """
+        return await asyncio.to_thread(self._read, reader, wait_seconds, cancel)

@@ -74,9 +74,7 @@ def test_missing_and_wrong_credentials_get_the_same_401(
     ]
     bodies = []
     for headers in attempts:
-        response = authed.post(
-            "/v1/nik-lookups", json={"nik": "3171011505809901"}, headers=headers
-        )
+        response = authed.post("/v1/nik-lookups", json={"nik": "3171011505809901"}, headers=headers)
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["www-authenticate"].startswith("Bearer")
@@ -146,7 +144,9 @@ def test_a_clients_file_with_a_plaintext_key_does_not_start(sim: Simulator, tmp_
     settings = make_settings(sim.base_url).model_copy(
         update={"auth": AuthSettings(clients_file=path)}
     )
-    with pytest.raises(Exception, match="clients file invalid") as raised:
-        with TestClient(create_app(settings)):
-            pass
+    with (
+        pytest.raises(Exception, match="clients file invalid") as raised,
+        TestClient(create_app(settings)),
+    ):
+        pass
     assert key not in str(raised.value)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
 
+from ktp_gateway.api.auth import CallerDep
 from ktp_gateway.api.deps import Services, ServicesDep
+from ktp_gateway.api.jobs_out import JobOut, job_out
 from ktp_gateway.api.models import (
     ApduCounts,
     CardResult,
@@ -18,8 +23,10 @@ from ktp_gateway.api.models import (
     VerificationRequest,
     VerificationResponse,
 )
+from ktp_gateway.compare import FieldMatch
 from ktp_gateway.errors import GatewayError
-from ktp_gateway.verification import Verification, verify_tap
+from ktp_gateway.least_data import FieldSet, effective_fields, release
+from ktp_gateway.verification import Outcome, RegistryStatus, Verification, verify_tap
 
 router = APIRouter(prefix="/v1/verifications", tags=["verifications"])
 
@@ -33,23 +40,37 @@ def _wait(services: Services, requested: float | None) -> float:
     return min(wait, settings.max_wait_seconds)
 
 
+def _outcome(result: Verification, comparison: dict[str, FieldMatch]) -> Outcome:
+    """The outcome over the released fields only: an unasked field cannot turn it to mismatch."""
+    if result.registry_status is not RegistryStatus.FOUND:
+        return result.outcome
+    if FieldMatch.MISMATCH in comparison.values():
+        return Outcome.MISMATCH
+    return Outcome.VERIFIED
+
+
 def _response(
-    result: Verification, services: Services, include_photo: bool
+    result: Verification, services: Services, include_photo: bool, fields: FieldSet
 ) -> VerificationResponse:
     card = result.card
     agreement = services.settings.agreement
+    effective = set(fields.effective)
+    comparison = {f.value: m for f, m in result.comparison.items() if f in effective}
     return VerificationResponse(
         id=uuid.uuid4().hex,
-        outcome=result.outcome,
+        outcome=_outcome(result, comparison),
         card=CardResult(
             reader=card.reader,
             authenticated=True,
             signature_verified=card.signature_verified,
-            data=card.person,
+            data=release(card.person, fields),
             photo=Photo(base64=base64.b64encode(card.photo).decode()) if include_photo else None,
         ),
-        registry=RegistryResult(status=result.registry_status, data=result.registry),
-        comparison={field.value: match for field, match in result.comparison.items()},
+        registry=RegistryResult(
+            status=result.registry_status,
+            data=release(result.registry, fields) if result.registry else None,
+        ),
+        comparison=comparison,
         timings=Timings(
             wait_for_card_ms=round(card.waited_seconds * 1000, 2),
             card_ms=round(card.seconds * 1000, 2),
@@ -57,6 +78,7 @@ def _response(
             total_ms=round(result.total_seconds * 1000, 2),
         ),
         apdus=ApduCounts(card=card.card_traffic.apdus, sam=card.sam_traffic.apdus),
+        fields=fields,
         source=Source(
             card=CARD_SOURCE,
             registry=REGISTRY_SOURCE,
@@ -66,11 +88,12 @@ def _response(
     )
 
 
-@router.post("", response_model=VerificationResponse)
-async def create_verification(
-    body: VerificationRequest, services: ServicesDep
+async def _verify(
+    services: Services,
+    body: VerificationRequest,
+    fields: FieldSet,
+    cancel: threading.Event | None = None,
 ) -> VerificationResponse:
-    """Read the card (waiting for it if asked), authenticate it, ask Dukcapil, compare."""
     metrics = services.metrics
     try:
         result = await verify_tap(
@@ -78,10 +101,46 @@ async def create_verification(
             services.registry,
             reader=body.reader,
             wait_seconds=_wait(services, body.wait_seconds),
+            cancel=cancel,
         )
     except GatewayError as exc:
         metrics.verification(outcome="error", code=exc.code.value)
         raise
     metrics.card_read(result.card)
     metrics.verification(outcome=result.outcome.value, code="")
-    return _response(result, services, body.include_photo)
+    return _response(result, services, body.include_photo, fields)
+
+
+def _wants_async(body: VerificationRequest, prefer: str | None) -> bool:
+    preferences = {p.strip().lower() for p in (prefer or "").split(",")}
+    return body.mode == "async" or "respond-async" in preferences
+
+
+@router.post(
+    "",
+    response_model=VerificationResponse,
+    responses={202: {"model": JobOut, "description": "Accepted as a job: poll its Location"}},
+)
+async def create_verification(
+    body: VerificationRequest,
+    services: ServicesDep,
+    caller: CallerDep,
+    prefer: Annotated[str | None, Header(description="`respond-async` for a job")] = None,
+) -> VerificationResponse | JSONResponse:
+    """Read the card (waiting for it if asked), authenticate it, ask Dukcapil, compare.
+
+    With `mode: async` (or `Prefer: respond-async`) the answer is 202 with a job at once; the
+    wait for the card goes on in the background.
+    """
+    fields = effective_fields(body, caller.fields)
+    if not _wants_async(body, prefer):
+        return await _verify(services, body, fields)
+    jobs = services.jobs
+    assert jobs is not None  # noqa: S101 - the lifespan sets it
+    job = jobs.start(caller.name, lambda cancel: _verify(services, body, fields, cancel))
+    location = f"{router.prefix}/{job.id}"
+    return JSONResponse(
+        job_out(job, jobs).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": location, "Preference-Applied": "respond-async"},
+    )
