@@ -21,10 +21,14 @@ from pydantic_settings import (
 )
 
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
-from ktp_gateway.errors import ConfigurationError
 from ktp_gateway.returns.settings import ReturnDataSettings
-from ktp_gateway.sam.activation import Activation
-from ktp_gateway.specs import DEFAULT_SPECS_DIR
+from ktp_gateway.sam.activation_record import (
+    ActivationRecord,
+    parse_record,
+    read_record_file,
+)
+from ktp_gateway.sam.binding import Activations
+from ktp_gateway.specs import DEFAULT_SPECS_DIR, Specs
 
 CONFIG_ENV = "KTP_GATEWAY_CONFIG"
 
@@ -92,31 +96,24 @@ class ReaderSettings(_Section):
 
 
 class ActivationSettings(_Section):
-    """The reader's activation values from Dukcapil (PCID, CONF) as hex; secrets."""
+    """Dukcapil's signed activation records, one per reader (docs/card-and-sam-trust.md).
 
-    pcid: SecretStr | None = None
-    conf: SecretStr | None = None
-    pcid_file: Path | None = None
-    conf_file: Path | None = None
+    A record holds the activation values that open the SAM, so it is a secret: owner-only files
+    (`record_files`), or one record's JSON in `KTP_GATEWAY_ACTIVATION__RECORD`.
+    """
 
-    def load(self) -> Activation:
-        pcid = _secret(self.pcid, self.pcid_file, "pcid")
-        conf = _secret(self.conf, self.conf_file, "conf")
-        return Activation.from_hex(pcid, conf)
+    record_files: list[Path] = []
+    record: SecretStr | None = None
 
+    def records(self, specs: Specs) -> list[ActivationRecord]:
+        """Every configured record, checked (format, signature, reader profile) or refused."""
+        records = [read_record_file(path, specs) for path in self.record_files]
+        if self.record is not None:
+            records.append(parse_record(self.record.get_secret_value(), specs, "from environment"))
+        return records
 
-def _secret(value: SecretStr | None, path: Path | None, name: str) -> str:
-    if value is not None:
-        return value.get_secret_value()
-    if path is not None:
-        if path.stat().st_mode & 0o077:
-            raise ConfigurationError(
-                f"activation {name} file must not be readable by group or others"
-            )
-        return path.read_text(encoding="ascii").strip()
-    raise ConfigurationError(
-        f"activation {name} is not configured (KTP_GATEWAY_ACTIVATION__{name.upper()})"
-    )
+    def load(self, specs: Specs, *, agency: str) -> Activations:
+        return Activations(self.records(specs), agency=agency)
 
 
 class AgreementSettings(_Section):

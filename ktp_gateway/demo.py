@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ktp_gateway.simulators.keys import reader_activation
+from ktp_gateway.simulators.activation import record_json, virtual_record
 from ktp_gateway.simulators.population import load_population
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.processes import ManagedProcess, free_port
@@ -45,11 +45,10 @@ def _simulator(port: int, password: str, log_dir: Path) -> ManagedProcess:
 
 def gateway_env(gateway_port: int, simulator_port: int, password: str) -> dict[str, str]:
     """Settings for a gateway wired to the virtual reader and the simulator (test-only secrets)."""
-    activation = reader_activation().as_hex()
     return {
         "KTP_GATEWAY_API__PORT": str(gateway_port),
-        "KTP_GATEWAY_ACTIVATION__PCID": activation["pcid"],
-        "KTP_GATEWAY_ACTIVATION__CONF": activation["conf"],
+        # the virtual reader's signed activation record (test-only values), as a secret from env
+        "KTP_GATEWAY_ACTIVATION__RECORD": record_json(virtual_record()),
         "KTP_GATEWAY_DUKCAPIL__BASE_URL": f"http://127.0.0.1:{simulator_port}",
         "KTP_GATEWAY_DUKCAPIL__CONSUMER_PATH": DEMO_CONSUMER_PATH,
         "KTP_GATEWAY_DUKCAPIL__USER_ID": DEMO_USER_ID,

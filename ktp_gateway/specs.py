@@ -7,16 +7,28 @@ these files, so supporting one is a spec edit, not a code change.
 
 from __future__ import annotations
 
+import codecs
 import re
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ktp_gateway.errors import ConfigurationError
+from ktp_gateway.spec_files import SpecFileError, SpecProblem, dotted, line_of, read_spec_file
 
 DEFAULT_SPECS_DIR = Path(__file__).resolve().parent.parent / "firmware_specs"
 
@@ -26,7 +38,10 @@ def _hex(value: Any) -> bytes:
         return value
     if not isinstance(value, str):
         raise ValueError("expected a hex string")
-    return bytes.fromhex(value.replace(" ", ""))
+    try:
+        return bytes.fromhex(value.replace(" ", ""))
+    except ValueError:
+        raise ValueError('expected pairs of hex digits, e.g. "7F0A"') from None
 
 
 HexBytes = Annotated[bytes, BeforeValidator(_hex)]
@@ -35,6 +50,66 @@ Byte = Annotated[int, Field(ge=0, le=0xFF)]
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+MAX_KEY_FILE_BYTES = 16 * 1024
+
+
+class PublicKeyRef(_Spec):
+    """A trusted ECDSA P-256 public key from a PEM file named relative to the profile file.
+
+    `test_only` keys (the virtual stack's, computable by anyone) are trusted only on readers
+    whose profile is itself `test_only`, so a production reader never accepts them.
+    """
+
+    name: str
+    pem: str
+    test_only: bool = False
+    der: bytes  # SubjectPublicKeyInfo, read from `pem` when the profile is loaded
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_pem(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or "der" in data or not isinstance(data.get("pem"), str):
+            return data
+        base = Path((info.context or {}).get("base_dir", "."))
+        path = base / data["pem"]
+        try:
+            with path.open("rb") as handle:
+                text = handle.read(MAX_KEY_FILE_BYTES + 1)
+        except OSError as exc:
+            raise ValueError(f"cannot read key file {data['pem']}: {exc.strerror}") from None
+        if len(text) > MAX_KEY_FILE_BYTES:
+            raise ValueError(f"key file {data['pem']} is larger than {MAX_KEY_FILE_BYTES} bytes")
+        try:
+            key = serialization.load_pem_public_key(text)
+        except (ValueError, TypeError):
+            raise ValueError(f"{data['pem']} is not a PEM public key") from None
+        der = key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return {**data, "der": der}
+
+    @field_validator("der")
+    @classmethod
+    def _p256(cls, der: bytes) -> bytes:
+        try:
+            key = serialization.load_der_public_key(der)
+        except (ValueError, TypeError):
+            raise ValueError("not a DER public key") from None
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+            raise ValueError("must be an ECDSA P-256 public key")
+        return der
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        key = serialization.load_der_public_key(self.der)
+        assert isinstance(key, ec.EllipticCurvePublicKey)  # noqa: S101 - checked on load
+        return key
+
+
+def trusted_keys(keys: list[PublicKeyRef], *, test_reader: bool) -> list[PublicKeyRef]:
+    """The keys a reader may trust: test-only keys only on a test-only (virtual) reader."""
+    return [key for key in keys if test_reader or not key.test_only]
 
 
 class AtrPattern(_Spec):
@@ -65,22 +140,51 @@ class Access(StrEnum):
 
 
 class FileSpec(_Spec):
-    fid: HexBytes
+    fid: Annotated[HexBytes, Field(min_length=2, max_length=2)]
     access: Access
 
 
 class ReadSpec(_Spec):
     length_prefix: Literal[2]
-    first_read: int = Field(gt=0, multiple_of=8)
+    first_read: int = Field(gt=0, le=256, multiple_of=8)
     chunk: int = Field(gt=0, le=256, multiple_of=8)
     card_control_lengths: list[int]
+    # A stated length above this is refused before reading on (a KTP-el has about 8 KB in all):
+    # a corrupt or hostile length prefix is an error, not a long read loop.
+    max_file_length: int = Field(default=16384, gt=0, le=0x7FFF - 2)
 
 
 class BiodataSpec(_Spec):
     encoding: str
     delimiter: str = Field(min_length=1)
     date_format: str
-    fields: dict[int, str]
+    fields: dict[Annotated[int, Field(ge=0, le=255)], str] = Field(min_length=1)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, encoding: str) -> str:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(f"unknown text encoding {encoding!r}") from None
+        return encoding
+
+    @field_validator("fields")
+    @classmethod
+    def _nik_once(cls, fields: dict[int, str]) -> dict[int, str]:
+        names = list(fields.values())
+        if "nik" not in names:
+            raise ValueError("the biodata layout needs a 'nik' field")
+        if len(set(names)) != len(names):
+            raise ValueError("a field name appears at two indices")
+        return fields
+
+
+class SignatureSpec(_Spec):
+    """How the card's data is signed, and the issuer keys the host checks it against."""
+
+    algorithm: Literal["ecdsa-p256-sha256"]
+    issuer_keys: list[PublicKeyRef] = []
 
 
 class CardCommands(_Spec):
@@ -112,7 +216,8 @@ class CardProfile(_Spec):
     files: dict[str, FileSpec]
     read: ReadSpec
     biodata: BiodataSpec
-    signed_files: list[str]
+    signed_files: list[str] = Field(min_length=1)
+    signature: SignatureSpec | None = None
 
     @model_validator(mode="after")
     def _known_files(self) -> CardProfile:
@@ -120,6 +225,8 @@ class CardProfile(_Spec):
         missing = required - self.files.keys() | (set(self.signed_files) - self.files.keys())
         if missing:
             raise ValueError(f"card profile lacks files: {sorted(missing)}")
+        if "digital_signature" in self.signed_files:
+            raise ValueError("the digital signature cannot sign itself")
         return self
 
     def matches_atr(self, atr: bytes) -> bool:
@@ -134,6 +241,7 @@ class SamInstructions(_Spec):
     wrap: Byte
     unwrap: Byte
     signature: Byte
+    serial: Byte  # the SAM's serial number, asked before opening (binds the activation record)
 
 
 class SignatureSteps(_Spec):
@@ -146,9 +254,17 @@ class SignatureSteps(_Spec):
 
 
 class ActivationLayout(_Spec):
-    pcid_length: int
-    conf_length: int
+    pcid_length: int = Field(gt=0, le=64)
+    conf_length: int = Field(gt=0, le=128)
     open_data: Literal["pcid_xor_conf"]
+    # Keys Dukcapil signs activation records with (see docs/card-and-sam-trust.md).
+    signer_keys: list[PublicKeyRef] = []
+
+    @model_validator(mode="after")
+    def _halves(self) -> ActivationLayout:
+        if self.conf_length != 2 * self.pcid_length:
+            raise ValueError("pcid_xor_conf needs CONF twice as long as PCID")
+        return self
 
 
 class SamProfile(_Spec):
@@ -161,9 +277,10 @@ class SamProfile(_Spec):
     cla: Byte
     instructions: SamInstructions
     authenticate_p2: dict[int, Byte]
-    cryptogram_length: int
+    cryptogram_length: int = Field(gt=0, le=255)
     signature_steps: SignatureSteps
     signature_feed_chunk: int = Field(gt=0, le=255)
+    serial_length: int = Field(default=8, gt=0, le=32)
     activation: ActivationLayout
     status_words: dict[str, str]
 
@@ -182,17 +299,38 @@ class ReaderProfile(_Spec):
     card_slot: str
     sam_slot: str
     escape_commands: dict[str, HexBytes] = {}
+    # An emulator, never production hardware: only such readers trust test-only keys.
+    test_only: bool = False
 
-    @model_validator(mode="after")
-    def _pattern_compiles(self) -> ReaderProfile:
-        if "unit" not in re.compile(self.card_slot).groupindex:
+    @field_validator("card_slot")
+    @classmethod
+    def _pattern_compiles(cls, card_slot: str) -> str:
+        try:
+            pattern = re.compile(card_slot)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if "unit" not in pattern.groupindex:
             raise ValueError("card_slot needs a named group 'unit' to pair the SAM slot")
-        return self
+        return card_slot
+
+    @field_validator("sam_slot")
+    @classmethod
+    def _template_formats(cls, sam_slot: str) -> str:
+        try:
+            sam_slot.format(unit="unit")
+        except (KeyError, IndexError, ValueError, AttributeError):
+            raise ValueError("sam_slot may only use the placeholder {unit}") from None
+        return sam_slot
+
+    def unit_of(self, card_reader_name: str) -> str | None:
+        """The physical reader's identity in a card slot's name (the `unit` group)."""
+        match = re.match(self.card_slot, card_reader_name)
+        return match["unit"] if match else None
 
     def sam_slot_for(self, card_reader_name: str) -> str | None:
         """The SAM slot's reader name paired with a card slot, or None if it is not a card slot."""
-        match = re.match(self.card_slot, card_reader_name)
-        return self.sam_slot.format(unit=match["unit"]) if match else None
+        unit = self.unit_of(card_reader_name)
+        return None if unit is None else self.sam_slot.format(unit=unit)
 
 
 class Specs(_Spec):
@@ -216,25 +354,110 @@ class Specs(_Spec):
         return self.sams[reader.sam_profile]
 
 
-def _load_folder(folder: Path) -> dict[str, Any]:
-    profiles: dict[str, Any] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-        profiles[str(data.get("id", path.stem))] = data
-    return profiles
+Profile = CardProfile | SamProfile | ReaderProfile
+_KINDS: dict[str, type[CardProfile] | type[SamProfile] | type[ReaderProfile]] = {
+    "card": CardProfile,
+    "sam": SamProfile,
+    "reader": ReaderProfile,
+}
+FOLDERS = {"cards": "card", "sams": "sam", "readers": "reader"}
+MAX_PROBLEMS_PER_FILE = 50
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def validate_profile_file(
+    path: Path, *, name: str | None = None, expected_kind: str | None = None
+) -> tuple[Profile | None, list[SpecProblem]]:
+    """One profile file checked on its own: the profile, or every problem with its location."""
+    label = name or str(path)
+    try:
+        data, node = read_spec_file(path, label)
+    except SpecFileError as exc:
+        return None, [exc.problem]
+    kind = data.get("kind")
+    model = _KINDS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        message = f"must be one of {', '.join(_KINDS)} (got {kind!r})"
+        return None, [SpecProblem(label, "kind", message, line_of(node, ["kind"]))]
+    if expected_kind is not None and kind != expected_kind:
+        message = f"a {kind} profile in the folder for {expected_kind} profiles"
+        return None, [SpecProblem(label, "kind", message, line_of(node, ["kind"]))]
+    try:
+        return model.model_validate(data, context={"base_dir": path.parent}), []
+    except ValidationError as exc:
+        return None, [
+            SpecProblem(label, dotted(error["loc"]), _message(error), line_of(node, error["loc"]))
+            for error in exc.errors()[:MAX_PROBLEMS_PER_FILE]
+        ]
+
+
+def _reference_problems(
+    readers: dict[str, tuple[str, ReaderProfile]], specs: dict[str, Any]
+) -> list[SpecProblem]:
+    problems = []
+    for label, reader in readers.values():
+        if reader.card_profile not in specs["cards"]:
+            problems.append(
+                SpecProblem(
+                    label, "card_profile", f"no card profile has id {reader.card_profile!r}"
+                )
+            )
+        if reader.sam_profile not in specs["sams"]:
+            problems.append(
+                SpecProblem(label, "sam_profile", f"no SAM profile has id {reader.sam_profile!r}")
+            )
+    return problems
+
+
+def check_specs(folder: Path) -> tuple[Specs | None, list[SpecProblem]]:
+    """Every profile under `folder`, or every problem found in them (files and references)."""
+    if not folder.is_dir():
+        return None, [SpecProblem(str(folder), "", "not a folder of firmware specs")]
+    problems: list[SpecProblem] = []
+    found: dict[str, Any] = {sub: {} for sub in FOLDERS}
+    readers: dict[str, tuple[str, ReaderProfile]] = {}
+    for sub, kind in FOLDERS.items():
+        for path in sorted((folder / sub).glob("*.yaml")):
+            label = f"{sub}/{path.name}"
+            profile, file_problems = validate_profile_file(path, name=label, expected_kind=kind)
+            problems += file_problems
+            if profile is None:
+                continue
+            if profile.id in found[sub]:
+                problems.append(
+                    SpecProblem(label, "id", f"another {kind} profile has id {profile.id!r}")
+                )
+                continue
+            found[sub][profile.id] = profile
+            if isinstance(profile, ReaderProfile):
+                readers[profile.id] = (label, profile)
+    if not readers and not problems:
+        problems.append(SpecProblem(str(folder), "readers", "no reader profile"))
+    problems += _reference_problems(readers, found)
+    if problems:
+        return None, problems
+    return Specs(cards=found["cards"], sams=found["sams"], readers=found["readers"]), []
+
+
+def describe(problems: list[SpecProblem], limit: int = 20) -> str:
+    """Problems one per line, for an error message or the CLI."""
+    lines = [f"  {problem}" for problem in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"  ... and {len(problems) - limit} more")
+    return "\n".join(lines)
 
 
 @cache
 def load_specs(folder: Path = DEFAULT_SPECS_DIR) -> Specs:
-    """Load every profile under `folder`; a broken file stops start-up with a clear error."""
-    try:
-        return Specs.model_validate(
-            {
-                "cards": _load_folder(folder / "cards"),
-                "sams": _load_folder(folder / "sams"),
-                "readers": _load_folder(folder / "readers"),
-            }
+    """Load every profile under `folder`; a broken file stops start-up, saying where and why."""
+    specs, problems = check_specs(folder)
+    if specs is None:
+        raise ConfigurationError(
+            f"firmware specs in {folder} are invalid (`ktp-gateway spec check`):\n"
+            + describe(problems)
         )
-    except (ValidationError, OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"firmware specs in {folder} are invalid: {exc}") from exc
+    return specs

@@ -26,6 +26,7 @@ from ktp_gateway.metrics import GatewayMetrics
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderService
+from ktp_gateway.sam.activation_metrics import ActivationCollector
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.returns.service import open_outbox
 from ktp_gateway.specs import load_specs
@@ -35,12 +36,15 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
     """Everything the routes need, from the settings (fails fast on a bad spec or secret)."""
     metrics = GatewayMetrics(registry or CollectorRegistry())
     monitor = ReaderMonitor() if settings.reader.monitor else None
+    specs = load_specs(settings.reader.specs_dir)
     readers = ReaderService(
-        load_specs(settings.reader.specs_dir),
-        settings.activation.load(),
+        specs,
+        settings.activation.load(specs, agency=settings.agreement.agency),
         check_signature=settings.reader.check_signature,
     )
     metrics.watch_readers(readers)
+    metrics.registry.register(ActivationCollector(readers.activation_snapshot))
+    readers.check_activations()  # each SAM against its activation record, before serving
     dukcapil = DukcapilClient(settings.dukcapil, observer=metrics.dukcapil_observer())
     return Services(
         settings=settings, readers=readers, registry=dukcapil, metrics=metrics, monitor=monitor

@@ -13,13 +13,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import structlog
+
 from ktp_gateway.errors import ErrorCode, GatewayError, ReaderError
 from ktp_gateway.metrics import ReaderState
 from ktp_gateway.reader.pairs import ReaderPair, find_pairs
 from ktp_gateway.reader.pcsc import PcscContext, ReaderStatus
-from ktp_gateway.reader.tap import CardReading, read_card
-from ktp_gateway.sam.activation import Activation
+from ktp_gateway.reader.tap import CardReading, check_sam, read_card
+from ktp_gateway.sam.binding import Activations, ActivationStatus
 from ktp_gateway.specs import Specs
+
+log = structlog.get_logger("ktp_gateway.reader")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,7 @@ class ReaderInfo:
     sam_present: bool
     busy: bool
     last_error: str | None = None
+    activation: ActivationStatus | None = None  # state, agency, validity: never a serial
 
 
 class ReaderService:
@@ -42,7 +47,7 @@ class ReaderService:
     def __init__(
         self,
         specs: Specs,
-        activation: Activation,
+        activation: Activations,
         *,
         check_signature: bool = True,
         context_factory: Callable[[], PcscContext] = PcscContext,
@@ -81,9 +86,39 @@ class ReaderService:
                 sam_present=status[pair.sam_reader].card_present,
                 busy=self._lock(pair.card_reader).locked(),
                 last_error=self._last_error.get(pair.card_reader),
+                activation=self.activation.status(pair),
             )
             for pair in pairs
         ]
+
+    def activation_snapshot(self) -> list[tuple[str, ActivationStatus]]:
+        """Each attached reader's activation, for the metrics collector (at scrape time)."""
+        return [(info.name, info.activation) for info in self._list() if info.activation]
+
+    def check_activations(self) -> dict[str, str]:
+        """At start: each attached pair's SAM against its activation record (logged, kept)."""
+        outcomes: dict[str, str] = {}
+        try:
+            with self._context_factory() as context:
+                for pair in self._pairs(context):
+                    outcomes[pair.card_reader] = self._check_pair(context, pair)
+        except ReaderError as exc:
+            log.warning("sam_activation_check", outcome="skipped", code=exc.code.value)
+        for reader, outcome in outcomes.items():
+            log.info("sam_activation_check", reader=reader, outcome=outcome)
+        return outcomes
+
+    def _check_pair(self, context: PcscContext, pair: ReaderPair) -> str:
+        lock = self._lock(pair.card_reader)
+        if not lock.acquire(blocking=False):
+            return "busy"
+        try:
+            check_sam(context, pair, self.specs, self.activation)
+        except GatewayError as exc:
+            return exc.code.value
+        finally:
+            lock.release()
+        return "active"
 
     def snapshot(self) -> list[ReaderState]:
         """Reader state for the metrics collector (runs in the scrape's thread)."""

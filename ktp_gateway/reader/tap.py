@@ -12,7 +12,7 @@ from ktp_gateway.reader.biodata import to_person_data
 from ktp_gateway.reader.connection import Connection, TrafficStats, processor_for
 from ktp_gateway.reader.ktp_card import KtpCard
 from ktp_gateway.reader.pairs import ReaderPair
-from ktp_gateway.sam.activation import Activation
+from ktp_gateway.reader.signature import HostCheck, verify_on_host
 from ktp_gateway.sam.session import SamSession
 from ktp_gateway.specs import Specs
 
@@ -21,6 +21,12 @@ class Connector(Protocol):
     """What a tap needs from PC/SC: a connection to the card in a named reader."""
 
     def connect(self, reader: str) -> Connection: ...
+
+
+class SamOpener(Protocol):
+    """Checks that the SAM in `pair` is activated for it, then opens it (`sam.binding`)."""
+
+    def open(self, sam: SamSession, pair: ReaderPair) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ class CardReading:
     sam_traffic: TrafficStats
     seconds: float
     waited_seconds: float = 0.0  # time the request waited for the card to be placed
+    signature_checks: tuple[str, ...] = ()  # who verified the signature: "sam", "host"
 
 
 def _connect_sam(connector: Connector, pair: ReaderPair) -> Connection:
@@ -48,22 +55,36 @@ def _connect_sam(connector: Connector, pair: ReaderPair) -> Connection:
         raise
 
 
+def check_sam(connector: Connector, pair: ReaderPair, specs: Specs, activation: SamOpener) -> None:
+    """Check the SAM in `pair` against its activation and open it, without a card (at start)."""
+    sam_connection = _connect_sam(connector, pair)
+    try:
+        sam = SamSession(processor_for(sam_connection), specs.sam_for(pair.profile))
+        sam.check_atr(sam_connection.atr)
+        activation.open(sam, pair)
+    finally:
+        sam_connection.close()
+
+
 def read_card(
     connector: Connector,
     pair: ReaderPair,
     specs: Specs,
-    activation: Activation,
+    activation: SamOpener,
     *,
     check_signature: bool = True,
 ) -> CardReading:
-    """Authenticate the card in `pair` through its SAM and read the granted data and photo."""
+    """Authenticate the card in `pair` through its SAM and read the granted data and photo.
+
+    Nothing is returned from a card whose signature does not verify: it raises first.
+    """
     started = time.perf_counter()
     sam_profile, card_profile = specs.sam_for(pair.profile), specs.card_for(pair.profile)
     sam_connection = _connect_sam(connector, pair)
     try:
         sam = SamSession(processor_for(sam_connection), sam_profile)
         sam.check_atr(sam_connection.atr)
-        sam.open(activation.open_data(sam_profile.activation))
+        activation.open(sam, pair)
         card_connection = connector.connect(pair.card_reader)
         try:
             card = KtpCard(processor_for(card_connection), card_profile)
@@ -72,12 +93,13 @@ def read_card(
             files = {
                 name: card.read_file(name) for name in _files_to_read(card_profile.signed_files)
             }
-            verified = check_signature and _signature_valid(card, sam, files)
+            checks = _check_signature(card, sam, pair, files) if check_signature else ()
             return CardReading(
                 reader=pair.card_reader,
                 person=to_person_data(files["biodata"], card_profile.biodata),
                 photo=files["photo"],
-                signature_verified=verified,
+                signature_verified=bool(checks),
+                signature_checks=checks,
                 card_traffic=card.processor.stats,
                 sam_traffic=sam.processor.stats,
                 seconds=time.perf_counter() - started,
@@ -93,11 +115,22 @@ def _files_to_read(signed_files: list[str]) -> list[str]:
     return names + [name for name in signed_files if name not in names]
 
 
-def _signature_valid(card: KtpCard, sam: SamSession, files: dict[str, bytes]) -> bool:
+def _check_signature(
+    card: KtpCard, sam: SamSession, pair: ReaderPair, files: dict[str, bytes]
+) -> tuple[str, ...]:
+    """The SAM's FA steps, then the host's own ECDSA check where the profile has a key."""
     signature = card.read_file("digital_signature")
     signed = [files[name] for name in card.profile.signed_files]
-    if not sam.verify_signature(signature, signed):
-        raise CardError(
-            "the card's data does not match its issuer signature", code=ErrorCode.CARD_NOT_GENUINE
+    sam_valid = sam.verify_signature(signature, signed)
+    host = verify_on_host(card.profile, pair.profile, signature, signed)
+    if not sam_valid or host is HostCheck.INVALID:
+        failed = " and ".join(
+            who
+            for who, bad in (("the SAM", not sam_valid), ("the host", host is HostCheck.INVALID))
+            if bad
         )
-    return True
+        raise CardError(
+            f"the card's data does not match its issuer signature (refused by {failed})",
+            code=ErrorCode.CARD_NOT_GENUINE,
+        )
+    return ("sam", "host") if host is HostCheck.VALID else ("sam",)

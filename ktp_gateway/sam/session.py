@@ -50,6 +50,16 @@ class SamSession:
             return SamError("the SAM is not open", code=ErrorCode.SAM_NOT_ACTIVATED)
         return SamError(f"SAM instruction {ins:02X} failed: {SW.describe(sw)}")
 
+    def read_serial(self) -> bytes:
+        """The SAM's serial number (asked before open: it picks the activation record)."""
+        length = self.profile.serial_length
+        serial = self._send(self.profile.instructions.serial, le=length)
+        if len(serial) != length:
+            raise SamError(
+                f"the SAM answered a {len(serial)}-byte serial, the profile says {length}"
+            )
+        return serial
+
     def open(self, open_data: bytes) -> None:
         """Open the SAM with the data derived from this reader's activation values."""
         self._send(self.profile.instructions.open, open_data)

@@ -19,6 +19,7 @@ _PREFIX = "ktp-gateway virtual "
 KEY_VERSION = 0x01  # the version byte the virtual cards' CC carries and the virtual SAM holds
 PCID_LENGTH = 16
 CONF_LENGTH = 32
+SAM_SERIAL_LENGTH = 8
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
@@ -55,6 +56,16 @@ def issuer_private_key() -> ec.EllipticCurvePrivateKey:
 def issuer_public_key() -> ec.EllipticCurvePublicKey:
     """What the virtual SAM is personalised with to check card signatures."""
     return issuer_private_key().public_key()
+
+
+def activation_signer_private_key() -> ec.EllipticCurvePrivateKey:
+    """The virtual "Dukcapil" key that signs activation records of the virtual reader."""
+    return _p256_key("activation signer ECDSA P-256 v1")
+
+
+def sam_serial() -> bytes:
+    """The virtual SAM's serial number (answered to the SAM profile's serial instruction)."""
+    return derive("SAM serial v1", SAM_SERIAL_LENGTH)
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -87,9 +87,11 @@ class VirtualSam:
         open_data: bytes,
         issuer_public_key: ec.EllipticCurvePublicKey,
         uid_prefix: bytes,
+        serial: bytes = b"",
         random: Random = os.urandom,
     ) -> None:
         self.profile = profile
+        self.serial = serial or test_keys.sam_serial()
         self._master_keys = dict(master_keys)
         self._open_data = open_data
         self._issuer = issuer_public_key
@@ -102,15 +104,21 @@ class VirtualSam:
         self._power_cycle()
 
     @classmethod
-    def virtual(cls, *, random: Random = os.urandom) -> VirtualSam:
-        """The virtual reader's SAM, personalised with the test-only keys of `simulators.keys`."""
+    def virtual(
+        cls, *, serial: bytes = b"", open_data: bytes = b"", random: Random = os.urandom
+    ) -> VirtualSam:
+        """The virtual reader's SAM, personalised with the test-only keys of `simulators.keys`.
+
+        `serial` and `open_data` play another SAM (one activated for a different reader).
+        """
         specs = load_specs()
         return cls(
             specs.sams[SAM_PROFILE_ID],
             master_keys={test_keys.KEY_VERSION: test_keys.card_master_key()},
-            open_data=test_keys.reader_activation().open_data(),
+            open_data=open_data or test_keys.reader_activation().open_data(),
             issuer_public_key=test_keys.issuer_public_key(),
             uid_prefix=specs.cards[CARD_PROFILE_ID].uid.prefix,
+            serial=serial,
             random=random,
         )
 
@@ -172,11 +180,12 @@ class VirtualSam:
             ins.wrap: self._wrap,
             ins.unwrap: self._unwrap,
             ins.signature: self._signature_step,
+            ins.serial: self._serial,
         }
         handler = handlers.get(command.ins)
         if handler is None:
             return status(SW.INS_NOT_SUPPORTED)
-        if command.ins != ins.open and not self._open:
+        if command.ins not in (ins.open, ins.serial) and not self._open:
             return status(self._sw.get("not_open", SW.SECURITY_NOT_SATISFIED))
         return handler(command)
 
@@ -198,6 +207,14 @@ class VirtualSam:
         if self.locked:
             return locked
         return status(self._sw.get("not_open", SW.SECURITY_NOT_SATISFIED))
+
+    def _serial(self, command: Command) -> Response:
+        """F7: the serial number, readable before open so the host can pick the activation."""
+        if command.data or command.p1 or command.p2:
+            return status(SW.WRONG_P1P2_FUNCTION if command.p1 or command.p2 else SW.WRONG_LENGTH)
+        if command.le not in (None, len(self.serial), SHORT_MAX):
+            return status(0x6C00 | len(self.serial))  # resend with Le = serial length
+        return Response(self.serial, SW.OK)
 
     def _reset(self, command: Command) -> Response:
         if command.data:

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from ktp_gateway.api.app import create_app
 from ktp_gateway.config import ActivationSettings, AgreementSettings, Settings
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
+from ktp_gateway.simulators.activation import record_json, virtual_record
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.processes import ManagedProcess, free_port
-from ktp_gateway.stack.virtual import VirtualReaderPair
 
 USER_ID = "UJICOBA-API"
 PASSWORD = "sandi-ujicoba-api"
@@ -66,9 +66,8 @@ def sim(simulator: Simulator) -> Simulator:
 
 
 def make_settings(dukcapil_url: str, **dukcapil: Any) -> Settings:
-    activation = VirtualReaderPair.activation().as_hex()
     return Settings(
-        activation=ActivationSettings(pcid=activation["pcid"], conf=activation["conf"]),
+        activation=ActivationSettings(record=record_json(virtual_record())),
         dukcapil=DukcapilSettings(
             base_url=dukcapil_url,
             consumer_path=CONSUMER_PATH,
@@ -85,3 +84,8 @@ def make_settings(dukcapil_url: str, **dukcapil: Any) -> Settings:
 def client(sim: Simulator, pcscd_service: PcscdService) -> Iterator[TestClient]:
     with TestClient(create_app(make_settings(sim.base_url))) as test_client:
         yield test_client
+
+
+def verification_body(**fields: object) -> dict[str, object]:
+    """A verification request as the case application sends it (one place for every test)."""
+    return dict(fields)

@@ -9,17 +9,16 @@ import pytest
 
 from ktp_gateway.errors import ErrorCode, GatewayError
 from ktp_gateway.reader.service import ReaderService
-from ktp_gateway.sam.activation import Activation
 from ktp_gateway.simulators.population import load_population
 from ktp_gateway.specs import load_specs
 from ktp_gateway.stack.virtual import CARD_READER, SAM_READER, VirtualReaderPair
+from tests.reader.activations import virtual_activations
 
 pytestmark = pytest.mark.pcsc
 
 
-def _service(activation: Activation | None = None) -> ReaderService:
-    values = VirtualReaderPair.activation()
-    return ReaderService(load_specs(), activation or Activation(values.pcid, values.conf))
+def _service(**record: object) -> ReaderService:
+    return ReaderService(load_specs(), virtual_activations(**record))
 
 
 async def _code_of(service: ReaderService, **kwargs: float) -> ErrorCode:
@@ -62,8 +61,8 @@ async def test_data_that_does_not_match_the_issuer_signature_is_refused(
 
 async def test_wrong_activation_values_leave_the_sam_closed(reader_pair: VirtualReaderPair) -> None:
     reader_pair.place("budi")
-    wrong = Activation(bytes(16), bytes(32))
-    assert await _code_of(_service(wrong)) is ErrorCode.SAM_NOT_ACTIVATED
+    wrong = _service(pcid=bytes(16), conf=bytes(32))  # a validly signed record, wrong values
+    assert await _code_of(wrong) is ErrorCode.SAM_NOT_ACTIVATED
 
 
 async def test_no_card_within_the_wait_is_a_typed_error(reader_pair: VirtualReaderPair) -> None:
