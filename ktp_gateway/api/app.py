@@ -26,9 +26,9 @@ from ktp_gateway.metrics import GatewayMetrics
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderService
-from ktp_gateway.sam.activation_metrics import ActivationCollector
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.returns.service import open_outbox
+from ktp_gateway.sam.activation_metrics import ActivationCollector
 from ktp_gateway.specs import load_specs
 
 
