@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -99,6 +100,22 @@ class NikLookupResponse(BaseModel):
     source: Source
 
 
+class ActivationOut(BaseModel):
+    """The reader's SAM activation (docs/card-and-sam-trust.md): never a serial or a value."""
+
+    state: str = Field(
+        description="active, unchecked, not_activated, reader_mismatch, not_yet_valid, "
+        "expired or locked"
+    )
+    agency: str | None = None
+    valid_from: dt.datetime | None = None
+    valid_until: dt.datetime | None = None
+    days_until_expiry: float | None = None
+    checked_at: dt.datetime | None = Field(
+        default=None, description="When the SAM was last checked against the record."
+    )
+
+
 class ReaderOut(BaseModel):
     name: str
     profile: str
@@ -108,6 +125,7 @@ class ReaderOut(BaseModel):
     sam_present: bool
     busy: bool
     last_error: str | None = None
+    activation: ActivationOut | None = None
 
 
 class ReadersResponse(BaseModel):
