@@ -101,7 +101,11 @@ def _wait_ready(sim: Simulator, deadline: float) -> None:
 
 
 def start_simulator(
-    *extra: str, style: str = "legacy", https: bool = False, env: dict[str, str] | None = None
+    *extra: str,
+    style: str = "legacy",
+    https: bool = False,
+    env: dict[str, str] | None = None,
+    allowed_ip: str = CALLER_IP,
 ) -> Simulator:
     """Spawn `python -m ktp_gateway.simulators.dukcapil` and wait until it answers.
 
@@ -112,7 +116,7 @@ def start_simulator(
     args = [
         sys.executable, "-m", "ktp_gateway.simulators.dukcapil",
         "--host", "127.0.0.1", "--port", str(port), "--style", style,
-        "--consumer-path", CONSUMER_PATH, *credentials, "--allowed-ip", CALLER_IP, *extra,
+        "--consumer-path", CONSUMER_PATH, *credentials, "--allowed-ip", allowed_ip, *extra,
     ]  # fmt: skip
     log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process; stop closes it)
     process = subprocess.Popen(  # noqa: S603 (our own module, fixed arguments)

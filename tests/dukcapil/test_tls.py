@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 from collections.abc import Iterator
@@ -12,9 +13,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from ktp_gateway.dukcapil_client import DukcapilClient
+from ktp_gateway.dukcapil_client.tls import pin_of_pem
 from ktp_gateway.errors import ErrorCode
 
 from .conftest import PEOPLE, Simulator, settings_for, start_simulator
@@ -88,3 +91,39 @@ async def test_insecure_dev_flag_is_loud(tls_sim: tuple[Simulator, Path]) -> Non
             assert (await client.query_nik(BUDI)).nik == BUDI
     assert logs[0]["event"] == "dukcapil.tls_verification_disabled"
     assert logs[0]["log_level"] == "warning"
+
+
+async def test_pinned_key_alone_trusts_a_self_signed_server(
+    tls_sim: tuple[Simulator, Path],
+) -> None:
+    sim, cert = tls_sim
+    async with DukcapilClient(settings_for(sim, tls_pins=(pin_of_pem(cert),))) as client:
+        assert (await client.query_nik(BUDI)).nik == BUDI
+
+
+async def test_pin_and_bundle_together(tls_sim: tuple[Simulator, Path]) -> None:
+    sim, cert = tls_sim
+    pin = pin_of_pem(cert)
+    hex_pin = base64.b64decode(pin.removeprefix("sha256/")).hex()
+    async with DukcapilClient(settings_for(sim, ca_bundle=cert, tls_pins=(hex_pin,))) as client:
+        assert (await client.query_nik(BUDI)).nik == BUDI
+
+
+async def test_a_wrong_pin_refuses_before_sending_anything(
+    tls_sim: tuple[Simulator, Path],
+) -> None:
+    sim, cert = tls_sim
+    wrong = "sha256/" + base64.b64encode(bytes(32)).decode()
+    settings = settings_for(sim, ca_bundle=cert, tls_pins=(wrong,))
+    async with DukcapilClient(settings) as client:
+        with capture_logs() as logs:
+            error = await expect(ErrorCode.DUKCAPIL_UNAVAILABLE, client.query_nik(BUDI))
+    assert "pinned key" in error.detail
+    assert logs == []  # not retried
+
+
+def test_malformed_pins_are_refused_at_start(tls_sim: tuple[Simulator, Path]) -> None:
+    sim, _ = tls_sim
+    for pin in ("sha256/bm90LWEtaGFzaA==", "abcd", "sha256/!!"):
+        with pytest.raises(ValidationError):
+            settings_for(sim, tls_pins=(pin,))
