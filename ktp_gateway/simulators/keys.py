@@ -58,6 +58,11 @@ def issuer_public_key() -> ec.EllipticCurvePublicKey:
     return issuer_private_key().public_key()
 
 
+def forger_private_key() -> ec.EllipticCurvePrivateKey:
+    """A key that is not the issuer's: card data signed with it is a forgery."""
+    return _p256_key("forger ECDSA P-256 v1")
+
+
 def activation_signer_private_key() -> ec.EllipticCurvePrivateKey:
     """The virtual "Dukcapil" key that signs activation records of the virtual reader."""
     return _p256_key("activation signer ECDSA P-256 v1")

@@ -105,18 +105,24 @@ class VirtualSam:
 
     @classmethod
     def virtual(
-        cls, *, serial: bytes = b"", open_data: bytes = b"", random: Random = os.urandom
+        cls,
+        *,
+        serial: bytes = b"",
+        open_data: bytes = b"",
+        issuer_public_key: ec.EllipticCurvePublicKey | None = None,
+        random: Random = os.urandom,
     ) -> VirtualSam:
         """The virtual reader's SAM, personalised with the test-only keys of `simulators.keys`.
 
-        `serial` and `open_data` play another SAM (one activated for a different reader).
+        `serial` and `open_data` play another SAM (one activated for a different reader);
+        `issuer_public_key` a SAM personalised by someone else (it accepts their signatures).
         """
         specs = load_specs()
         return cls(
             specs.sams[SAM_PROFILE_ID],
             master_keys={test_keys.KEY_VERSION: test_keys.card_master_key()},
             open_data=open_data or test_keys.reader_activation().open_data(),
-            issuer_public_key=test_keys.issuer_public_key(),
+            issuer_public_key=issuer_public_key or test_keys.issuer_public_key(),
             uid_prefix=specs.cards[CARD_PROFILE_ID].uid.prefix,
             serial=serial,
             random=random,

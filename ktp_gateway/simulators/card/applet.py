@@ -34,7 +34,12 @@ from ktp_gateway.simulators.iso7816 import (
     status,
     with_tck,
 )
-from ktp_gateway.simulators.keys import card_master_key, clone_master_key, issuer_private_key
+from ktp_gateway.simulators.keys import (
+    card_master_key,
+    clone_master_key,
+    forger_private_key,
+    issuer_private_key,
+)
 from ktp_gateway.simulators.population import Person, load_population
 from ktp_gateway.simulators.secure_messaging import (
     SM_CLA_BITS,
@@ -83,7 +88,8 @@ class VirtualKtpCard:
             person = load_population().by_key(person)
         variant = variant or CardVariant()
         profile = profile or load_specs().cards[CARD_PROFILE_ID]
-        image = build_image(person, profile, issuer_private_key(), variant)
+        issuer = forger_private_key() if variant.forged_issuer else issuer_private_key()
+        image = build_image(person, profile, issuer, variant)
         master = clone_master_key() if variant.clone else card_master_key()
         keys = diversify(master, image.chip_serial, image.uid)
         return cls(profile, image, keys, random=random)

@@ -50,6 +50,7 @@ class CardVariant:
     altered_biodata: Mapping[str, str] = field(default_factory=dict)  # changed after signing
     bad_signature: bool = False  # EF 6FF6 holds corrupted signature bytes
     card_control_length: int = CC_LONG  # 0x33 or 0x1D: which CC layout the chip carries
+    forged_issuer: bool = False  # signed with a forger's key, not the issuer's: a forgery
 
 
 @dataclass(frozen=True, slots=True, repr=False)
