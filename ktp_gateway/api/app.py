@@ -18,6 +18,7 @@ from ktp_gateway.api.deps import Services
 from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.api.routes import events, health, lookups, metrics_route, readers, verifications
 from ktp_gateway.api.routes.caller import router as caller_router
+from ktp_gateway.api.routes.claims import router as claims_router
 from ktp_gateway.api.routes.jobs import router as jobs_router
 from ktp_gateway.api.routes.return_data import router as return_data_router
 from ktp_gateway.config import Settings
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         events.router,
         verifications.router,
         jobs_router,
+        claims_router,
         lookups.router,
         return_data_router,
         metrics_route.router,

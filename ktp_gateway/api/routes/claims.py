@@ -1,0 +1,137 @@
+"""Claims verification: yes/no per claimed field with a score, releasing no registry value.
+
+Like Dukcapil's own verification service (and Aadhaar's Auth API), the answer says only whether
+what the person claims agrees with the registry record: by a NIK the caller holds, or by the NIK
+of a KTP-el authenticated on the reader (which is then not released either).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from ktp_gateway.api.auth import CallerDep
+from ktp_gateway.api.deps import Services, ServicesDep
+from ktp_gateway.api.models import Source
+from ktp_gateway.api.routes.verifications import CARD_SOURCE, REGISTRY_SOURCE
+from ktp_gateway.claims.model import Claims
+from ktp_gateway.claims.verify import ClaimResult, Thresholds, check_claims
+from ktp_gateway.domain import PersonData
+from ktp_gateway.errors import DukcapilError, ErrorCode
+from ktp_gateway.least_data import FieldChoice, effective_fields
+from ktp_gateway.nik import validate_nik
+from ktp_gateway.verification import RegistryStatus, verify_tap
+
+router = APIRouter(prefix="/v1/claims-verifications", tags=["claims"])
+
+NOTICE = "No population data released: per-field agreement with the registry only."
+_FINDINGS = {
+    ErrorCode.DUKCAPIL_NOT_FOUND: RegistryStatus.NOT_FOUND,
+    ErrorCode.DUKCAPIL_HOLDER_DECEASED: RegistryStatus.HOLDER_DECEASED,
+    ErrorCode.DUKCAPIL_RECORD_BLOCKED: RegistryStatus.RECORD_BLOCKED,
+}
+
+
+class ClaimsVerificationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nik: str | None = Field(
+        default=None,
+        description="The NIK the claims are about; absent: a KTP-el is read on the reader.",
+        examples=["3171011505809901"],
+    )
+    reader: str | None = Field(default=None, description="card mode: the reader to use")
+    wait_seconds: float | None = Field(default=None, ge=0, description="card mode: card wait")
+    claims: Claims
+
+
+class VerdictOut(BaseModel):
+    result: ClaimResult
+    score: int | None = Field(ge=0, le=100, description="0-100 after normalisation")
+    parts: dict[str, int] | None = Field(default=None, description="alamat: score per part")
+
+
+class CardCheck(BaseModel):
+    reader: str
+    authenticated: bool
+    signature_verified: bool
+
+
+class ClaimsVerificationResponse(BaseModel):
+    id: str
+    nik_from: Literal["request", "card"]
+    registry: RegistryStatus
+    results: dict[str, VerdictOut]
+    all_match: bool = Field(description="every claimed field matched")
+    thresholds: dict[str, int] = Field(examples=[{"name": 90, "text": 85}])
+    card: CardCheck | None = None
+    source: Source
+
+
+async def _record(services: Services, nik: str) -> tuple[RegistryStatus, PersonData | None]:
+    try:
+        return RegistryStatus.FOUND, await services.registry.query_nik(nik)
+    except DukcapilError as exc:
+        status = _FINDINGS.get(exc.code)
+        if status is None:
+            raise
+        return status, None
+
+
+async def _by_card(
+    services: Services, body: ClaimsVerificationRequest
+) -> tuple[RegistryStatus, PersonData | None, CardCheck]:
+    limits = services.settings.reader
+    wait = limits.default_wait_seconds if body.wait_seconds is None else body.wait_seconds
+    result = await verify_tap(
+        services.readers,
+        services.registry,
+        reader=body.reader,
+        wait_seconds=min(wait, limits.max_wait_seconds),
+    )
+    services.metrics.card_read(result.card)
+    card = CardCheck(
+        reader=result.card.reader,
+        authenticated=True,
+        signature_verified=result.card.signature_verified,
+    )
+    return result.registry_status, result.registry, card
+
+
+@router.post("", response_model=ClaimsVerificationResponse)
+async def verify_claims(
+    body: ClaimsVerificationRequest, services: ServicesDep, caller: CallerDep
+) -> ClaimsVerificationResponse:
+    """Match / no match per claimed field, with a normalised similarity score (0-100)."""
+    effective_fields(FieldChoice(required_fields=body.claims.claimed()), caller.fields)
+    card: CardCheck | None = None
+    if body.nik is not None:
+        status, record = await _record(services, validate_nik(body.nik))
+    else:
+        status, record, card = await _by_card(services, body)
+    settings = services.settings.claims
+    limits = Thresholds(name=settings.name_threshold, text=settings.text_threshold)
+    verdicts = check_claims(body.claims, record, limits) if record is not None else {}
+    agreement = services.settings.agreement
+    return ClaimsVerificationResponse(
+        id=uuid.uuid4().hex,
+        nik_from="request" if body.nik is not None else "card",
+        registry=status,
+        results={
+            field.value: VerdictOut(result=v.result, score=v.score, parts=v.parts)
+            for field, v in verdicts.items()
+        },
+        all_match=bool(verdicts) and all(v.result is ClaimResult.MATCH for v in verdicts.values()),
+        thresholds={"name": limits.name, "text": limits.text},
+        card=card,
+        source=Source(
+            card=CARD_SOURCE if card else None,
+            registry=REGISTRY_SOURCE,
+            agreement=agreement.reference,
+            agency=agreement.agency,
+            notice=NOTICE,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Claims verification: what a person says about themself, checked against the registry."""
