@@ -22,6 +22,8 @@ packages=(pcscd vsmartcard-vpcd libpcsclite-dev swig gcc)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 [ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] \
   || packages+=(python3-dev)
+# postgresql: the tests start a throwaway server for the shared return-data outbox (initdb, pg_ctl).
+[ -n "$extras" ] && packages+=(postgresql)
 
 # `dpkg -s` also succeeds for removed packages whose config files remain: ask for "installed".
 installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
