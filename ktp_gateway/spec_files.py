@@ -82,6 +82,8 @@ def read_spec_file(path: Path, name: str | None = None) -> tuple[dict[str, Any],
         if node is not None and _depth(node, MAX_DEPTH) > MAX_DEPTH:
             raise SpecFileError(SpecProblem(label, "", f"nested deeper than {MAX_DEPTH} levels"))
         data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except SpecFileError:
+        raise
     except UnicodeDecodeError:
         raise SpecFileError(SpecProblem(label, "", "not UTF-8 text")) from None
     except yaml.MarkedYAMLError as exc:

@@ -1,0 +1,64 @@
+"""Which record applies to a reader and its SAM, and what `GET /v1/readers` says of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ktp_gateway.errors import ErrorCode, SamError
+from ktp_gateway.reader.pairs import ReaderPair
+from ktp_gateway.sam.activation_record import parse_record
+from ktp_gateway.sam.binding import Activations, ActivationState
+from ktp_gateway.simulators import keys
+from ktp_gateway.simulators.activation import record_json, virtual_record
+from ktp_gateway.specs import load_specs
+from tests.reader.activations import at, virtual_activations
+
+SPECS = load_specs()
+PAIR = ReaderPair("Virtual PCD 00 00", "Virtual PCD 00 01", SPECS.readers["vpcd-virtual"])
+SECOND = ReaderPair("Virtual PCD 03 00", "Virtual PCD 03 01", SPECS.readers["vpcd-virtual"])
+SERIAL = keys.sam_serial()
+
+
+def _code(activations: Activations, pair: ReaderPair = PAIR, serial: bytes = SERIAL) -> ErrorCode:
+    with pytest.raises(SamError) as caught:
+        activations.record_for(pair, serial)
+    return caught.value.code
+
+
+def test_the_record_for_this_reader_sam_and_agency_applies() -> None:
+    assert virtual_activations(clock=at(2030)).record_for(PAIR, SERIAL).agency == "LPSK"
+
+
+def test_another_sam_in_this_reader_and_this_sam_in_another_reader_are_mismatches() -> None:
+    activations = virtual_activations(clock=at(2030))
+    assert _code(activations, serial=bytes(8)) is ErrorCode.SAM_READER_MISMATCH
+    assert _code(activations, pair=SECOND) is ErrorCode.SAM_READER_MISMATCH
+
+
+def test_a_reader_and_sam_no_record_names_are_not_activated() -> None:
+    activations = virtual_activations(clock=at(2030))
+    assert _code(activations, pair=SECOND, serial=bytes(8)) is ErrorCode.SAM_NOT_ACTIVATED
+
+
+def test_validity_bounds() -> None:
+    assert _code(virtual_activations(clock=at(2036))) is ErrorCode.SAM_ACTIVATION_EXPIRED
+    assert _code(virtual_activations(clock=at(2024))) is ErrorCode.SAM_NOT_ACTIVATED
+
+
+def test_a_renewed_record_takes_over_from_the_expired_one() -> None:
+    old = virtual_record(valid_until=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), reference="OLD")
+    new = virtual_record(valid_from=dt.datetime(2025, 12, 1, tzinfo=dt.UTC), reference="NEW")
+    records = [parse_record(record_json(e), SPECS, "t") for e in (old, new)]
+    activations = Activations(records, agency="LPSK", clock=at(2027))
+    assert activations.record_for(PAIR, SERIAL).reference == "NEW"
+    assert activations.status(PAIR).state is ActivationState.UNCHECKED
+
+
+def test_status_before_any_check_and_without_a_record() -> None:
+    status = virtual_activations(clock=at(2035, 12, 1)).status(PAIR)
+    assert status.state is ActivationState.UNCHECKED and status.checked_at is None
+    assert status.days_until_expiry == 31.0  # 30 days and 23:59:59, rounded to 2 places
+    assert Activations([], agency="LPSK").status(PAIR).state is ActivationState.NOT_ACTIVATED
+    assert virtual_activations(agency="KPK").status(PAIR).state is ActivationState.NOT_ACTIVATED
