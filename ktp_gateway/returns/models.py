@@ -1,9 +1,10 @@
 """The return-data item at the API boundary: formats of the register and decision numbers.
 
-Formats (docs/return-data.md): letters, digits, `.`, `/`, `-` and single inner spaces; starts and
-ends with a letter or digit; at least one digit; the nomor register 3-64 characters, the nomor SK
-rapat paripurna 3-100. A run of 16 or more digits is refused in both, so a NIK pasted into the
-wrong field is never stored in the clear.
+Formats (docs/return-data.md): a letter or digit, then letters, digits, spaces, `.`, `_`, `/`,
+`-`; the nomor register up to 80 characters (the same rule as the request's accountability part,
+so every register a verification accepts can be returned), the nomor SK rapat paripurna up to
+100. A run of 16 digits is refused in both, so a NIK pasted into the wrong field is never stored
+in the clear. Surrounding spaces are removed.
 """
 
 from __future__ import annotations
@@ -15,25 +16,27 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-_SHAPE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9./-]| (?! ))*[A-Za-z0-9]")
-_LONG_DIGITS = re.compile(r"\d{16,}")
+_NIK_SHAPED = re.compile(r"\d{16}")
 
 
 def _number(max_length: int) -> AfterValidator:
+    shape = re.compile(rf"[A-Za-z0-9][A-Za-z0-9 ._/-]{{0,{max_length - 1}}}")
+
     def check(value: str) -> str:
         text = value.strip()
-        if not 3 <= len(text) <= max_length:
-            raise ValueError(f"must be 3 to {max_length} characters")
-        if not _SHAPE.fullmatch(text) or not any(c.isdigit() for c in text):
-            raise ValueError("letters, digits, '.', '/', '-' and single spaces, with a digit")
-        if _LONG_DIGITS.search(text):
-            raise ValueError("must not contain a run of 16 or more digits (a NIK?)")
+        if not shape.fullmatch(text):
+            raise ValueError(
+                f"1 to {max_length} letters, digits, spaces, '.', '_', '/', '-' "
+                "(beginning with a letter or digit)"
+            )
+        if _NIK_SHAPED.search(text):
+            raise ValueError("must not contain a NIK (16 digits in a row)")
         return text
 
     return AfterValidator(check)
 
 
-NomorRegister = Annotated[str, _number(64)]
+NomorRegister = Annotated[str, _number(80)]
 NomorSk = Annotated[str, _number(100)]
 
 
