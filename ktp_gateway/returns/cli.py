@@ -27,8 +27,11 @@ class _NoSender:
 
 def _outbox() -> Outbox:
     from ktp_gateway.config import Settings
+    from ktp_gateway.logs import configure_logging
 
-    settings = Settings().return_data
+    every = Settings()
+    configure_logging(every.log.level, json=every.log.json_output)  # to stderr: stdout is output
+    settings = every.return_data
     if not settings.enabled:
         raise ConfigurationError("return data is not enabled (KTP_GATEWAY_RETURN_DATA__ENABLED)")
     return Outbox(settings, open_store(settings), Sealer(settings.key()), _NoSender())
