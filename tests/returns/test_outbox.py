@@ -182,3 +182,34 @@ async def test_the_worker_delivers_in_the_background(
     finally:
         await outbox.stop()
     assert returns(sim)["records"][0]["accepted"] == 1
+
+
+async def test_a_verification_queues_its_data_balikan(
+    tmp_path: Path, client: DukcapilClient, sim: Simulator
+) -> None:
+    from ktp_gateway.returns.auto import queue_after_verification
+
+    outbox = make_outbox(outbox_settings("sqlite", str(tmp_path / "o.sqlite3")), client)
+    ask = {"nik": BUDI, "nomor_register": REGISTER, "nomor_sk": SK}
+    receipt = await queue_after_verification(outbox, found=True, **ask)
+    assert receipt is not None and receipt.queued and receipt.id
+    assert await queue_after_verification(outbox, found=False, **ask) is None  # no access
+    assert await queue_after_verification(outbox, found=True, **{**ask, "nomor_sk": None}) is None
+    assert await queue_after_verification(None, found=True, **ask) is None
+    await drain(outbox)
+    assert returns(sim)["records"][0]["nik"] == BUDI
+
+
+async def test_an_outbox_that_cannot_write_is_reported_not_raised(
+    tmp_path: Path, client: DukcapilClient
+) -> None:
+    from ktp_gateway.returns.auto import queue_after_verification
+
+    path = tmp_path / "o.sqlite3"
+    outbox = make_outbox(outbox_settings("sqlite", str(path)), client)
+    path.unlink()
+    path.mkdir()  # the database file is gone and cannot be made again
+    receipt = await queue_after_verification(
+        outbox, nik=BUDI, found=True, nomor_register=REGISTER, nomor_sk=SK
+    )
+    assert receipt is not None and not receipt.queued and receipt.code == "outbox_unavailable"
