@@ -27,6 +27,11 @@ from ktp_gateway.simulators.vpcd import (
 
 CARD_READER = "Virtual PCD 00 00"
 SAM_READER = "Virtual PCD 00 01"
+# The second reader unit (ktp_gateway/stack/reader.conf.d/vpcd), for several readers at once.
+SECOND_CARD_READER = "Virtual PCD 2 00 00"
+SECOND_SAM_READER = "Virtual PCD 2 00 01"
+SECOND_CARD_PORT = 35965
+SECOND_SAM_PORT = 35966
 
 
 class VirtualReaderPair:
@@ -63,6 +68,16 @@ class VirtualReaderPair:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    @classmethod
+    def second(cls, **kwargs: Any) -> VirtualReaderPair:
+        """The second virtual reader unit ("Virtual PCD 2 ..."), with its own SAM."""
+        return cls(
+            card_port=SECOND_CARD_PORT,
+            sam_port=SECOND_SAM_PORT,
+            card_reader=SECOND_CARD_READER,
+            **kwargs,
+        )
 
     @staticmethod
     def activation() -> ReaderActivation:
