@@ -1,0 +1,80 @@
+"""The contract: openapi.json is committed, equals the running app's, and its examples are fake."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from ktp_gateway.api.app import create_app
+from ktp_gateway.api.openapi import render
+from ktp_gateway.simulators.population import load_population
+
+COMMITTED = Path(__file__).resolve().parents[2] / "openapi.json"
+REGENERATE = "regenerate it: .venv/bin/python -m ktp_gateway.api.openapi > openapi.json"
+FAKE_MARKERS = ("CONTOH", "SAMPEL", "PERCOBAAN", "UJICOBA", "FIKTIF")
+
+
+def _examples(node: Any, owner: str = "") -> Iterator[tuple[str, Any]]:
+    """(property name, example value) for every example in the document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "examples":
+                for example in value if isinstance(value, list) else value.values():
+                    yield owner, example
+            elif key == "example":
+                yield owner, value
+            else:
+                yield from _examples(value, key)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _examples(item, owner)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def test_the_committed_contract_is_the_apps() -> None:
+    assert COMMITTED.read_text(encoding="utf-8") == render(create_app()), REGENERATE
+
+
+def test_the_running_app_serves_the_committed_contract() -> None:
+    served = TestClient(create_app()).get("/openapi.json")  # static: no lifespan needed
+    assert served.status_code == 200
+    assert served.json() == json.loads(COMMITTED.read_text(encoding="utf-8"))
+
+
+def test_every_route_is_versioned_and_every_error_is_a_problem() -> None:
+    contract = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    for path, operations in contract["paths"].items():
+        assert path == "/healthz" or path.startswith("/v1/"), path
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                if status[0] in "45":
+                    assert list(response["content"]) == ["application/problem+json"], path
+
+
+def test_examples_are_synthetic() -> None:
+    contract = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    niks = {person.nik for person in load_population().people}
+    seen_names = 0
+    for owner, example in _examples(contract):
+        for text in _strings(example):
+            for nik in re.findall(r"\d{16}", text):
+                assert nik in niks, f"example NIK {nik} is not a synthetic person's"
+        if owner.startswith("nama"):  # a person's name: must carry a fictional marker
+            seen_names += 1
+            assert any(marker in str(example).upper() for marker in FAKE_MARKERS), example
+    assert seen_names >= 3
