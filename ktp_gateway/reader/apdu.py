@@ -13,6 +13,7 @@ class SW(IntEnum):
     """Status words the driver layer acts on (ISO 7816-4 section 5.6)."""
 
     OK = 0x9000
+    END_OF_FILE = 0x6282  # fewer bytes than Le: the end of the file came first
     VERIFICATION_FAILED = 0x6300
     WRONG_LENGTH = 0x6700
     SECURITY_NOT_SATISFIED = 0x6982

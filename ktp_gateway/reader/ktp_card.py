@@ -23,6 +23,10 @@ _SW_CODES: dict[int, ErrorCode] = {
 }
 
 
+def _invalid(message: str) -> CardError:
+    return CardError(message, code=ErrorCode.CARD_DATA_INVALID)
+
+
 def _expect_ok(response: ResponseApdu, what: str) -> bytes:
     if response.ok:
         return response.data
@@ -88,25 +92,30 @@ class KtpCard:
         return self.secure
 
     def read_file(self, name: str) -> bytes:
-        """Read one EF's body: first 8 bytes carry the 2-byte length, then chunks of the rest."""
+        """Read one EF's body: first 8 bytes carry the 2-byte length, then chunks of the rest.
+
+        The stated length is checked before reading on: above the profile's `max_file_length`, or
+        a chunk shorter than asked for (the file ended first), is invalid data, so a corrupt or
+        hostile prefix costs at most one READ BINARY per chunk of a plausible file.
+        """
         spec = self.profile.files[name]
         via = self._via(name)
         self._select(spec.fid, via, f"SELECT {name}")
         read = self.profile.read
         head = self._read(via, 0, read.first_read, name)
         if len(head) < read.length_prefix:
-            raise CardError(
-                f"{name} is shorter than its length prefix", code=ErrorCode.CARD_DATA_INVALID
-            )
-        total = read.length_prefix + int.from_bytes(head[: read.length_prefix], "big")
+            raise _invalid(f"{name} is shorter than its length prefix")
+        stated = int.from_bytes(head[: read.length_prefix], "big")
+        if stated > read.max_file_length:
+            raise _invalid(f"{name} states {stated} bytes, more than the profile allows")
+        total = read.length_prefix + stated
         content = bytearray(head[:total])
         while len(content) < total:
-            chunk = self._read(via, len(content), min(read.chunk, total - len(content)), name)
-            if not chunk:
-                raise CardError(
-                    f"{name} ended before its stated length", code=ErrorCode.CARD_DATA_INVALID
-                )
-            content += chunk
+            wanted = min(read.chunk, total - len(content))
+            chunk = self._read(via, len(content), wanted, name)
+            if len(chunk) < wanted:
+                raise _invalid(f"{name} ended before its stated length")
+            content += chunk[:wanted]
         return bytes(content[read.length_prefix : total])
 
     def _read(self, via: ApduProcessor, offset: int, length: int, name: str) -> bytes:
@@ -119,4 +128,6 @@ class KtpCard:
         response = via.send_apdu(apdu)
         if response.sw == SW.WRONG_P1P2 and offset > 0:
             return b""  # offset past the end: the caller reports the short file
+        if response.sw == SW.END_OF_FILE:
+            return response.data  # fewer bytes than Le: the caller reports the short file
         return _expect_ok(response, f"READ BINARY {name}")
