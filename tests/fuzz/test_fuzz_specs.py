@@ -56,7 +56,7 @@ def _mutate(profile: Any, path: tuple[Any, ...], value: Any, drop: bool) -> Any:
     if drop and not rest and isinstance(copy, dict):
         del copy[head]
     else:
-        copy[head] = _mutate(copy[head], rest, value, drop)  # type: ignore[index]
+        copy[head] = _mutate(copy[head], rest, value, drop)
     return copy
 
 
