@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ktp_gateway.compare import FieldMatch
 from ktp_gateway.least_data import FieldChoice, FieldSet, ReleasedPerson
+from ktp_gateway.returns.auto import ReturnDataReceipt
+from ktp_gateway.returns.models import NomorSk
 from ktp_gateway.verification import Outcome, RegistryStatus
 
 
@@ -32,6 +34,12 @@ class VerificationRequest(FieldChoice):
         default="sync",
         description="async: answer 202 with a job at once and wait for the card in the "
         "background (also `Prefer: respond-async`); poll GET /v1/verifications/{id}.",
+    )
+    nomor_sk_rapat_paripurna: NomorSk | None = Field(
+        default=None,
+        description="The case's plenary decision number: with nomor_register, the gateway "
+        "queues the data balikan once the registry found the person (docs/return-data.md).",
+        examples=["SK-17/RP/LPSK/05/2026"],
     )
 
 
@@ -91,6 +99,7 @@ class VerificationResponse(BaseModel):
     apdus: ApduCounts
     fields: FieldSet
     source: Source
+    return_data: ReturnDataReceipt | None = None  # when the request carried the case numbers
 
 
 class NikLookupResponse(BaseModel):

@@ -26,6 +26,7 @@ from ktp_gateway.api.models import (
 from ktp_gateway.compare import FieldMatch
 from ktp_gateway.errors import GatewayError
 from ktp_gateway.least_data import FieldSet, effective_fields, release
+from ktp_gateway.returns.auto import ReturnDataReceipt, queue_after_verification
 from ktp_gateway.verification import Outcome, RegistryStatus, Verification, verify_tap
 
 router = APIRouter(prefix="/v1/verifications", tags=["verifications"])
@@ -108,7 +109,22 @@ async def _verify(
         raise
     metrics.card_read(result.card)
     metrics.verification(outcome=result.outcome.value, code="")
-    return _response(result, services, body.include_photo, fields)
+    response = _response(result, services, body.include_photo, fields)
+    response.return_data = await _return_data(services, body, result)
+    return response
+
+
+async def _return_data(
+    services: Services, body: VerificationRequest, result: Verification
+) -> ReturnDataReceipt | None:
+    """Queue the data balikan when the request carries the case numbers (docs/return-data.md)."""
+    return await queue_after_verification(
+        services.outbox,
+        nik=result.card.person.nik,
+        found=result.registry_status is RegistryStatus.FOUND,
+        nomor_register=getattr(body, "nomor_register", None),
+        nomor_sk=body.nomor_sk_rapat_paripurna,
+    )
 
 
 def _wants_async(body: VerificationRequest, prefer: str | None) -> bool:
