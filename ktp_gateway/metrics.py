@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ktp_gateway import __version__
@@ -19,6 +19,7 @@ from ktp_gateway import __version__
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
+    from ktp_gateway.reader.monitor import ReaderMonitor
     from ktp_gateway.reader.service import ReaderService
     from ktp_gateway.reader.tap import CardReading
 
@@ -86,6 +87,43 @@ class ReaderStateCollector(Collector):
 
 
 BREAKER_STATES = ("closed", "open", "half_open")
+
+
+APDU_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+def sw_class(sw: int) -> str:
+    """A bounded label for a status word: success, chaining, warning or error, never the value."""
+    if sw == 0x9000:
+        return "9000"
+    if sw >> 8 in (0x61, 0x6C):
+        return f"{sw >> 8:02X}xx"
+    if sw >> 8 in (0x62, 0x63):
+        return "warning"
+    return "error" if sw >> 12 == 6 else "other"
+
+
+class MonitorCollector(Collector):
+    """The monitor up gauge and the PC/SC context resets counter, read at scrape time."""
+
+    def __init__(self, monitor: ReaderMonitor) -> None:
+        self._monitor = monitor
+
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families())
+
+    def _families(self) -> tuple[GaugeMetricFamily, CounterMetricFamily]:
+        return (
+            GaugeMetricFamily(f"{NS}_reader_monitor_up", "1 while the PC/SC monitor runs"),
+            CounterMetricFamily(f"{NS}_pcsc_context_resets", "PC/SC contexts rebuilt after a loss"),
+        )
+
+    def collect(self) -> Iterator[Metric]:
+        up, resets = self._families()
+        health = self._monitor.health()
+        up.add_metric([], 1 if health.state.value == "running" else 0)
+        resets.add_metric([], health.context_resets)
+        yield from (up, resets)
 
 
 class DukcapilMetrics:
@@ -177,6 +215,23 @@ class GatewayMetrics:
             registry=registry,
         )
 
+        self.apdu_seconds = Histogram(
+            f"{NS}_apdu_duration_seconds", "APDU round trip by device and instruction",
+            ["device", "ins"], buckets=APDU_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self.status_words = Counter(
+            f"{NS}_status_words",
+            "Status words by device and class",
+            ["device", "class"],
+            registry=registry,
+        )
+        self.reader_errors = Counter(
+            f"{NS}_reader_errors",
+            "Failed taps by reader and error code",
+            ["reader", "code"],
+            registry=registry,
+        )
+
     def dukcapil_observer(self) -> DukcapilMetrics:
         return DukcapilMetrics(
             self.dukcapil_requests,
@@ -187,14 +242,26 @@ class GatewayMetrics:
         )
 
     def watch_readers(self, readers: ReaderService) -> None:
-        """Report reader state at scrape time from the reader service."""
+        """Report reader state at scrape time from the reader service, and its failed taps."""
         self.registry.register(ReaderStateCollector(readers.snapshot))
+        readers.on_error = self.reader_error
+
+    def watch_monitor(self, monitor: ReaderMonitor) -> None:
+        """The PC/SC monitor's own health: up, and how often it rebuilt its context."""
+        self.registry.register(MonitorCollector(monitor))
+
+    def reader_error(self, reader: str, code: str) -> None:
+        self.reader_errors.labels(reader=reader, code=code).inc()
 
     def card_read(self, reading: CardReading) -> None:
         self.card_reads.labels(reader=reading.reader, outcome="ok").inc()
         self.card_read_seconds.labels(reader=reading.reader).observe(reading.seconds)
         self.apdus.labels(reader=reading.reader, device="card").inc(reading.card_traffic.apdus)
         self.apdus.labels(reader=reading.reader, device="sam").inc(reading.sam_traffic.apdus)
+        for device, traffic in (("card", reading.card_traffic), ("sam", reading.sam_traffic)):
+            for ins, sw, seconds in traffic.samples:
+                self.apdu_seconds.labels(device=device, ins=f"{ins:02X}").observe(seconds)
+                self.status_words.labels(device=device, **{"class": sw_class(sw)}).inc()
 
     def verification(self, *, outcome: str, code: str) -> None:
         self.verifications.labels(outcome=outcome, code=code).inc()

@@ -54,6 +54,7 @@ class ReaderService:
     ) -> None:
         self.specs = specs
         self._last_error: dict[str, str] = {}
+        self.on_error: Callable[[str, str], None] | None = None  # reader, code: for metrics
         self.activation = activation
         self.check_signature = check_signature
         self._context_factory = context_factory
@@ -157,6 +158,8 @@ class ReaderService:
                 reading = self._tap(context, pair, wait_seconds, cancel)
             except GatewayError as exc:
                 self._last_error[pair.card_reader] = exc.code.value
+                if self.on_error is not None:
+                    self.on_error(pair.card_reader, exc.code.value)
                 raise
             finally:
                 lock.release()
