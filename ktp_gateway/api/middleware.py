@@ -45,6 +45,9 @@ def install(app: FastAPI, observe: HttpObserver | None = None) -> None:
                 status=response.status_code,
                 duration_ms=round(seconds * 1000, 2),
                 code=getattr(request.state, "error_code", None),
+                # the authenticated client application (its configured name and key id)
+                client=getattr(getattr(request.state, "caller", None), "name", None),
+                key_id=getattr(getattr(request.state, "caller", None), "key_id", None),
             )
             if observe is not None:
                 observe(request.method, route, response.status_code, seconds)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -150,3 +151,16 @@ def test_a_clients_file_with_a_plaintext_key_does_not_start(sim: Simulator, tmp_
     ):
         pass
     assert key not in str(raised.value)
+
+
+def test_the_request_log_line_names_the_client_and_never_the_key(
+    authed: TestClient, keys: dict[str, tuple[str, dict[str, object]]]
+) -> None:
+    key, entry = keys["case"]
+    with structlog.testing.capture_logs() as logs:
+        authed.get("/v1/caller", headers=bearer(key))
+        authed.get("/v1/caller", headers=bearer(key[:-2] + "xx"))
+    ok, refused = [line for line in logs if line["event"] == "request"]
+    assert ok["client"] == "lpsk-case-app" and ok["key_id"] == entry["id"]
+    assert refused["client"] is None and refused["code"] == "unauthorized"
+    assert key[12:] not in str(logs)  # the secret part never reaches a log
