@@ -24,7 +24,7 @@ from ktp_gateway.dukcapil_client.settings import DukcapilSettings
 from ktp_gateway.returns.settings import ReturnDataSettings
 from ktp_gateway.sam.activation_record import (
     ActivationRecord,
-    parse_record,
+    parse_records,
     read_record_file,
 )
 from ktp_gateway.sam.binding import Activations
@@ -99,7 +99,8 @@ class ActivationSettings(_Section):
     """Dukcapil's signed activation records, one per reader (docs/card-and-sam-trust.md).
 
     A record holds the activation values that open the SAM, so it is a secret: owner-only files
-    (`record_files`), or one record's JSON in `KTP_GATEWAY_ACTIVATION__RECORD`.
+    (`record_files`), or in `KTP_GATEWAY_ACTIVATION__RECORD` one record's JSON (or a JSON array
+    of records).
     """
 
     record_files: list[Path] = []
@@ -109,7 +110,7 @@ class ActivationSettings(_Section):
         """Every configured record, checked (format, signature, reader profile) or refused."""
         records = [read_record_file(path, specs) for path in self.record_files]
         if self.record is not None:
-            records.append(parse_record(self.record.get_secret_value(), specs, "from environment"))
+            records += parse_records(self.record.get_secret_value(), specs, "from environment")
         return records
 
     def load(self, specs: Specs, *, agency: str) -> Activations:

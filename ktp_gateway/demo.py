@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ktp_gateway.simulators.activation import record_json, virtual_record
+from ktp_gateway.simulators.activation import record_json, virtual_records
 from ktp_gateway.simulators.population import load_population
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.processes import ManagedProcess, free_port
@@ -47,8 +47,8 @@ def gateway_env(gateway_port: int, simulator_port: int, password: str) -> dict[s
     """Settings for a gateway wired to the virtual reader and the simulator (test-only secrets)."""
     return {
         "KTP_GATEWAY_API__PORT": str(gateway_port),
-        # the virtual reader's signed activation record (test-only values), as a secret from env
-        "KTP_GATEWAY_ACTIVATION__RECORD": record_json(virtual_record()),
+        # the virtual readers' signed activation records (test-only values), a secret from env
+        "KTP_GATEWAY_ACTIVATION__RECORD": record_json(virtual_records()),
         "KTP_GATEWAY_DUKCAPIL__BASE_URL": f"http://127.0.0.1:{simulator_port}",
         "KTP_GATEWAY_DUKCAPIL__CONSUMER_PATH": DEMO_CONSUMER_PATH,
         "KTP_GATEWAY_DUKCAPIL__USER_ID": DEMO_USER_ID,

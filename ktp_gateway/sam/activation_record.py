@@ -111,13 +111,16 @@ def _problem(origin: str, message: str) -> ConfigurationError:
     return ConfigurationError(f"activation record {origin}: {message}")
 
 
-def _envelope(text: str, origin: str) -> tuple[dict[str, Any], bytes]:
+def _json(text: str, origin: str) -> Any:
     if len(text) > MAX_RECORD_BYTES:
         raise _problem(origin, f"larger than {MAX_RECORD_BYTES} bytes")
     try:
-        envelope = json.loads(text)
+        return json.loads(text)
     except (ValueError, RecursionError):
         raise _problem(origin, "not JSON") from None
+
+
+def _envelope(envelope: Any, origin: str) -> tuple[dict[str, Any], bytes]:
     if not isinstance(envelope, dict) or set(envelope) != {"record", "signature"}:
         raise _problem(origin, 'expected {"record": {...}, "signature": "..."}')
     record, signature = envelope["record"], envelope["signature"]
@@ -165,7 +168,19 @@ def _check_signature(
 
 def parse_record(text: str, specs: Specs, origin: str) -> ActivationRecord:
     """A checked record from its JSON text, or a `ConfigurationError` saying what is wrong."""
-    raw, signature = _envelope(text, origin)
+    return _checked(_json(text, origin), specs, origin)
+
+
+def parse_records(text: str, specs: Specs, origin: str) -> list[ActivationRecord]:
+    """One record (a JSON object) or several (a JSON array of them), each checked."""
+    data = _json(text, origin)
+    if isinstance(data, list):
+        return [_checked(item, specs, f"{origin} [{i}]") for i, item in enumerate(data)]
+    return [_checked(data, specs, origin)]
+
+
+def _checked(envelope: Any, specs: Specs, origin: str) -> ActivationRecord:
+    raw, signature = _envelope(envelope, origin)
     record = _validated(raw, origin)
     _check_signature(raw, signature, record, specs, origin)
     try:

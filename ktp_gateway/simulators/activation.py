@@ -21,18 +21,19 @@ from ktp_gateway.simulators import keys
 from ktp_gateway.specs import load_specs
 
 VIRTUAL_READER_PROFILE = "vpcd-virtual"
-VIRTUAL_CARD_READER = "Virtual PCD 00 00"
+VIRTUAL_CARD_READERS = ("Virtual PCD 00 00", "Virtual PCD 2 00 00")  # the vpcd reader units
+VIRTUAL_CARD_READER = VIRTUAL_CARD_READERS[0]
 VIRTUAL_AGENCY = "LPSK"
 VALID_FROM = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 VALID_UNTIL = dt.datetime(2035, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 
 
-def virtual_unit() -> str:
-    """The `unit` the vpcd reader profile finds in the virtual card slot's name."""
+def virtual_unit(card_reader: str = VIRTUAL_CARD_READER) -> str:
+    """The `unit` the vpcd reader profile finds in a virtual card slot's name."""
     profile = load_specs().readers[VIRTUAL_READER_PROFILE]
-    unit = profile.unit_of(VIRTUAL_CARD_READER)
-    if unit is None:  # the reader profile no longer matches the vpcd name
-        raise LookupError(f"{VIRTUAL_READER_PROFILE} does not match {VIRTUAL_CARD_READER!r}")
+    unit = profile.unit_of(card_reader)
+    if unit is None:  # the reader profile does not match this vpcd name
+        raise LookupError(f"{VIRTUAL_READER_PROFILE} does not match {card_reader!r}")
     return unit
 
 
@@ -68,7 +69,19 @@ def virtual_record(
     return sign_record(record, keys.activation_signer_private_key())
 
 
-def record_json(envelope: dict[str, Any]) -> str:
+def virtual_records() -> list[dict[str, Any]]:
+    """One record per vpcd reader unit the reader profile finds (each holds the virtual SAM)."""
+    profile = load_specs().readers[VIRTUAL_READER_PROFILE]
+    units = [profile.unit_of(name) for name in VIRTUAL_CARD_READERS]
+    return [
+        virtual_record(unit=unit, reference=f"VIRTUAL-ACTIVATION-{index + 1:04d}")
+        for index, unit in enumerate(units)
+        if unit is not None
+    ]
+
+
+def record_json(envelope: dict[str, Any] | list[dict[str, Any]]) -> str:
+    """JSON text of one record or a list of them (`KTP_GATEWAY_ACTIVATION__RECORD` takes both)."""
     return json.dumps(envelope, indent=2)
 
 

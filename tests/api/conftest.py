@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from ktp_gateway.api.app import create_app
 from ktp_gateway.config import ActivationSettings, AgreementSettings, Settings
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
-from ktp_gateway.simulators.activation import record_json, virtual_record
+from ktp_gateway.simulators.activation import record_json, virtual_records
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.processes import ManagedProcess, free_port
 
@@ -67,7 +67,7 @@ def sim(simulator: Simulator) -> Simulator:
 
 def make_settings(dukcapil_url: str, **dukcapil: Any) -> Settings:
     return Settings(
-        activation=ActivationSettings(record=record_json(virtual_record())),
+        activation=ActivationSettings(record=record_json(virtual_records())),
         dukcapil=DukcapilSettings(
             base_url=dukcapil_url,
             consumer_path=CONSUMER_PATH,

@@ -126,3 +126,13 @@ def test_no_record_configured_is_allowed_and_every_reader_is_not_activated() -> 
 def test_records_use_utc_timestamps() -> None:
     record = parse_record(record_json(virtual_record()), SPECS, "test")
     assert record.valid_until.utcoffset() == dt.timedelta(0)
+
+
+def test_the_environment_may_carry_several_records_as_a_json_array() -> None:
+    first = virtual_record()
+    second = virtual_record(unit="Virtual PCD 2 00", reference="VIRTUAL-ACTIVATION-0002")
+    activations = ActivationSettings(record=json.dumps([first, second])).load(SPECS, agency="LPSK")
+    assert {r.reader.unit for r in activations.records} == {"Virtual PCD 00", "Virtual PCD 2 00"}
+    second["record"]["agency"] = "KPK"
+    with pytest.raises(ConfigurationError, match=r"from environment \[1\]: signature"):
+        ActivationSettings(record=json.dumps([first, second])).load(SPECS, agency="LPSK")
