@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from ktp_gateway.demo import post_json, virtual_stack
+from ktp_gateway.demo import DEMO_ACCOUNTABILITY, post_json, virtual_stack
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -52,18 +52,19 @@ def main() -> None:
     with virtual_stack() as stack:
         stack.pair.place(args.person)
         url = f"{stack.gateway_url}/v1/verifications"
-        post_json(url, {"wait_seconds": 5})  # warm-up: imports, first connections
+        body = {**DEMO_ACCOUNTABILITY, "wait_seconds": 5}
+        post_json(url, body)  # warm-up: imports, first connections
         for _ in range(args.count):
             started = time.perf_counter()
-            status, body = post_json(url, {"wait_seconds": 5})
+            status, answer = post_json(url, body)
             elapsed = (time.perf_counter() - started) * 1000
             if status != 200:
-                raise SystemExit(f"verification failed: {status} {body.get('code')}")
+                raise SystemExit(f"verification failed: {status} {answer.get('code')}")
             samples["client_ms"].append(elapsed)
-            samples["card_ms"].append(body["timings"]["card_ms"])
-            samples["registry_ms"].append(body["timings"]["registry_ms"])
-            samples["gateway_total_ms"].append(body["timings"]["total_ms"])
-            apdus = body["apdus"]
+            samples["card_ms"].append(answer["timings"]["card_ms"])
+            samples["registry_ms"].append(answer["timings"]["registry_ms"])
+            samples["gateway_total_ms"].append(answer["timings"]["total_ms"])
+            apdus = answer["apdus"]
         stack.pair.remove()
     result = {
         "benchmark": "verification",

@@ -7,7 +7,6 @@ refused at start-up rather than discovered in an incident.
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import os
 from pathlib import Path
@@ -118,11 +117,22 @@ class ActivationSettings(_Section):
 
 
 class AgreementSettings(_Section):
-    """The PKS the data is released under; named in every response that carries personal data."""
+    """The PKS in force (docs/agreement.md): its file, validated at start, and the suspension
+    switch, checked on every request (the file present: access suspended, its text the reason).
+    """
 
-    reference: str = "PKS Dukcapil-LPSK (set KTP_GATEWAY_AGREEMENT__REFERENCE)"
+    file: Path | None = None
+    suspension_file: Path = Path("/var/lib/ktp-gateway/agreement.suspended")
     agency: str = "LPSK"
-    valid_until: dt.date | None = None
+
+
+class AuditSettings(_Section):
+    """The audit trail (docs/audit.md): its directory, how long records are kept, fsync."""
+
+    dir: Path = Path("/var/lib/ktp-gateway/audit")
+    # At least a semester: the usage report the agreement requires is built from the trail.
+    retention_days: int = Field(default=730, ge=184)
+    fsync: bool = True
 
 
 class LogSettings(_Section):
@@ -143,6 +153,7 @@ class Settings(BaseSettings):
     activation: ActivationSettings = ActivationSettings()
     dukcapil: DukcapilSettings = DukcapilSettings()
     agreement: AgreementSettings = AgreementSettings()
+    audit: AuditSettings = AuditSettings()
     log: LogSettings = LogSettings()
     return_data: ReturnDataSettings = ReturnDataSettings()
     auth: AuthSettings = AuthSettings()

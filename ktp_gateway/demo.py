@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.simulators.activation import record_json, virtual_records
 from ktp_gateway.simulators.population import load_population
 from ktp_gateway.stack.pcscd import PcscdService
@@ -29,6 +30,12 @@ TAP_DELAY_SECONDS = 0.5  # the officer taps shortly after the case application a
 WAIT_FOR_CARD_SECONDS = 15.0
 DEMO_USER_ID = "DEMO-LPSK-01"
 DEMO_CONSUMER_PATH = "demo/lpsk"
+# Who asks and why: every card or registry request names them (the audit trail records them).
+DEMO_ACCOUNTABILITY = {
+    "officer_id": "PETUGAS-DEMO-01",
+    "purpose": "perlindungan_saksi",
+    "nomor_register": "REG-DEMO/2026/0001",
+}
 COLUMN = 36  # width of the card and registry columns
 
 
@@ -43,8 +50,11 @@ def _simulator(port: int, password: str, log_dir: Path) -> ManagedProcess:
     )  # fmt: skip
 
 
-def gateway_env(gateway_port: int, simulator_port: int, password: str) -> dict[str, str]:
+def gateway_env(
+    gateway_port: int, simulator_port: int, password: str, *, data_dir: Path | None = None
+) -> dict[str, str]:
     """Settings for a gateway wired to the virtual reader and the simulator (test-only secrets)."""
+    data = data_dir or Path(tempfile.gettempdir()) / "ktp-gateway-demo"
     return {
         "KTP_GATEWAY_API__PORT": str(gateway_port),
         # the virtual readers' signed activation records (test-only values), a secret from env
@@ -54,7 +64,9 @@ def gateway_env(gateway_port: int, simulator_port: int, password: str) -> dict[s
         "KTP_GATEWAY_DUKCAPIL__USER_ID": DEMO_USER_ID,
         "KTP_GATEWAY_DUKCAPIL__PASSWORD": password,
         "KTP_GATEWAY_DUKCAPIL__IP_USER": "127.0.0.1",
-        "KTP_GATEWAY_AGREEMENT__REFERENCE": "DEMO agreement (virtual stack, synthetic data)",
+        "KTP_GATEWAY_AGREEMENT__FILE": str(DEMO_AGREEMENT_FILE),  # synthetic, says so
+        "KTP_GATEWAY_AGREEMENT__SUSPENSION_FILE": str(data / "agreement.suspended"),
+        "KTP_GATEWAY_AUDIT__DIR": str(data / "audit"),
         "KTP_GATEWAY_LOG__JSON_OUTPUT": "true",
     }
 
@@ -103,7 +115,7 @@ def virtual_stack(*, port: int = 0) -> Iterator[VirtualStack]:
                 "ktp_gateway.cli",
                 "serve",
                 ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
-                env=gateway_env(gateway_port, simulator_port, password),
+                env=gateway_env(gateway_port, simulator_port, password, data_dir=log_dir / "data"),
                 log_path=log_dir / "gateway.log",
             )
         )
@@ -118,7 +130,7 @@ async def run_demo(*, person: str = "budi", as_json: bool = False, port: int = 0
     with virtual_stack(port=port) as running:
         _say(as_json, f"POST /v1/verifications (waiting for a card); tapping {person}'s card")
         url = f"{running.gateway_url}/v1/verifications"
-        body = {"wait_seconds": WAIT_FOR_CARD_SECONDS, "include_photo": False}
+        body = {**DEMO_ACCOUNTABILITY, "wait_seconds": WAIT_FOR_CARD_SECONDS}
         (status, answer), _ = await asyncio.gather(
             asyncio.to_thread(post_json, url, body), _tap(running.pair, person)
         )

@@ -17,6 +17,7 @@ from ktp_gateway.api.body_limit import BodyLimit
 from ktp_gateway.api.deps import Services
 from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.api.routes import events, health, lookups, metrics_route, readers, verifications
+from ktp_gateway.api.routes.agreement import router as agreement_router
 from ktp_gateway.api.routes.caller import router as caller_router
 from ktp_gateway.api.routes.claims import router as claims_router
 from ktp_gateway.api.routes.jobs import router as jobs_router
@@ -24,6 +25,7 @@ from ktp_gateway.api.routes.return_data import router as return_data_router
 from ktp_gateway.config import Settings
 from ktp_gateway.dukcapil_client.client import DukcapilClient
 from ktp_gateway.metrics import GatewayMetrics
+from ktp_gateway.privacy.policy import Policy
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderService
@@ -46,9 +48,17 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
     metrics.watch_readers(readers)
     metrics.registry.register(ActivationCollector(readers.activation_snapshot))
     readers.check_activations()  # each SAM against its activation record, before serving
-    dukcapil = DukcapilClient(settings.dukcapil, observer=metrics.dukcapil_observer())
+    policy = Policy.from_settings(settings, metrics.registry)
+    # The agreement's granted fields are the only list: the client maps and releases those.
+    asked = settings.dukcapil.model_copy(update={"granted_fields": policy.gate.granted})
+    dukcapil = DukcapilClient(asked, observer=metrics.dukcapil_observer())
     return Services(
-        settings=settings, readers=readers, registry=dukcapil, metrics=metrics, monitor=monitor
+        settings=settings,
+        readers=readers,
+        registry=dukcapil,
+        metrics=metrics,
+        policy=policy,
+        monitor=monitor,
     )
 
 
@@ -96,6 +106,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(health.router)  # open: liveness for supervisors, no personal data
     for router in (
         caller_router,
+        agreement_router,
         readers.router,
         events.router,
         verifications.router,

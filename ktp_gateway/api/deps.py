@@ -11,6 +11,7 @@ from ktp_gateway.api.access import Access
 from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.config import Settings
 from ktp_gateway.metrics import GatewayMetrics
+from ktp_gateway.privacy.policy import Policy
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderService
@@ -26,6 +27,7 @@ class Services:
     readers: ReaderService
     registry: Registry
     metrics: GatewayMetrics
+    policy: Policy  # agreement, field gate, audit trail: every card or registry access
     access: Access | None = None  # callers and rate limits; from the settings at start-up
     jobs: JobStore | None = None  # background verifications, in memory only
     outbox: Outbox | None = None  # data balikan; opened by the lifespan when enabled

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from ktp_gateway.api.accountability import ACCOUNTABILITY_FIELDS
 from ktp_gateway.api.problems import PROBLEM_TYPE_BASE, problem_for
 from ktp_gateway.errors import ErrorCode, GatewayError
 
@@ -67,15 +68,16 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
-    request.state.error_code = ErrorCode.INVALID_REQUEST.value
     # Location and kind of each problem only: pydantic's `input` would echo what was sent (a NIK).
     errors = [
         {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")}
         for e in exc.errors()
     ]
-    return problem_response(
-        request, ErrorCode.INVALID_REQUEST, "the request body is not valid", errors=errors
-    )
+    # A missing or malformed officer, purpose or case number has its own code.
+    accountability = any(set(e["loc"]) & ACCOUNTABILITY_FIELDS for e in errors)
+    code = ErrorCode.ACCOUNTABILITY_REQUIRED if accountability else ErrorCode.INVALID_REQUEST
+    request.state.error_code = code.value
+    return problem_response(request, code, "the request body is not valid", errors=errors)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

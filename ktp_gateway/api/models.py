@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ktp_gateway.api.accountability import Accountable
 from ktp_gateway.compare import FieldMatch
 from ktp_gateway.least_data import FieldChoice, FieldSet, ReleasedPerson
 from ktp_gateway.returns.auto import ReturnDataReceipt
@@ -18,7 +19,7 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class VerificationRequest(FieldChoice):
+class VerificationRequest(Accountable, FieldChoice):
     reader: str | None = Field(
         default=None, description="Card reader name; default: the first KTP-el reader."
     )
@@ -43,7 +44,7 @@ class VerificationRequest(FieldChoice):
     )
 
 
-class NikLookupRequest(FieldChoice):
+class NikLookupRequest(Accountable, FieldChoice):
     nik: str = Field(
         description="The 16-digit NIK to look up in Dukcapil.", examples=["3171011505809901"]
     )

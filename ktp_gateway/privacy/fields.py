@@ -3,9 +3,9 @@
 Asking: CALL_NIK has no field selector (only the NIK is sent), so the registry may answer more
 than is granted. The policy hands `granted` to the Dukcapil client, which maps only those
 fields out of a record and counts every other key it drops
-(`ktp_gateway_dukcapil_fields_dropped_total`). Releasing: `release` blanks any `PersonData` field the agreement does not grant,
-from the card or the registry, and counts it (`ktp_gateway_fields_withheld_total`). Either way
-the value never leaves the gateway.
+(`ktp_gateway_dukcapil_fields_dropped_total`). Releasing: `release` blanks any `PersonData`
+field the agreement does not grant, from the card or the registry, and counts it
+(`ktp_gateway_fields_withheld_total`). Either way the value never leaves the gateway.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import os
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,9 +28,10 @@ from prometheus_client import CollectorRegistry
 from ktp_gateway.agreement import Agreement, AgreementGuard, load_agreement
 from ktp_gateway.audit.chain import AuditError, Kind, Record
 from ktp_gateway.audit.store import AuditTrail
-from ktp_gateway.domain import PersonData
-from ktp_gateway.errors import ErrorCode, GatewayError, RequestError
-from ktp_gateway.privacy.fields import FieldGate
+from ktp_gateway.config import Settings
+from ktp_gateway.domain import GrantedField, PersonData
+from ktp_gateway.errors import ConfigurationError, ErrorCode, GatewayError, RequestError
+from ktp_gateway.privacy.fields import PHOTO, FieldGate
 from ktp_gateway.privacy.metrics import PolicyMetrics
 from ktp_gateway.privacy.wipe import wipe_scope
 from ktp_gateway.verification import Registry
@@ -45,6 +47,20 @@ POLICY_CODES = frozenset(
         ErrorCode.AUDIT_UNAVAILABLE,
     }
 )
+
+
+# Registry answers about the person are findings, not failures (as in a verification's outcome).
+_FINDINGS = {
+    ErrorCode.DUKCAPIL_NOT_FOUND.value: "not_in_registry",
+    ErrorCode.DUKCAPIL_HOLDER_DECEASED.value: "holder_deceased",
+    ErrorCode.DUKCAPIL_RECORD_BLOCKED.value: "record_blocked",
+}
+
+
+def current_request_id() -> str:
+    """The id the API middleware bound for this request (jobs inherit it), or a fresh one."""
+    bound = structlog.contextvars.get_contextvars().get("request_id")
+    return bound if isinstance(bound, str) else uuid.uuid4().hex
 
 
 class Operation(StrEnum):
@@ -79,22 +95,30 @@ class Access:
     outcome: str | None = None
     code: str | None = None
     released: list[PersonData] = field(default_factory=list)
+    effective: frozenset[GrantedField] | None = None  # what the caller may and asked to see
 
-    def release(self, person: PersonData | None, *, source: str) -> PersonData | None:
+    def release(self, person: PersonData, *, source: str) -> PersonData:
         """Person data on its way out, reduced to the granted fields."""
-        if person is None:
-            return None
         kept = self.gate.release(person, source=source)
         self.released.append(kept)
         return kept
+
+    def released_names(self) -> list[str]:
+        names = self.gate.released_names(*self.released, photo=self.photo_released)
+        if self.effective is None:
+            return names
+        allowed = {f.value for f in self.effective} | {PHOTO}
+        return [name for name in names if name in allowed]
 
     def registry(self, inner: Registry) -> Registry:
         """`inner`, noting in this access that the registry was asked."""
         return _NotingRegistry(inner, self)
 
     def audit_data(self, latency_ms: float, agreement: Agreement) -> dict[str, object]:
-        outcome = self.outcome or (
-            "refused" if self.code in {c.value for c in POLICY_CODES} else "error"
+        outcome = (
+            self.outcome
+            or _FINDINGS.get(self.code or "")
+            or ("refused" if self.code in {c.value for c in POLICY_CODES} else "error")
         )
         return {
             "operation": self.operation.value,
@@ -106,7 +130,7 @@ class Access:
             "reader": self.reader,
             "card_read": self.card_read,
             "registry_queried": self.registry_queried,
-            "fields_released": self.gate.released_names(*self.released, photo=self.photo_released),
+            "fields_released": self.released_names(),
             "outcome": outcome,
             "code": self.code,
             "latency_ms": round(latency_ms, 1),
@@ -162,6 +186,40 @@ class Policy:
         trail = AuditTrail(Path(audit_dir), fsync=fsync)
         return cls(guard, trail, PolicyMetrics(registry))
 
+    @classmethod
+    def from_settings(cls, settings: Settings, registry: CollectorRegistry) -> Policy:
+        """The policy the gateway serves under; no agreement file, no start."""
+        if settings.agreement.file is None:
+            raise ConfigurationError(
+                "no agreement is configured: set KTP_GATEWAY_AGREEMENT__FILE to the PKS file "
+                "(docs/agreement.md)"
+            )
+        policy = cls.open(
+            settings.agreement.file,
+            audit_dir=settings.audit.dir,
+            suspension_file=settings.agreement.suspension_file,
+            registry=registry,
+            fsync=settings.audit.fsync,
+        )
+        try:
+            policy.trail.prune(settings.audit.retention_days)
+            policy.trail.append(Kind.STARTED, policy.started_record())
+        except OSError as exc:
+            raise AuditError(f"the audit trail cannot be written ({exc.strerror})") from None
+        return policy
+
+    def started_record(self) -> dict[str, object]:
+        agreement = self.agreement
+        standing = self.guard.standing(self._today())
+        return {
+            "agreement": agreement.user.number,
+            "provider_number": agreement.provider.number,
+            "valid_until": agreement.valid_until.isoformat(),
+            "standing": standing.state.value,
+            "granted_fields": [f.value for f in agreement.granted_fields],
+            "photo_granted": agreement.photo_granted,
+        }
+
     @property
     def agreement(self) -> Agreement:
         return self.guard.agreement
@@ -181,6 +239,18 @@ class Policy:
             )
         if self.trail.directory.exists() and not os.access(self.trail.directory, os.W_OK):
             raise AuditError("the audit directory is not writable")
+
+    async def precheck(
+        self, operation: Operation, who: Accountability, *, request_id: str, photo: bool = False
+    ) -> None:
+        """`admit` for work that starts later (a job): a refusal now, and recorded."""
+        try:
+            self.admit(who, photo=photo)
+        except GatewayError as exc:
+            access = Access(operation, who, request_id, self.gate, code=exc.code.value)
+            self.metrics.refused.labels(code=exc.code.value).inc()
+            await self._record(access.audit_data(0.0, self.agreement), exc)
+            raise
 
     @asynccontextmanager
     async def access(

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import tempfile
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from ktp_gateway.agreement import DEMO_AGREEMENT_FILE, load_agreement
 from ktp_gateway.api.app import create_app
-from ktp_gateway.config import ActivationSettings, AgreementSettings, Settings
+from ktp_gateway.config import ActivationSettings, AgreementSettings, AuditSettings, Settings
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
 from ktp_gateway.simulators.activation import record_json, virtual_records
 from ktp_gateway.stack.pcscd import PcscdService
@@ -20,7 +25,12 @@ from ktp_gateway.stack.processes import ManagedProcess, free_port
 USER_ID = "UJICOBA-API"
 PASSWORD = "sandi-ujicoba-api"
 CONSUMER_PATH = "3171/lpsk"
-AGREEMENT = "PKS UJICOBA/001 (test)"
+AGREEMENT = load_agreement(DEMO_AGREEMENT_FILE).reference
+# Every card or registry request names the officer and a purpose from the agreement.
+ACCOUNTABLE = {"officer_id": "PETUGAS-UJICOBA-01", "purpose": "perlindungan_saksi"}
+# The audit trails of the apps the tests build (one directory per app, removed at exit).
+DATA_DIR = Path(tempfile.mkdtemp(prefix="ktp-gateway-api-tests-"))
+atexit.register(shutil.rmtree, DATA_DIR, True)
 
 
 class Simulator:
@@ -66,6 +76,7 @@ def sim(simulator: Simulator) -> Simulator:
 
 
 def make_settings(dukcapil_url: str, **dukcapil: Any) -> Settings:
+    data = Path(tempfile.mkdtemp(dir=DATA_DIR))
     return Settings(
         activation=ActivationSettings(record=record_json(virtual_records())),
         dukcapil=DukcapilSettings(
@@ -76,7 +87,8 @@ def make_settings(dukcapil_url: str, **dukcapil: Any) -> Settings:
             ip_user="127.0.0.1",
             **dukcapil,
         ),
-        agreement=AgreementSettings(reference=AGREEMENT),
+        agreement=AgreementSettings(file=DEMO_AGREEMENT_FILE, suspension_file=data / "suspended"),
+        audit=AuditSettings(dir=data / "audit", fsync=False),
     )
 
 
@@ -88,4 +100,9 @@ def client(sim: Simulator, pcscd_service: PcscdService) -> Iterator[TestClient]:
 
 def verification_body(**fields: object) -> dict[str, object]:
     """A verification request as the case application sends it (one place for every test)."""
-    return dict(fields)
+    return {**ACCOUNTABLE, **fields}
+
+
+def accountable(**fields: object) -> dict[str, object]:
+    """Any card or registry request body, with the officer and purpose every one carries."""
+    return {**ACCOUNTABLE, **fields}

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from ktp_gateway.api.app import create_app
 from ktp_gateway.config import ApiSettings, AuthSettings, Settings
 from tests.api.callers import bearer, make_key, write_clients
-from tests.api.conftest import Simulator, make_settings
+from tests.api.conftest import ACCOUNTABLE, Simulator, make_settings
 
 
 @pytest.fixture
@@ -75,7 +75,9 @@ def test_missing_and_wrong_credentials_get_the_same_401(
     ]
     bodies = []
     for headers in attempts:
-        response = authed.post("/v1/nik-lookups", json={"nik": "3171011505809901"}, headers=headers)
+        response = authed.post(
+            "/v1/nik-lookups", json={**ACCOUNTABLE, "nik": "3171011505809901"}, headers=headers
+        )
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["www-authenticate"].startswith("Bearer")

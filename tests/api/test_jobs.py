@@ -15,7 +15,7 @@ from ktp_gateway.config import AuthSettings, JobSettings, ReaderSettings
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.virtual import VirtualReaderPair
 from tests.api.callers import bearer, make_key, write_clients
-from tests.api.conftest import Simulator, make_settings
+from tests.api.conftest import ACCOUNTABLE, Simulator, make_settings
 
 pytestmark = pytest.mark.pcsc
 
@@ -51,7 +51,7 @@ def jobs_client(
 
 
 def _start(client: TestClient, **body: object) -> str:
-    response = client.post("/v1/verifications", json={"wait_seconds": 20, **body})
+    response = client.post("/v1/verifications", json={**ACCOUNTABLE, "wait_seconds": 20, **body})
     assert response.status_code == 202, response.text
     job = response.json()
     assert response.headers["location"] == job["location"] == f"/v1/verifications/{job['id']}"
@@ -80,7 +80,9 @@ def test_prefer_respond_async_makes_a_job_too(
     client, _ = jobs_client
     reader_pair.place("budi")
     response = client.post(
-        "/v1/verifications", json={"wait_seconds": 5}, headers={"Prefer": "respond-async"}
+        "/v1/verifications",
+        json={**ACCOUNTABLE, "wait_seconds": 5},
+        headers={"Prefer": "respond-async"},
     )
     assert response.status_code == 202
     assert response.headers["preference-applied"] == "respond-async"
@@ -101,7 +103,7 @@ def test_cancelling_stops_the_wait_and_frees_the_reader(
     assert job["status"] == "cancelled"
     assert job["problem"]["code"] == "verification_cancelled" and job["result"] is None
     reader_pair.place("budi")
-    response = client.post("/v1/verifications", json={"wait_seconds": 5})
+    response = client.post("/v1/verifications", json={**ACCOUNTABLE, "wait_seconds": 5})
     assert response.status_code == 200  # not reader_busy: the cancelled wait let go
 
 

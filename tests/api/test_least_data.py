@@ -13,7 +13,7 @@ from ktp_gateway.config import AuthSettings
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.virtual import VirtualReaderPair
 from tests.api.callers import bearer, make_key, write_clients
-from tests.api.conftest import Simulator, make_settings
+from tests.api.conftest import ACCOUNTABLE, Simulator, make_settings
 
 BUDI = "3171011505809901"
 INTAKE_FIELDS = ["nik", "nama_lengkap", "jenis_kelamin", "alamat"]  # no birth data, no parents
@@ -39,7 +39,7 @@ def _released(data: dict[str, object]) -> set[str]:
 
 def test_lookup_releases_only_the_required_fields(client: TestClient) -> None:
     body = {"nik": BUDI, "required_fields": ["nama_lengkap", "tanggal_lahir"]}
-    response = client.post("/v1/nik-lookups", json=body)
+    response = client.post("/v1/nik-lookups", json={**ACCOUNTABLE, **body})
     assert response.status_code == 200, response.text
     answer = response.json()
     assert _released(answer["data"]) == {"nama_lengkap", "tanggal_lahir"}
@@ -52,7 +52,7 @@ def test_lookup_releases_only_the_required_fields(client: TestClient) -> None:
 
 
 def test_asking_nothing_releases_what_the_client_is_allowed(intake: TestClient) -> None:
-    answer = intake.post("/v1/nik-lookups", json={"nik": BUDI}).json()
+    answer = intake.post("/v1/nik-lookups", json={**ACCOUNTABLE, "nik": BUDI}).json()
     assert answer["fields"]["effective"] == INTAKE_FIELDS
     assert _released(answer["data"]) == set(INTAKE_FIELDS)
 
@@ -61,7 +61,7 @@ def test_a_required_field_the_client_may_not_receive_is_refused_before_dukcapil(
     intake: TestClient, sim: Simulator
 ) -> None:
     body = {"nik": BUDI, "required_fields": ["nama_lengkap", "nama_ibu_kandung"]}
-    response = intake.post("/v1/nik-lookups", json=body)
+    response = intake.post("/v1/nik-lookups", json={**ACCOUNTABLE, **body})
     assert response.status_code == 403
     assert response.json()["code"] == "field_not_granted"
     assert "nama_ibu_kandung" in response.json()["detail"]
@@ -70,14 +70,16 @@ def test_a_required_field_the_client_may_not_receive_is_refused_before_dukcapil(
 
 def test_an_optional_field_not_allowed_is_left_out(intake: TestClient) -> None:
     body = {"nik": BUDI, "required_fields": ["nama_lengkap"], "optional_fields": ["tanggal_lahir"]}
-    answer = intake.post("/v1/nik-lookups", json=body).json()
+    answer = intake.post("/v1/nik-lookups", json={**ACCOUNTABLE, **body}).json()
     assert answer["fields"]["optional"] == ["tanggal_lahir"]
     assert answer["fields"]["effective"] == ["nama_lengkap"]
     assert answer["data"]["tanggal_lahir"] is None
 
 
 def test_an_unknown_field_name_is_refused(client: TestClient) -> None:
-    response = client.post("/v1/nik-lookups", json={"nik": BUDI, "required_fields": ["agama"]})
+    response = client.post(
+        "/v1/nik-lookups", json={**ACCOUNTABLE, "nik": BUDI, "required_fields": ["agama"]}
+    )
     assert response.status_code == 422 and response.json()["code"] == "invalid_request"
 
 
@@ -87,7 +89,7 @@ def test_verification_releases_and_compares_only_the_effective_fields(
 ) -> None:
     reader_pair.place("siti")  # her registry address differs from her card's
     body = {"wait_seconds": 5, "required_fields": ["nik", "nama_lengkap"]}
-    response = client.post("/v1/verifications", json=body)
+    response = client.post("/v1/verifications", json={**ACCOUNTABLE, **body})
     assert response.status_code == 200, response.text
     answer = response.json()
     assert _released(answer["card"]["data"]) == {"nik", "nama_lengkap"}
@@ -103,6 +105,6 @@ def test_a_verification_with_an_ungranted_required_field_never_touches_the_card(
 ) -> None:
     reader_pair.place("budi")
     body = {"wait_seconds": 5, "required_fields": ["tanggal_lahir"]}
-    response = intake.post("/v1/verifications", json=body)
+    response = intake.post("/v1/verifications", json={**ACCOUNTABLE, **body})
     assert response.status_code == 403 and response.json()["code"] == "field_not_granted"
     assert sim.requests() == 0

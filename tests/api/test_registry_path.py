@@ -10,11 +10,11 @@ from ktp_gateway.domain import GrantedField
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.processes import free_port
 from ktp_gateway.stack.virtual import VirtualReaderPair
-from tests.api.conftest import Simulator, make_settings
+from tests.api.conftest import ACCOUNTABLE, Simulator, make_settings
 
 
 def test_lookup_releases_only_granted_fields(client: TestClient, sim: Simulator) -> None:
-    response = client.post("/v1/nik-lookups", json={"nik": "3171011505809901"})
+    response = client.post("/v1/nik-lookups", json={**ACCOUNTABLE, "nik": "3171011505809901"})
     assert response.status_code == 200
     body = response.json()
     assert body["data"]["nama_lengkap"] == "BUDI CONTOH"
@@ -26,7 +26,7 @@ def test_lookup_releases_only_granted_fields(client: TestClient, sim: Simulator)
 def test_malformed_nik_is_refused_before_it_leaves(
     client: TestClient, sim: Simulator, nik: str
 ) -> None:
-    response = client.post("/v1/nik-lookups", json={"nik": nik})
+    response = client.post("/v1/nik-lookups", json={**ACCOUNTABLE, "nik": nik})
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_nik"
     assert nik not in response.text
@@ -34,13 +34,15 @@ def test_malformed_nik_is_refused_before_it_leaves(
 
 
 def test_invalid_body_never_echoes_its_input(client: TestClient) -> None:
-    response = client.post("/v1/nik-lookups", json={"nik": 3171011505809901, "nama": "BUDI CONTOH"})
+    response = client.post(
+        "/v1/nik-lookups", json={**ACCOUNTABLE, "nik": 3171011505809901, "nama": "BUDI CONTOH"}
+    )
     assert response.status_code == 422 and response.json()["code"] == "invalid_request"
     assert "3171011505809901" not in response.text and "BUDI" not in response.text
 
 
 def test_not_in_registry_is_404(client: TestClient) -> None:
-    response = client.post("/v1/nik-lookups", json={"nik": "3273011111889907"})
+    response = client.post("/v1/nik-lookups", json={**ACCOUNTABLE, "nik": "3273011111889907"})
     assert response.status_code == 404 and response.json()["code"] == "dukcapil_not_found"
 
 
@@ -56,9 +58,12 @@ def test_dukcapil_faults_are_typed_and_the_next_call_works(
     client: TestClient, sim: Simulator, fault: dict[str, object], status: int, code: str
 ) -> None:
     sim.admin("faults", {**fault, "count": 1})
-    response = client.post("/v1/nik-lookups", json={"nik": "3171011505809901"})
+    response = client.post("/v1/nik-lookups", json={**ACCOUNTABLE, "nik": "3171011505809901"})
     assert response.status_code == status and response.json()["code"] == code
-    assert client.post("/v1/nik-lookups", json={"nik": "3171011505809901"}).status_code == 200
+    assert (
+        client.post("/v1/nik-lookups", json={**ACCOUNTABLE, "nik": "3171011505809901"}).status_code
+        == 200
+    )
 
 
 @pytest.mark.pcsc
@@ -67,10 +72,10 @@ def test_dukcapil_down_is_a_503_and_the_gateway_keeps_serving(
 ) -> None:
     nobody = f"http://127.0.0.1:{free_port()}"
     with TestClient(create_app(make_settings(nobody, retries=0))) as client:
-        response = client.post("/v1/nik-lookups", json={"nik": "3171011505809901"})
+        response = client.post("/v1/nik-lookups", json={**ACCOUNTABLE, "nik": "3171011505809901"})
         assert response.status_code == 503 and response.json()["code"] == "dukcapil_unavailable"
         reader_pair.place("budi")
-        response = client.post("/v1/verifications", json={"wait_seconds": 5})
+        response = client.post("/v1/verifications", json={**ACCOUNTABLE, "wait_seconds": 5})
         assert response.status_code == 503 and response.json()["code"] == "dukcapil_unavailable"
         assert client.get("/healthz").json()["status"] == "ok"
         assert client.get("/v1/readers").status_code == 200

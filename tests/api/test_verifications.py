@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ktp_gateway.stack.virtual import CARD_READER, VirtualReaderPair
-from tests.api.conftest import AGREEMENT, Simulator
+from tests.api.conftest import ACCOUNTABLE, AGREEMENT, Simulator
 
 pytestmark = pytest.mark.pcsc
 
@@ -25,7 +25,7 @@ UNGRANTED = (
 
 
 def _verify(client: TestClient, **body: object) -> tuple[int, dict[str, object], dict[str, str]]:
-    response = client.post("/v1/verifications", json={"wait_seconds": 5, **body})
+    response = client.post("/v1/verifications", json={**ACCOUNTABLE, "wait_seconds": 5, **body})
     return response.status_code, response.json(), dict(response.headers)
 
 
@@ -89,7 +89,7 @@ def test_a_card_whose_keys_the_sam_does_not_hold_is_refused(
     client: TestClient, reader_pair: VirtualReaderPair, sim: Simulator
 ) -> None:
     reader_pair.place("budi", clone=True)
-    response = client.post("/v1/verifications", json={"wait_seconds": 5})
+    response = client.post("/v1/verifications", json={**ACCOUNTABLE, "wait_seconds": 5})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
@@ -99,7 +99,7 @@ def test_a_card_whose_keys_the_sam_does_not_hold_is_refused(
 
 
 def test_no_card_within_the_wait(client: TestClient, reader_pair: VirtualReaderPair) -> None:
-    response = client.post("/v1/verifications", json={"wait_seconds": 0.2})
+    response = client.post("/v1/verifications", json={**ACCOUNTABLE, "wait_seconds": 0.2})
     assert response.status_code == 409 and response.json()["code"] == "no_card"
 
 

@@ -12,6 +12,7 @@ from ktp_gateway.api.models import NikLookupRequest, NikLookupResponse, Source
 from ktp_gateway.api.routes.verifications import REGISTRY_SOURCE
 from ktp_gateway.least_data import effective_fields, release
 from ktp_gateway.nik import validate_nik
+from ktp_gateway.privacy.policy import Operation, current_request_id
 
 router = APIRouter(prefix="/v1/nik-lookups", tags=["registry"])
 
@@ -21,15 +22,23 @@ async def create_lookup(
     body: NikLookupRequest, services: ServicesDep, caller: CallerDep
 ) -> NikLookupResponse:
     """The granted fields Dukcapil holds for a NIK; a malformed NIK never leaves the gateway."""
-    fields = effective_fields(body, caller.fields)
-    nik = validate_nik(body.nik)
-    data = await services.registry.query_nik(nik)
-    agreement = services.settings.agreement
-    return NikLookupResponse(
-        id=uuid.uuid4().hex,
-        data=release(data, fields),
-        fields=fields,
-        source=Source(
-            registry=REGISTRY_SOURCE, agreement=agreement.reference, agency=agreement.agency
-        ),
-    )
+    fields = effective_fields(body, caller.fields & services.policy.gate.granted)
+    who = body.accountability(caller.name)
+    async with services.policy.access(
+        Operation.NIK_LOOKUP, who, request_id=current_request_id()
+    ) as access:
+        access.effective = frozenset(fields.effective)
+        nik = validate_nik(body.nik)
+        data = await access.registry(services.registry).query_nik(nik)
+        released = release(access.release(data, source="registry"), fields)
+        access.outcome = "found"
+        return NikLookupResponse(
+            id=uuid.uuid4().hex,
+            data=released,
+            fields=fields,
+            source=Source(
+                registry=REGISTRY_SOURCE,
+                agreement=services.policy.agreement.reference,
+                agency=services.settings.agreement.agency,
+            ),
+        )

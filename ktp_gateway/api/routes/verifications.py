@@ -26,6 +26,7 @@ from ktp_gateway.api.models import (
 from ktp_gateway.compare import FieldMatch
 from ktp_gateway.errors import GatewayError
 from ktp_gateway.least_data import FieldSet, effective_fields, release
+from ktp_gateway.privacy.policy import Access, Accountability, Operation, current_request_id
 from ktp_gateway.returns.auto import ReturnDataReceipt, queue_after_verification
 from ktp_gateway.verification import Outcome, RegistryStatus, Verification, verify_tap
 
@@ -51,11 +52,17 @@ def _outcome(result: Verification, comparison: dict[str, FieldMatch]) -> Outcome
 
 
 def _response(
-    result: Verification, services: Services, include_photo: bool, fields: FieldSet
+    result: Verification,
+    services: Services,
+    include_photo: bool,
+    fields: FieldSet,
+    access: Access,
 ) -> VerificationResponse:
     card = result.card
     agreement = services.settings.agreement
     effective = set(fields.effective)
+    access.photo_released = include_photo
+    registry = access.release(result.registry, source="registry") if result.registry else None
     comparison = {f.value: m for f, m in result.comparison.items() if f in effective}
     return VerificationResponse(
         id=uuid.uuid4().hex,
@@ -64,12 +71,12 @@ def _response(
             reader=card.reader,
             authenticated=True,
             signature_verified=card.signature_verified,
-            data=release(card.person, fields),
+            data=release(access.release(card.person, source="card"), fields),
             photo=Photo(base64=base64.b64encode(card.photo).decode()) if include_photo else None,
         ),
         registry=RegistryResult(
             status=result.registry_status,
-            data=release(result.registry, fields) if result.registry else None,
+            data=release(registry, fields) if registry else None,
         ),
         comparison=comparison,
         timings=Timings(
@@ -83,7 +90,7 @@ def _response(
         source=Source(
             card=CARD_SOURCE,
             registry=REGISTRY_SOURCE,
-            agreement=agreement.reference,
+            agreement=services.policy.agreement.reference,
             agency=agreement.agency,
         ),
     )
@@ -93,25 +100,33 @@ async def _verify(
     services: Services,
     body: VerificationRequest,
     fields: FieldSet,
+    who: Accountability,
     cancel: threading.Event | None = None,
 ) -> VerificationResponse:
     metrics = services.metrics
-    try:
-        result = await verify_tap(
-            services.readers,
-            services.registry,
-            reader=body.reader,
-            wait_seconds=_wait(services, body.wait_seconds),
-            cancel=cancel,
-        )
-    except GatewayError as exc:
-        metrics.verification(outcome="error", code=exc.code.value)
-        raise
-    metrics.card_read(result.card)
-    metrics.verification(outcome=result.outcome.value, code="")
-    response = _response(result, services, body.include_photo, fields)
-    response.return_data = await _return_data(services, body, result)
-    return response
+    async with services.policy.access(
+        Operation.VERIFICATION, who, request_id=current_request_id(), photo=body.include_photo
+    ) as access:
+        access.reader, access.effective = body.reader, frozenset(fields.effective)
+        try:
+            result = await verify_tap(
+                services.readers,
+                access.registry(services.registry),
+                reader=body.reader,
+                wait_seconds=_wait(services, body.wait_seconds),
+                cancel=cancel,
+            )
+        except GatewayError as exc:
+            metrics.verification(outcome="error", code=exc.code.value)
+            access.card_read = access.registry_queried  # the registry is asked after a read
+            raise
+        access.card_read, access.reader = True, result.card.reader
+        metrics.card_read(result.card)
+        metrics.verification(outcome=result.outcome.value, code="")
+        response = _response(result, services, body.include_photo, fields, access)
+        access.outcome = response.outcome.value
+        response.return_data = await _return_data(services, body, result)
+        return response
 
 
 async def _return_data(
@@ -148,12 +163,16 @@ async def create_verification(
     With `mode: async` (or `Prefer: respond-async`) the answer is 202 with a job at once; the
     wait for the card goes on in the background.
     """
-    fields = effective_fields(body, caller.fields)
+    fields = effective_fields(body, caller.fields & services.policy.gate.granted)
+    who = body.accountability(caller.name)
     if not _wants_async(body, prefer):
-        return await _verify(services, body, fields)
+        return await _verify(services, body, fields, who)
     jobs = services.jobs
     assert jobs is not None  # noqa: S101 - the lifespan sets it
-    job = jobs.start(caller.name, lambda cancel: _verify(services, body, fields, cancel))
+    await services.policy.precheck(
+        Operation.VERIFICATION, who, request_id=current_request_id(), photo=body.include_photo
+    )  # refused now, not later in the job
+    job = jobs.start(caller.name, lambda cancel: _verify(services, body, fields, who, cancel))
     location = f"{router.prefix}/{job.id}"
     return JSONResponse(
         job_out(job, jobs).model_dump(mode="json"),
