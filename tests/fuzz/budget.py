@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 T = TypeVar("T")
 DEFAULT_SECONDS = 2.0
 BATCH = 200
+MAX_INPUT_SECONDS = 2.0  # one input taking longer is a hang for this suite's purposes
 
 
 def budget_seconds() -> float:
@@ -52,7 +53,10 @@ def fuzz(
         def run(value: T) -> None:
             nonlocal tried
             tried += 1
+            began = time.monotonic()
             target(value)
+            took = time.monotonic() - began
+            assert took < MAX_INPUT_SECONDS, f"one input took {took:.1f} s"
 
         run()
         batches += 1

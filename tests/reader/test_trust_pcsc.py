@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import structlog
 
 from ktp_gateway.errors import ErrorCode, GatewayError
 from ktp_gateway.reader.service import ReaderService
@@ -163,3 +164,17 @@ async def test_an_expired_activation_shows_in_the_reader_list(
     activation = reader.activation
     assert activation is not None and activation.state is ActivationState.EXPIRED
     assert activation.days_until_expiry is not None and -31 < activation.days_until_expiry < -29
+
+
+async def test_activation_values_and_serials_never_reach_the_logs(
+    reader_pair: VirtualReaderPair,
+) -> None:
+    reader_pair.place("budi")
+    secrets = {keys.sam_serial().hex(), keys.reader_activation().pcid.hex()}
+    secrets |= {keys.reader_activation().conf.hex()}
+    with structlog.testing.capture_logs() as logs:
+        _service().check_activations()
+        _service(virtual_activations(pcid=bytes(16), conf=bytes(32))).check_activations()
+        assert await _outcome(_service()) == "read"
+    text = repr(logs).lower()
+    assert logs and not any(secret in text for secret in secrets)
