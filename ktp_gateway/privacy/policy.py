@@ -68,6 +68,7 @@ class Operation(StrEnum):
 
     VERIFICATION = "verification"  # card read, then the registry
     NIK_LOOKUP = "nik_lookup"  # registry only
+    CLAIMS_VERIFICATION = "claims_verification"  # by NIK or by card; no value released
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,14 +6,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ktp_gateway.stack.virtual import VirtualReaderPair
-from tests.api.conftest import Simulator
+from tests.api.conftest import ACCOUNTABLE, Simulator
 
 BUDI = "3171011505809901"
 REGISTRY_VALUES = ("BUDI CONTOH", "SRI CONTOH", "JAKARTA", "1980", "CONTOH RAYA", "KARYAWAN")
 
 
 def _claims(client: TestClient, **body: object) -> dict[str, object]:
-    response = client.post("/v1/claims-verifications", json=body)
+    response = client.post("/v1/claims-verifications", json={**ACCOUNTABLE, **body})
     assert response.status_code == 200, response.text
     for value in REGISTRY_VALUES:  # what the caller did not send never comes back
         if value not in str(body):
@@ -82,14 +82,17 @@ def test_claims_need_at_least_one_field_and_no_unknown_ones(
     client: TestClient, sim: Simulator
 ) -> None:
     for claims in ({}, {"agama": "ISLAM"}, {"alamat": {}}):
-        response = client.post("/v1/claims-verifications", json={"nik": BUDI, "claims": claims})
+        response = client.post(
+            "/v1/claims-verifications", json={**ACCOUNTABLE, "nik": BUDI, "claims": claims}
+        )
         assert response.status_code == 422 and response.json()["code"] == "invalid_request"
     assert sim.requests() == 0
 
 
 def test_a_malformed_nik_never_leaves(client: TestClient, sim: Simulator) -> None:
     response = client.post(
-        "/v1/claims-verifications", json={"nik": "123", "claims": {"nama_lengkap": "X"}}
+        "/v1/claims-verifications",
+        json={**ACCOUNTABLE, "nik": "123", "claims": {"nama_lengkap": "X"}},
     )
     assert response.status_code == 422 and response.json()["code"] == "invalid_nik"
     assert sim.requests() == 0

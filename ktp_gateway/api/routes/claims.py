@@ -11,9 +11,10 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from ktp_gateway.api.auth import CallerDep
+from ktp_gateway.api.accountability import Accountable
+from ktp_gateway.api.auth import CallerDep, limit_officer
 from ktp_gateway.api.deps import Services, ServicesDep
 from ktp_gateway.api.models import Source
 from ktp_gateway.api.routes.verifications import CARD_SOURCE, REGISTRY_SOURCE
@@ -23,7 +24,8 @@ from ktp_gateway.domain import PersonData
 from ktp_gateway.errors import DukcapilError, ErrorCode
 from ktp_gateway.least_data import FieldChoice, effective_fields
 from ktp_gateway.nik import validate_nik
-from ktp_gateway.verification import RegistryStatus, verify_tap
+from ktp_gateway.privacy.policy import Access, Operation, current_request_id
+from ktp_gateway.verification import Registry, RegistryStatus, verify_tap
 
 router = APIRouter(prefix="/v1/claims-verifications", tags=["claims"])
 
@@ -35,9 +37,7 @@ _FINDINGS = {
 }
 
 
-class ClaimsVerificationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClaimsVerificationRequest(Accountable):
     nik: str | None = Field(
         default=None,
         description="The NIK the claims are about; absent: a KTP-el is read on the reader.",
@@ -71,9 +71,9 @@ class ClaimsVerificationResponse(BaseModel):
     source: Source
 
 
-async def _record(services: Services, nik: str) -> tuple[RegistryStatus, PersonData | None]:
+async def _record(registry: Registry, nik: str) -> tuple[RegistryStatus, PersonData | None]:
     try:
-        return RegistryStatus.FOUND, await services.registry.query_nik(nik)
+        return RegistryStatus.FOUND, await registry.query_nik(nik)
     except DukcapilError as exc:
         status = _FINDINGS.get(exc.code)
         if status is None:
@@ -82,16 +82,18 @@ async def _record(services: Services, nik: str) -> tuple[RegistryStatus, PersonD
 
 
 async def _by_card(
-    services: Services, body: ClaimsVerificationRequest
+    services: Services, body: ClaimsVerificationRequest, access: Access
 ) -> tuple[RegistryStatus, PersonData | None, CardCheck]:
     limits = services.settings.reader
     wait = limits.default_wait_seconds if body.wait_seconds is None else body.wait_seconds
+    access.reader = body.reader
     result = await verify_tap(
         services.readers,
-        services.registry,
+        access.registry(services.registry),
         reader=body.reader,
         wait_seconds=min(wait, limits.max_wait_seconds),
     )
+    access.card_read, access.reader = True, result.card.reader
     services.metrics.card_read(result.card)
     card = CardCheck(
         reader=result.card.reader,
@@ -101,37 +103,52 @@ async def _by_card(
     return result.registry_status, result.registry, card
 
 
+def _outcome(status: RegistryStatus, all_match: bool) -> str:
+    if status is not RegistryStatus.FOUND:
+        return status.value
+    return "claims_match" if all_match else "claims_no_match"
+
+
 @router.post("", response_model=ClaimsVerificationResponse)
 async def verify_claims(
     body: ClaimsVerificationRequest, services: ServicesDep, caller: CallerDep
 ) -> ClaimsVerificationResponse:
     """Match / no match per claimed field, with a normalised similarity score (0-100)."""
-    effective_fields(FieldChoice(required_fields=body.claims.claimed()), caller.fields)
-    card: CardCheck | None = None
-    if body.nik is not None:
-        status, record = await _record(services, validate_nik(body.nik))
-    else:
-        status, record, card = await _by_card(services, body)
-    settings = services.settings.claims
-    limits = Thresholds(name=settings.name_threshold, text=settings.text_threshold)
-    verdicts = check_claims(body.claims, record, limits) if record is not None else {}
-    agreement = services.settings.agreement
+    allowed = caller.fields & services.policy.gate.granted
+    effective_fields(FieldChoice(required_fields=body.claims.claimed()), allowed)
+    who = body.accountability(caller.name)
+    limit_officer(services, who.officer_id)
+    by_nik = body.nik is not None
+    operation = Operation.NIK_LOOKUP if by_nik else Operation.VERIFICATION
+    async with services.policy.access(operation, who, request_id=current_request_id()) as access:
+        card: CardCheck | None = None
+        if body.nik is not None:
+            nik = validate_nik(body.nik)
+            status, record = await _record(access.registry(services.registry), nik)
+        else:
+            status, record, card = await _by_card(services, body, access)
+        settings = services.settings.claims
+        limits = Thresholds(name=settings.name_threshold, text=settings.text_threshold)
+        verdicts = check_claims(body.claims, record, limits) if record is not None else {}
+        matched = all(v.result is ClaimResult.MATCH for v in verdicts.values())
+        all_match = bool(verdicts) and matched
+        access.outcome = _outcome(status, all_match)  # no field is released: none audited
     return ClaimsVerificationResponse(
         id=uuid.uuid4().hex,
-        nik_from="request" if body.nik is not None else "card",
+        nik_from="request" if by_nik else "card",
         registry=status,
         results={
             field.value: VerdictOut(result=v.result, score=v.score, parts=v.parts)
             for field, v in verdicts.items()
         },
-        all_match=bool(verdicts) and all(v.result is ClaimResult.MATCH for v in verdicts.values()),
+        all_match=all_match,
         thresholds={"name": limits.name, "text": limits.text},
         card=card,
         source=Source(
             card=CARD_SOURCE if card else None,
             registry=REGISTRY_SOURCE,
-            agreement=agreement.reference,
-            agency=agreement.agency,
+            agreement=services.policy.agreement.reference,
+            agency=services.settings.agreement.agency,
             notice=NOTICE,
         ),
     )
