@@ -73,8 +73,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")}
         for e in exc.errors()
     ]
-    # A missing or malformed officer, purpose or case number has its own code.
-    accountability = any(set(e["loc"]) & ACCOUNTABILITY_FIELDS for e in errors)
+    # Only a missing or malformed officer, purpose or case number has its own code.
+    accountability = all(set(e["loc"]) & ACCOUNTABILITY_FIELDS for e in errors)
     code = ErrorCode.ACCOUNTABILITY_REQUIRED if accountability else ErrorCode.INVALID_REQUEST
     request.state.error_code = code.value
     return problem_response(request, code, "the request body is not valid", errors=errors)
