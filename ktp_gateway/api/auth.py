@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from ktp_gateway.api.deps import ServicesDep
+from ktp_gateway.api.deps import Services, ServicesDep
 from ktp_gateway.callers.clients import ANONYMOUS, Caller
 from ktp_gateway.callers.tls import cert_name_from_scope
 from ktp_gateway.errors import ErrorCode, GatewayError
@@ -54,3 +54,9 @@ async def authenticate(
 
 
 CallerDep = Annotated[Caller, Depends(authenticate)]
+
+
+def limit_officer(services: Services, officer_id: str) -> None:
+    """The per-officer rate limit, once the request has named its officer (429 when over)."""
+    if services.access is not None:
+        services.access.limits.check_officer(officer_id)

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from ktp_gateway.api.app import create_app
 from ktp_gateway.config import ApiSettings, AuthSettings, LimitSettings
 from tests.api.callers import bearer, make_key, write_clients
-from tests.api.conftest import Simulator, make_settings
+from tests.api.conftest import ACCOUNTABLE, Simulator, make_settings
 
 BUDI = "3171011505809901"
 
@@ -77,7 +77,7 @@ def test_unknown_fields_are_refused(
     limited: tuple[TestClient, str, str], path: str, body: dict[str, object]
 ) -> None:
     client, first, _ = limited
-    response = client.post(path, json=body, headers=bearer(first))
+    response = client.post(path, json={**ACCOUNTABLE, **body}, headers=bearer(first))
     assert response.status_code == 422 and response.json()["code"] == "invalid_request"
     assert "BUDI" not in response.text
 
@@ -91,3 +91,31 @@ def test_unknown_paths_and_methods_are_problems_too(
     wrong = client.put("/v1/nik-lookups", json={}, headers=bearer(first))
     assert wrong.status_code == 405 and wrong.json()["code"] == "method_not_allowed"
     assert wrong.headers["allow"] == "POST"
+
+
+def test_an_officer_over_the_rate_gets_429_whichever_client_asks(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    (first, first_entry), (second, second_entry) = make_key(), make_key()
+    clients = write_clients(
+        tmp_path / "clients.yaml",
+        [{"name": "first", "keys": [first_entry]}, {"name": "second", "keys": [second_entry]}],
+    )
+    settings = make_settings(sim.base_url).model_copy(
+        update={
+            "auth": AuthSettings(clients_file=clients),
+            "limits": LimitSettings(officer_per_minute=2, officer_burst=2),
+        }
+    )
+    lookup = {**ACCOUNTABLE, "nik": BUDI}
+    with TestClient(create_app(settings)) as client:
+        for key in (first, second):
+            assert (
+                client.post("/v1/nik-lookups", json=lookup, headers=bearer(key)).status_code == 200
+            )
+        refused = client.post("/v1/nik-lookups", json=lookup, headers=bearer(first))
+        assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["retry-after"]) <= 30
+        other = {**lookup, "officer_id": "PETUGAS-UJICOBA-02"}
+        assert client.post("/v1/nik-lookups", json=other, headers=bearer(first)).status_code == 200
+    assert sim.requests() == 3  # the refused request never reached Dukcapil

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from ktp_gateway.api.auth import CallerDep
+from ktp_gateway.api.auth import CallerDep, limit_officer
 from ktp_gateway.api.deps import ServicesDep
 from ktp_gateway.api.models import NikLookupRequest, NikLookupResponse, Source
 from ktp_gateway.api.routes.verifications import REGISTRY_SOURCE
@@ -24,6 +24,7 @@ async def create_lookup(
     """The granted fields Dukcapil holds for a NIK; a malformed NIK never leaves the gateway."""
     fields = effective_fields(body, caller.fields & services.policy.gate.granted)
     who = body.accountability(caller.name)
+    limit_officer(services, who.officer_id)
     async with services.policy.access(
         Operation.NIK_LOOKUP, who, request_id=current_request_id()
     ) as access:

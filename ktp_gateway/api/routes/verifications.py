@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from ktp_gateway.api.auth import CallerDep
+from ktp_gateway.api.auth import CallerDep, limit_officer
 from ktp_gateway.api.deps import Services, ServicesDep
 from ktp_gateway.api.jobs_out import JobOut, job_out
 from ktp_gateway.api.models import (
@@ -165,6 +165,7 @@ async def create_verification(
     """
     fields = effective_fields(body, caller.fields & services.policy.gate.granted)
     who = body.accountability(caller.name)
+    limit_officer(services, who.officer_id)
     if not _wants_async(body, prefer):
         return await _verify(services, body, fields, who)
     jobs = services.jobs
