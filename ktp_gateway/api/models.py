@@ -69,6 +69,11 @@ class CardResult(BaseModel):
     reader: str
     authenticated: bool
     signature_verified: bool
+    signature_checked_by: list[str] = Field(
+        default=[],
+        description='Who verified the issuer signature: "sam" (its FA steps) and "host" '
+        "(ECDSA with the card profile's issuer key).",
+    )
     data: ReleasedPerson
     photo: Photo | None = None
 

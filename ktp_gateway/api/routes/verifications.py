@@ -71,6 +71,7 @@ def _response(
             reader=card.reader,
             authenticated=True,
             signature_verified=card.signature_verified,
+            signature_checked_by=list(card.signature_checks),
             data=release(access.release(card.person, source="card"), fields),
             photo=Photo(base64=base64.b64encode(card.photo).decode()) if include_photo else None,
         ),
