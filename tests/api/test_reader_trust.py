@@ -33,9 +33,9 @@ def test_readers_show_the_activation_and_metrics_the_days_left(
     client: TestClient, reader_pair: VirtualReaderPair
 ) -> None:
     reader_pair.place("budi")
-    assert (
-        client.post("/v1/verifications", json=verification_body(wait_seconds=5)).status_code == 200
-    )
+    verified = client.post("/v1/verifications", json=verification_body(wait_seconds=5))
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["card"]["signature_checked_by"] == ["sam", "host"]
     response = client.get("/v1/readers")
     [reader] = response.json()["readers"]
     activation = reader["activation"]
