@@ -131,6 +131,7 @@ def _outbox(services: Services) -> Outbox | None:
         sender,
         return_url=settings.dukcapil.returns.url,
         registry=services.metrics.registry,
+        audit=services.policy,  # each delivery's outcome in the audit trail (semester report)
     )
 
 

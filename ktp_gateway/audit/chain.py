@@ -43,6 +43,7 @@ class Kind(StrEnum):
     AGREEMENT = "agreement"  # suspended or resumed by the operator
     RETENTION = "retention"  # records older than the retention period were removed
     STARTED = "started"  # a gateway process started under an agreement
+    RETURN_DATA = "return_data"  # a data balikan delivery attempt ended (outcome only)
 
 
 class Record(BaseModel):

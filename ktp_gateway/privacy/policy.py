@@ -97,6 +97,7 @@ class Access:
     code: str | None = None
     released: list[PersonData] = field(default_factory=list)
     effective: frozenset[GrantedField] | None = None  # what the caller may and asked to see
+    return_data_queued: bool | None = None  # a verification's data balikan went to the outbox
 
     def release(self, person: PersonData, *, source: str) -> PersonData:
         """Person data on its way out, reduced to the granted fields."""
@@ -135,6 +136,7 @@ class Access:
             "outcome": outcome,
             "code": self.code,
             "latency_ms": round(latency_ms, 1),
+            "return_data_queued": self.return_data_queued,
             "agreement": agreement.user.number,
         }
 
@@ -289,6 +291,16 @@ class Policy:
             if failure is None:
                 raise  # the data was about to go out unrecorded: refuse it instead
             log.error("audit.write_failed", code=ErrorCode.AUDIT_UNAVAILABLE.value)
+
+    def on_delivery(self, outcome: str) -> None:
+        """The return-data outbox's observer: each delivery attempt's outcome, in the trail."""
+        try:
+            self.trail.append(Kind.RETURN_DATA, {"outcome": outcome})
+        except AuditError:
+            self.metrics.audit_failures.inc()
+            log.error("audit.write_failed", code=ErrorCode.AUDIT_UNAVAILABLE.value)
+            return
+        self.metrics.audit_records.labels(kind=Kind.RETURN_DATA.value).inc()
 
     async def record(self, kind: Kind, data: dict[str, object]) -> Record:
         """Append one record off the event loop (the write is fsync'd)."""

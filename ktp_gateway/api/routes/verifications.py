@@ -127,6 +127,7 @@ async def _verify(
         response = _response(result, services, body.include_photo, fields, access)
         access.outcome = response.outcome.value
         response.return_data = await _return_data(services, body, result)
+        access.return_data_queued = response.return_data.queued if response.return_data else None
         return response
 
 
