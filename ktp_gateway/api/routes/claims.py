@@ -119,8 +119,9 @@ async def verify_claims(
     who = body.accountability(caller.name)
     limit_officer(services, who.officer_id)
     by_nik = body.nik is not None
-    operation = Operation.NIK_LOOKUP if by_nik else Operation.VERIFICATION
-    async with services.policy.access(operation, who, request_id=current_request_id()) as access:
+    async with services.policy.access(
+        Operation.CLAIMS_VERIFICATION, who, request_id=current_request_id()
+    ) as access:
         card: CardCheck | None = None
         if body.nik is not None:
             nik = validate_nik(body.nik)
