@@ -145,7 +145,10 @@ class Settings(BaseSettings):
     """Everything the gateway reads at start-up."""
 
     model_config = SettingsConfigDict(
-        env_prefix="KTP_GATEWAY_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="KTP_GATEWAY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        hide_input_in_errors=True,  # a refusal at start must not print the secrets it was given
     )
 
     api: ApiSettings = ApiSettings()
