@@ -13,7 +13,7 @@ def test_serve_refuses_a_network_bind_without_authentication() -> None:
         "KTP_GATEWAY_API__HOST": "0.0.0.0",
         "KTP_GATEWAY_DUKCAPIL__PASSWORD": "sandi-rahasia-ujicoba",
     }
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-m", "ktp_gateway.cli", "serve"],
         capture_output=True,
         text=True,
