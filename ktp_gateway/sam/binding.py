@@ -3,7 +3,9 @@
 The SAM's serial is read before anything is sent to open it, so a SAM moved to another reader
 is refused without spending one of its few open attempts. Each failure has its own code:
 `sam_not_activated`, `sam_reader_mismatch`, `sam_activation_expired`, `sam_locked`.
-The last check's outcome per reader is kept for `GET /v1/readers` and the metrics.
+The last check's outcome per reader is kept for `GET /v1/readers` and the metrics. Values a
+SAM refused are not sent again (until a restart with a corrected record): a SAM locks after a
+few wrong opens, and only Dukcapil can unlock it.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class Activations:
         self.agency = agency
         self._clock = clock
         self._checks: dict[str, tuple[ActivationState, dt.datetime]] = {}
+        self._refused: set[tuple[str, str]] = set()  # (reader, record reference)
         self._guard = threading.Lock()
 
     def _for_reader(self, pair: ReaderPair) -> list[ActivationRecord]:
@@ -115,12 +118,30 @@ class Activations:
         """Check the SAM in `pair` against its record, then open it with the record's values."""
         try:
             record = self.record_for(pair, sam.read_serial())
-            sam.open(record.values().open_data(sam.profile.activation))
+            self._open(sam, pair, record)
         except SamError as exc:
             self._remember(pair, _STATE_OF_CODE.get(exc.code))
             raise
         self._remember(pair, ActivationState.ACTIVE)
         return record
+
+    def _open(self, sam: SamSession, pair: ReaderPair, record: ActivationRecord) -> None:
+        key = (pair.card_reader, record.reference)
+        with self._guard:
+            refused = key in self._refused
+        if refused:
+            raise _refuse(
+                "the SAM refused this record's activation values before; they are not sent again "
+                "so the SAM does not lock (install a corrected record and restart)",
+                ErrorCode.SAM_NOT_ACTIVATED,
+            )
+        try:
+            sam.open(record.values().open_data(sam.profile.activation))
+        except SamError as exc:
+            if exc.code is ErrorCode.SAM_NOT_ACTIVATED:
+                with self._guard:
+                    self._refused.add(key)
+            raise
 
     def _remember(self, pair: ReaderPair, state: ActivationState | None) -> None:
         if state is not None:

@@ -178,3 +178,12 @@ async def test_activation_values_and_serials_never_reach_the_logs(
         assert await _outcome(_service()) == "read"
     text = repr(logs).lower()
     assert logs and not any(secret in text for secret in secrets)
+
+
+async def test_values_the_sam_refused_are_not_sent_again(pair_with: Any) -> None:
+    sam = VirtualSam.virtual()
+    pair_with(sam).place("budi")
+    service = _service(virtual_activations(pcid=bytes(16), conf=bytes(32)))
+    for _ in range(3):
+        assert await _outcome(service) == "sam_not_activated"
+    assert sam.failed_opens == 1 and not sam.locked  # one try, then the gateway stops trying

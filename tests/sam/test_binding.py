@@ -7,11 +7,14 @@ import datetime as dt
 import pytest
 
 from ktp_gateway.errors import ErrorCode, SamError
+from ktp_gateway.reader.connection import processor_for
 from ktp_gateway.reader.pairs import ReaderPair
 from ktp_gateway.sam.activation_record import parse_record
 from ktp_gateway.sam.binding import Activations, ActivationState
+from ktp_gateway.sam.session import SamSession
 from ktp_gateway.simulators import keys
 from ktp_gateway.simulators.activation import record_json, virtual_record
+from ktp_gateway.simulators.sam import VirtualSam
 from ktp_gateway.specs import load_specs
 from tests.reader.activations import at, virtual_activations
 
@@ -62,3 +65,37 @@ def test_status_before_any_check_and_without_a_record() -> None:
     assert status.days_until_expiry == 31.0  # 30 days and 23:59:59, rounded to 2 places
     assert Activations([], agency="LPSK").status(PAIR).state is ActivationState.NOT_ACTIVATED
     assert virtual_activations(agency="KPK").status(PAIR).state is ActivationState.NOT_ACTIVATED
+
+
+class _InProcess:
+    """A `Connection` straight to an emulator (no pcscd): for the binding's own logic."""
+
+    def __init__(self, card: VirtualSam) -> None:
+        self.card = card
+        self.atr = card.atr
+
+    def transmit(self, apdu: bytes) -> bytes:
+        return self.card.process(apdu)
+
+    def close(self) -> None:
+        pass
+
+
+def test_values_the_sam_refused_are_not_sent_again() -> None:
+    sam = VirtualSam.virtual()
+    session = SamSession(processor_for(_InProcess(sam)), SPECS.sams["ktp-el-sam"])
+    activations = virtual_activations(pcid=bytes(16), conf=bytes(32), clock=at(2030))
+    for _ in range(3):
+        with pytest.raises(SamError) as caught:
+            activations.open(session, PAIR)
+        assert caught.value.code is ErrorCode.SAM_NOT_ACTIVATED
+    assert sam.failed_opens == 1 and not sam.locked
+    assert activations.status(PAIR).state is ActivationState.NOT_ACTIVATED
+
+
+def test_a_good_open_marks_the_reader_active() -> None:
+    session = SamSession(processor_for(_InProcess(VirtualSam.virtual())), SPECS.sams["ktp-el-sam"])
+    activations = virtual_activations(clock=at(2030))
+    assert activations.open(session, PAIR).reference == "VIRTUAL-ACTIVATION-0001"
+    status = activations.status(PAIR)
+    assert status.state is ActivationState.ACTIVE and status.checked_at is not None
