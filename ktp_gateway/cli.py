@@ -18,7 +18,9 @@ def _serve(args: argparse.Namespace) -> int:
     from ktp_gateway.api.app import create_app
     from ktp_gateway.config import Settings
     from ktp_gateway.logs import configure_logging
+    from ktp_gateway.privacy.hardening import harden
 
+    harden()  # before any secret or personal data is in memory: no core dump, not dumpable
     settings = Settings()
     configure_logging(
         settings.log.level,
@@ -121,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
     from ktp_gateway.returns.cli import add_parser as add_returns_parser
 
     add_returns_parser(commands)
+
+    from ktp_gateway.audit.cli import add_commands as add_audit_commands
+
+    add_audit_commands(commands)  # audit verify|prune, report, agreement, canary
     return parser
 
 

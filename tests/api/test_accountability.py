@@ -6,6 +6,7 @@ and every access (refused ones too) leaves one audit record with names, never va
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from fastapi.testclient import TestClient
 
 from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.api.app import build_services, create_app
+from ktp_gateway.audit.render import to_html
+from ktp_gateway.audit.report import build_report, date_range
 from ktp_gateway.audit.verify import verify_trail
 from ktp_gateway.config import AgreementSettings
 from ktp_gateway.errors import ConfigurationError
@@ -190,3 +193,19 @@ def test_the_start_is_recorded_and_the_trail_files_are_private(client: TestClien
     assert started.data["agreement"] == "DEMO-001/PKS/LPSK/2026"
     assert trail.path.stat().st_mode & 0o077 == 0
     assert json.loads(trail.head_path.read_text())["seq"] >= 1
+
+
+def test_a_report_generated_from_this_run_counts_it(client: TestClient, sim: Simulator) -> None:
+    client.post("/v1/nik-lookups", json={**ACCOUNTABLE, "nik": BUDI})
+    client.post("/v1/nik-lookups", json={**ACCOUNTABLE, "nik": "3273011111889907"})
+    client.post("/v1/nik-lookups", json={**ACCOUNTABLE, "nik": BUDI, "purpose": "lain_lain"})
+    today = dt.datetime.now(dt.UTC).date()
+    report = build_report(
+        _policy(client).trail, date_range(today, today), agreement={"reference": AGREEMENT}
+    )
+    assert report.accesses == 3 and report.nik_only == 2 and report.refused == 1
+    assert report.by_outcome == {"found": 1, "not_in_registry": 1, "refused": 1}
+    assert report.by_officer == {ACCOUNTABLE["officer_id"]: 3}
+    assert report.gateway_starts == 1 and report.trail.intact
+    html = to_html(report)
+    assert "<svg" in html and BUDI not in html and "BUDI" not in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -25,3 +26,15 @@ def test_harden_turns_off_core_dumps_and_the_dumpable_flag() -> None:
     assert state["dumpable"] == 0 and state["reported"] == 0  # ...the hardened one is not
     assert state["core"] == [0, 0]
     assert state["umask"] == 0o077
+
+
+def test_serve_refuses_apdu_tracing_without_the_development_switch() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ktp_gateway.cli", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "KTP_GATEWAY_LOG__LEVEL": "APDU"},
+    )
+    assert done.returncode == 2
+    assert "development switch" in done.stderr and "configuration_error" in done.stderr

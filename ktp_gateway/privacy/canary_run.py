@@ -1,0 +1,351 @@
+"""The canary run: many verifications with canary identities through the real stack, then a search
+of every place the gateway could have written.
+
+pcscd with the virtual readers, the virtual SAM and cards, the Dukcapil simulator (loading the
+canary people) and the gateway each run for real. The gateway runs at DEBUG, the most verbose
+level a production configuration allows, in directories of its own (working directory, HOME,
+TMPDIR, data directory with the audit trail), so everything it writes can be found. The run
+also provokes error responses with canary values in the request (refusals, malformed input,
+clones, forged data, registry faults, a suspended agreement), then stops the gateway and
+searches. The harness directory (canary people, photos, simulator and pcscd logs) belongs to
+the card and the registry, not the gateway, and is left out of the search.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
+from ktp_gateway.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, gateway_env
+from ktp_gateway.privacy.canary import Canary, CanarySet, Place, SearchResult, make_canaries, search
+from ktp_gateway.stack.pcscd import PcscdService
+from ktp_gateway.stack.processes import ManagedProcess, free_port
+from ktp_gateway.stack.virtual import VirtualReaderPair
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+GATEWAY = (sys.executable, "-m", "ktp_gateway.cli", "serve")
+OFFICER = "PETUGAS-KANARI-01"
+PURPOSE = "perlindungan_saksi"
+REGISTER = "REG/KANARI/2026/001"
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where one run keeps things: the gateway's own directories, and the harness's."""
+
+    root: Path
+
+    @property
+    def harness(self) -> Path:
+        return self.root / "harness"
+
+    @property
+    def gateway(self) -> Path:
+        return self.root / "gateway"
+
+    def dir(self, name: str) -> Path:
+        return self.gateway / name
+
+    @property
+    def log(self) -> Path:
+        return self.gateway / "gateway.log"
+
+    def create(self) -> None:
+        for path in (self.harness, *(self.dir(n) for n in ("cwd", "home", "tmp", "data"))):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def text(self) -> bytes:
+        head = "".join(f"{k}: {v}\n" for k, v in self.headers.items()).encode()
+        return head + b"\n" + self.body
+
+
+def call(url: str, body: dict[str, Any] | None = None, *, timeout: float = 30) -> Answer:
+    """One HTTP call to the gateway, as the case application makes it."""
+    request = urllib.request.Request(  # noqa: S310 - loopback URL built here
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return Answer(int(response.status), dict(response.headers), response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(int(error.code), dict(error.headers), error.read())
+
+
+@dataclass(slots=True)
+class Traffic:
+    """What the run sent and what came back, by kind."""
+
+    verifications: int = 0
+    lookups: int = 0
+    unexpected: list[str] = field(default_factory=list)
+    errors: list[tuple[str, bytes]] = field(default_factory=list)  # (what, status+headers+body)
+    surfaces: list[tuple[str, bytes]] = field(default_factory=list)  # /metrics, /openapi.json...
+
+    def expect(self, what: str, answer: Answer, status: int) -> Answer:
+        if answer.status != status:
+            code = answer.json().get("code") if answer.body.startswith(b"{") else None
+            self.unexpected.append(f"{what}: HTTP {answer.status} ({code}), expected {status}")
+        if answer.status >= 400:
+            self.errors.append((f"{what} -> {answer.status}", answer.text()))
+        return answer
+
+
+@dataclass(slots=True)
+class CanaryReport:
+    """The closing numbers: what was done, what was searched, what was found."""
+
+    canaries: int
+    traffic: Traffic
+    result: SearchResult
+    seconds: float
+    root: Path
+
+    @property
+    def passed(self) -> bool:
+        return not self.result.hits and not self.traffic.unexpected
+
+    def summary(self) -> dict[str, Any]:
+        result = self.result
+        return {
+            "passed": self.passed,
+            "canary_identities": self.canaries,
+            "verifications": self.traffic.verifications,
+            "nik_lookups": self.traffic.lookups,
+            "error_responses": len(self.traffic.errors),
+            "values_searched": result.values,
+            "needles_searched": result.needles,
+            "places_searched": len(result.places),
+            "places": result.places,
+            "files_searched": result.files,
+            "texts_searched": result.texts,
+            "bytes_searched": result.bytes,
+            "hits": [str(hit) for hit in result.hits],
+            "unexpected_answers": self.traffic.unexpected,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def _accountable(**extra: Any) -> dict[str, Any]:
+    return {"officer_id": OFFICER, "purpose": PURPOSE, "nomor_register": REGISTER, **extra}
+
+
+class CanaryRun:
+    """One run: start the stack, drive it, stop it, search."""
+
+    def __init__(
+        self,
+        *,
+        verifications_per_card: int = 10,
+        gateway: Sequence[str] = GATEWAY,
+        extra_env: dict[str, str] | None = None,
+        root: Path | None = None,
+    ) -> None:
+        self.per_card = verifications_per_card
+        self.gateway_argv = list(gateway)
+        self.extra_env = extra_env or {}
+        self.layout = Layout(root or Path(tempfile.mkdtemp(prefix="ktp-canary-")))
+        self.traffic = Traffic()
+        self.password = secrets.token_urlsafe(16)
+
+    def env(self, gateway_port: int, simulator_port: int) -> dict[str, str]:
+        data = self.layout.dir("data")
+        return {
+            **gateway_env(gateway_port, simulator_port, self.password),
+            "KTP_GATEWAY_AGREEMENT__FILE": str(DEMO_AGREEMENT_FILE),
+            "KTP_GATEWAY_AGREEMENT__SUSPENSION_FILE": str(data / "agreement.suspended"),
+            "KTP_GATEWAY_AUDIT__DIR": str(data / "audit"),
+            "KTP_GATEWAY_LOG__LEVEL": "DEBUG",
+            "KTP_GATEWAY_LOG__JSON_OUTPUT": "true",
+            "HOME": str(self.layout.dir("home")),
+            "TMPDIR": str(self.layout.dir("tmp")),
+            **self.extra_env,
+        }
+
+    @contextlib.contextmanager
+    def _stack(self, canaries: CanarySet) -> Iterator[tuple[VirtualReaderPair, str, str]]:
+        harness = self.layout.harness
+        simulator_port, gateway_port = free_port(), free_port()
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(PcscdService(log_path=harness / "pcscd.log"))
+            pair = stack.enter_context(VirtualReaderPair())
+            stack.enter_context(
+                ManagedProcess.python_module(
+                    "Dukcapil simulator",
+                    "ktp_gateway.simulators.dukcapil",
+                    "--port",
+                    str(simulator_port),
+                    "--consumer-path",
+                    DEMO_CONSUMER_PATH,
+                    "--people",
+                    str(canaries.people_file),
+                    ready_url=f"http://127.0.0.1:{simulator_port}/_simulator/stats",
+                    env={
+                        "DUKCAPIL_SIM_USER_ID": DEMO_USER_ID,
+                        "DUKCAPIL_SIM_PASSWORD": self.password,
+                    },
+                    log_path=harness / "simulator.log",
+                )
+            )
+            gateway = ManagedProcess(
+                "gateway",
+                self.gateway_argv,
+                ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
+                env={**self.env(gateway_port, simulator_port), "PYTHONPATH": str(PACKAGE_ROOT)},
+                log_path=self.layout.log,
+                cwd=self.layout.dir("cwd"),
+            )  # fmt: skip
+            with gateway:
+                yield pair, f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{simulator_port}"
+
+    def run(self) -> CanaryReport:
+        """Drive the stack with the canaries, stop it, search; the report says what was found."""
+        started = time.time()
+        self.layout.create()
+        canaries = make_canaries(self.layout.harness)
+        with self._stack(canaries) as (pair, url, simulator):
+            self._verify_cards(pair, url, canaries)
+            self._lookups(url, canaries)
+            self._refusals(url, canaries)
+            self._forgeries(pair, url, canaries)
+            self._registry_faults(url, simulator, canaries)
+            self._suspension(url, canaries)
+            self._surfaces(url)
+        result = search(self.places(started - 1), canaries.needles())
+        return CanaryReport(len(canaries.canaries), self.traffic, result, time.time() - started,
+                            self.layout.root)  # fmt: skip
+
+    def _verify_cards(self, pair: VirtualReaderPair, url: str, canaries: CanarySet) -> None:
+        for canary in canaries.canaries:
+            if canary.person.card is None:
+                continue
+            pair.place(canary.person)
+            for n in range(self.per_card):
+                body = _accountable(wait_seconds=5, include_photo=n % 2 == 0)
+                answer = call(f"{url}/v1/verifications", body)
+                self.traffic.expect(f"verification {canary.key}", answer, 200)
+                self.traffic.verifications += 1
+            pair.remove()
+
+    def _lookups(self, url: str, canaries: CanarySet) -> None:
+        expected = {"active": 200, "absent": 404, "blocked": 409, "deceased": 410}
+        for canary in canaries.canaries:
+            answer = call(f"{url}/v1/nik-lookups", _accountable(nik=canary.person.nik))
+            self.traffic.expect(
+                f"lookup {canary.key}", answer, expected[canary.person.registry.status]
+            )
+            self.traffic.lookups += 1
+
+    def _refusals(self, url: str, canaries: CanarySet) -> None:
+        canary = canaries.by_status("active")
+        nik, name = canary.person.nik, canary.person.nama_lgkp
+        lookups = f"{url}/v1/nik-lookups"
+        probes: list[tuple[str, dict[str, Any], int]] = [
+            ("no officer or purpose", {"nik": nik}, 422),
+            ("officer id is a NIK", _accountable(nik=nik, officer_id=nik), 422),
+            ("purpose not in agreement", _accountable(nik=nik, purpose="penagihan_utang"), 403),
+            ("unknown field with a name", _accountable(nik=nik, nama=name), 422),
+            ("NIK as a number", _accountable(nik=int(nik)), 422),
+            ("malformed NIK", _accountable(nik=nik[:-1] + "X"), 422),
+            ("impossible NIK date", _accountable(nik=nik[:6] + "99" + nik[8:]), 422),
+        ]
+        for what, body, status in probes:
+            self.traffic.expect(what, call(lookups, body), status)
+        verification = {"wait_seconds": 0.1, "officer_id": name[:60].replace(" ", "-")}
+        self.traffic.expect("verification without purpose", call(f"{url}/v1/verifications",
+                                                                  verification), 422)  # fmt: skip
+
+    def _forgeries(self, pair: VirtualReaderPair, url: str, canaries: CanarySet) -> None:
+        canary = canaries.by_status("active")
+        for what, variant, status in (
+            ("cloned card", {"clone": True}, 422),
+            ("forged signature", {"bad_signature": True}, 422),
+        ):
+            pair.place(canary.person, **variant)
+            self.traffic.expect(
+                what, call(f"{url}/v1/verifications", _accountable(wait_seconds=5)), status
+            )
+            pair.remove()
+        self.traffic.expect(
+            "no card", call(f"{url}/v1/verifications", _accountable(wait_seconds=0.2)), 409
+        )
+
+    def _registry_faults(self, url: str, simulator: str, canaries: CanarySet) -> None:
+        nik = canaries.by_status("active").person.nik
+        faults: list[tuple[dict[str, Any], int]] = [
+            ({"mode": "html", "status": 200}, 502),
+            ({"mode": "broken_json"}, 502),
+            ({"mode": "http_500"}, 503),
+        ]
+        for fault, status in faults:
+            call(f"{simulator}/_simulator/faults", {**fault, "count": 1})
+            answer = call(f"{url}/v1/nik-lookups", _accountable(nik=nik))
+            self.traffic.expect(f"registry fault {fault['mode']}", answer, status)
+
+    def _suspension(self, url: str, canaries: CanarySet) -> None:
+        flag = self.layout.dir("data") / "agreement.suspended"
+        flag.write_text("canary run: suspension check\n", encoding="utf-8")
+        try:
+            nik = canaries.by_status("active").person.nik
+            answer = call(f"{url}/v1/nik-lookups", _accountable(nik=nik))
+            self.traffic.expect("suspended agreement", answer, 403)
+        finally:
+            flag.unlink()
+
+    def _surfaces(self, url: str) -> None:
+        for path in ("/metrics", "/openapi.json", "/healthz", "/v1/readers", "/v1/agreement"):
+            answer = call(f"{url}{path}")
+            self.traffic.surfaces.append((path, answer.text()))
+
+    def places(self, since: float) -> list[Place]:
+        """Every place the gateway could have written, named for the report."""
+        layout, data = self.layout, self.layout.dir("data")
+        traffic = self.traffic
+        return [
+            Place("gateway working directory", (layout.dir("cwd"),)),
+            Place("gateway HOME", (layout.dir("home"),)),
+            Place("gateway TMPDIR", (layout.dir("tmp"),)),
+            Place("audit store", (data / "audit",)),
+            Place("return-data store", tuple(p for p in data.glob("return*") if p.exists())),
+            Place("gateway data directory", (data,), exclude=(data / "audit",)),
+            Place("gateway log output (stdout and stderr)", (layout.log,)),
+            Place("system temp directory (files changed during the run)",
+                  (Path(tempfile.gettempdir()),), changed_since=since, exclude=(layout.root,)),
+            Place("code checkout (files changed during the run)", (PACKAGE_ROOT,),
+                  changed_since=since, exclude=(PACKAGE_ROOT / ".git",)),
+            Place("/metrics", texts=tuple(t for t in traffic.surfaces if t[0] == "/metrics")),
+            Place("error responses (status, headers, body)", texts=tuple(traffic.errors)),
+            Place("other API responses",
+                  texts=tuple(t for t in traffic.surfaces if t[0] != "/metrics")),
+        ]  # fmt: skip
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.layout.root, ignore_errors=True)
+
+
+def canary_of(canaries: CanarySet, key: str) -> Canary:
+    return next(c for c in canaries.canaries if c.key == key)
