@@ -53,10 +53,10 @@ def main() -> None:
         stack.pair.place(args.person)
         url = f"{stack.gateway_url}/v1/verifications"
         body = {**DEMO_ACCOUNTABILITY, "wait_seconds": 5}
-        post_json(url, body)  # warm-up: imports, first connections
+        post_json(url, body, api_key=stack.api_key)  # warm-up: imports, first connections
         for _ in range(args.count):
             started = time.perf_counter()
-            status, answer = post_json(url, body)
+            status, answer = post_json(url, body, api_key=stack.api_key)
             elapsed = (time.perf_counter() - started) * 1000
             if status != 200:
                 raise SystemExit(f"verification failed: {status} {answer.get('code')}")

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
+from ktp_gateway.callers.keys import hash_key, new_key
 from ktp_gateway.simulators.activation import record_json, virtual_records
 from ktp_gateway.simulators.population import load_population
 from ktp_gateway.stack.pcscd import PcscdService
@@ -30,6 +33,7 @@ TAP_DELAY_SECONDS = 0.5  # the officer taps shortly after the case application a
 WAIT_FOR_CARD_SECONDS = 15.0
 DEMO_USER_ID = "DEMO-LPSK-01"
 DEMO_CONSUMER_PATH = "demo/lpsk"
+DEMO_CLIENT = "demo-case-app"  # the client application the demo plays
 # Who asks and why: every card or registry request names them (the audit trail records them).
 DEMO_ACCOUNTABILITY = {
     "officer_id": "PETUGAS-DEMO-01",
@@ -50,12 +54,32 @@ def _simulator(port: int, password: str, log_dir: Path) -> ManagedProcess:
     )  # fmt: skip
 
 
+def demo_client(directory: Path) -> tuple[str, Path]:
+    """A fresh API key for the demo's case application and the clients file that admits it."""
+    key_id, key = new_key()
+    path = directory / "clients.yaml"
+    entry = {"name": DEMO_CLIENT, "keys": [{"id": key_id, "hash": hash_key(key)}]}
+    path.write_text(yaml.safe_dump({"clients": [entry]}), encoding="utf-8")
+    path.chmod(0o600)
+    return key, path
+
+
 def gateway_env(
-    gateway_port: int, simulator_port: int, password: str, *, data_dir: Path | None = None
+    gateway_port: int,
+    simulator_port: int,
+    password: str,
+    *,
+    data_dir: Path | None = None,
+    clients_file: Path | None = None,
 ) -> dict[str, str]:
-    """Settings for a gateway wired to the virtual reader and the simulator (test-only secrets)."""
+    """Settings for a gateway wired to the virtual reader and the simulator (test-only secrets).
+
+    With `clients_file` the gateway authenticates its callers (as in production).
+    """
     data = data_dir or Path(tempfile.gettempdir()) / "ktp-gateway-demo"
+    auth = {"KTP_GATEWAY_AUTH__CLIENTS_FILE": str(clients_file)} if clients_file else {}
     return {
+        **auth,
         "KTP_GATEWAY_API__PORT": str(gateway_port),
         # the virtual readers' signed activation records (test-only values), a secret from env
         "KTP_GATEWAY_ACTIVATION__RECORD": record_json(virtual_records()),
@@ -71,12 +95,17 @@ def gateway_env(
     }
 
 
-def post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def post_json(
+    url: str, body: dict[str, Any], *, api_key: str | None = None
+) -> tuple[int, dict[str, Any]]:
     """POST as the case application does; the status and the JSON body (also on errors)."""
+    headers = {"Content-Type": "application/json"}
+    if api_key is not None:
+        headers["Authorization"] = f"Bearer {api_key}"
     request = urllib.request.Request(  # noqa: S310 - loopback URL built here
         url,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers=headers,
         method="POST",
     )
     try:
@@ -97,6 +126,7 @@ class VirtualStack:
 
     pair: VirtualReaderPair
     gateway_url: str
+    api_key: str  # generated per run; the gateway holds only its hash
 
 
 @contextmanager
@@ -108,6 +138,7 @@ def virtual_stack(*, port: int = 0) -> Iterator[VirtualStack]:
         stack.enter_context(PcscdService(log_path=log_dir / "pcscd.log"))
         pair = stack.enter_context(VirtualReaderPair())
         simulator_port, gateway_port = free_port(), port or free_port()
+        api_key, clients_file = demo_client(log_dir)
         stack.enter_context(_simulator(simulator_port, password, log_dir))
         stack.enter_context(
             ManagedProcess.python_module(
@@ -115,11 +146,19 @@ def virtual_stack(*, port: int = 0) -> Iterator[VirtualStack]:
                 "ktp_gateway.cli",
                 "serve",
                 ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
-                env=gateway_env(gateway_port, simulator_port, password, data_dir=log_dir / "data"),
+                env=gateway_env(
+                    gateway_port,
+                    simulator_port,
+                    password,
+                    data_dir=log_dir / "data",
+                    clients_file=clients_file,
+                ),
                 log_path=log_dir / "gateway.log",
             )
         )
-        yield VirtualStack(pair=pair, gateway_url=f"http://127.0.0.1:{gateway_port}")
+        yield VirtualStack(
+            pair=pair, gateway_url=f"http://127.0.0.1:{gateway_port}", api_key=api_key
+        )
 
 
 async def run_demo(*, person: str = "budi", as_json: bool = False, port: int = 0) -> int:
@@ -132,7 +171,8 @@ async def run_demo(*, person: str = "budi", as_json: bool = False, port: int = 0
         url = f"{running.gateway_url}/v1/verifications"
         body = {**DEMO_ACCOUNTABILITY, "wait_seconds": WAIT_FOR_CARD_SECONDS}
         (status, answer), _ = await asyncio.gather(
-            asyncio.to_thread(post_json, url, body), _tap(running.pair, person)
+            asyncio.to_thread(post_json, url, body, api_key=running.api_key),
+            _tap(running.pair, person),
         )
         running.pair.remove()
     if as_json:
