@@ -170,6 +170,8 @@ def configure_logging(
     `json=None` renders JSON unless stderr is a terminal. The APDU level is refused unless
     `allow_apdu_trace` (a development switch) is set, and then announced with a warning.
     """
+    # uvicorn names level 5 "TRACE" when it is imported; APDU traffic keeps its own name here.
+    logging.addLevelName(APDU, "APDU")
     numeric = _level_number(level, allow_apdu_trace)
     # Refill structlog's list in place: loggers cached on first use hold a reference to it.
     current = structlog.get_config()["processors"]
