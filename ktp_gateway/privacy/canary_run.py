@@ -13,8 +13,10 @@ the card and the registry, not the gateway, and is left out of the search.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -30,6 +32,7 @@ from typing import Any
 from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, gateway_env
 from ktp_gateway.privacy.canary import Canary, CanarySet, Place, SearchResult, make_canaries, search
+from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.processes import ManagedProcess, free_port
 from ktp_gateway.stack.virtual import VirtualReaderPair
@@ -39,6 +42,7 @@ GATEWAY = (sys.executable, "-m", "ktp_gateway.cli", "serve")
 OFFICER = "PETUGAS-KANARI-01"
 PURPOSE = "perlindungan_saksi"
 REGISTER = "REG/KANARI/2026/001"
+_LIMITS = ("CLIENT_PER_MINUTE", "CLIENT_BURST", "OFFICER_PER_MINUTE", "OFFICER_BURST")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,7 @@ class Traffic:
     unexpected: list[str] = field(default_factory=list)
     errors: list[tuple[str, bytes]] = field(default_factory=list)  # (what, status+headers+body)
     surfaces: list[tuple[str, bytes]] = field(default_factory=list)  # /metrics, /openapi.json...
+    core_limit: str | None = None  # the gateway process's core-dump limit ("0 0": none)
 
     def expect(self, what: str, answer: Answer, status: int) -> Answer:
         if answer.status != status:
@@ -146,12 +151,39 @@ class CanaryReport:
             "bytes_searched": result.bytes,
             "hits": [str(hit) for hit in result.hits],
             "unexpected_answers": self.traffic.unexpected,
+            "gateway_core_dump_limit": self.traffic.core_limit,
             "seconds": round(self.seconds, 1),
         }
 
 
 def _accountable(**extra: Any) -> dict[str, Any]:
     return {"officer_id": OFFICER, "purpose": PURPOSE, "nomor_register": REGISTER, **extra}
+
+
+def _core_limit(pid: int) -> str | None:
+    """Soft and hard core-dump limits of a running process, as /proc shows them."""
+    try:
+        limits = Path(f"/proc/{pid}/limits").read_text(encoding="ascii")
+    except OSError:
+        return None
+    line = next((row for row in limits.splitlines() if row.startswith("Max core file size")), "")
+    return " ".join(line.split()[4:6]) or None
+
+
+def _case(n: int) -> dict[str, str]:
+    """Every other verification carries the plenary decision number: its data balikan queues."""
+    return {"nomor_sk_rapat_paripurna": "SK-KANARI/RP/2026"} if n % 2 else {}
+
+
+def _reader_pair(stack: contextlib.ExitStack) -> VirtualReaderPair:
+    """The first virtual reader unit, or the second one if pcscd does not power the first."""
+    for make in (VirtualReaderPair, VirtualReaderPair.second):
+        pair = make()
+        try:
+            return stack.enter_context(pair)
+        except TimeoutError:
+            pair.stop()
+    raise TimeoutError("pcscd powers neither virtual reader unit's SAM")
 
 
 class CanaryRun:
@@ -171,16 +203,30 @@ class CanaryRun:
         self.layout = Layout(root or Path(tempfile.mkdtemp(prefix="ktp-canary-")))
         self.traffic = Traffic()
         self.password = secrets.token_urlsafe(16)
+        self.reader: str | None = None
+        self.canaries: CanarySet | None = None
+        self.core_limit: str | None = None  # the running gateway's RLIMIT_CORE (proc limits)
 
     def env(self, gateway_port: int, simulator_port: int) -> dict[str, str]:
         data = self.layout.dir("data")
+        simulator = f"http://127.0.0.1:{simulator_port}"
         return {
             **gateway_env(gateway_port, simulator_port, self.password),
             "KTP_GATEWAY_AGREEMENT__FILE": str(DEMO_AGREEMENT_FILE),
             "KTP_GATEWAY_AGREEMENT__SUSPENSION_FILE": str(data / "agreement.suspended"),
             "KTP_GATEWAY_AUDIT__DIR": str(data / "audit"),
             "KTP_GATEWAY_LOG__LEVEL": "DEBUG",
+            # one officer drives the whole run: the abuse limits would refuse it, not the policy
+            **{f"KTP_GATEWAY_LIMITS__{key}": "100000" for key in _LIMITS},
             "KTP_GATEWAY_LOG__JSON_OUTPUT": "true",
+            # the data balikan outbox, so its store is searched too
+            "KTP_GATEWAY_RETURN_DATA__ENABLED": "true",
+            "KTP_GATEWAY_RETURN_DATA__SQLITE_PATH": str(data / "return-outbox.sqlite3"),
+            "KTP_GATEWAY_RETURN_DATA__ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "KTP_GATEWAY_RETURN_DATA__POLL_SECONDS": "0.2",
+            "KTP_GATEWAY_DUKCAPIL__RETURNS__URL": f"{simulator}/dukcapil/data-balikan/store",
+            "KTP_GATEWAY_DUKCAPIL__RETURNS__TOKEN": DEFAULT_RETURN_TOKEN,
+            "KTP_GATEWAY_DUKCAPIL__RETURNS__ID_LEMBAGA": "LPSK-KANARI",
             "HOME": str(self.layout.dir("home")),
             "TMPDIR": str(self.layout.dir("tmp")),
             **self.extra_env,
@@ -192,7 +238,8 @@ class CanaryRun:
         simulator_port, gateway_port = free_port(), free_port()
         with contextlib.ExitStack() as stack:
             stack.enter_context(PcscdService(log_path=harness / "pcscd.log"))
-            pair = stack.enter_context(VirtualReaderPair())
+            pair = _reader_pair(stack)
+            self.reader = pair.card_reader
             stack.enter_context(
                 ManagedProcess.python_module(
                     "Dukcapil simulator",
@@ -220,13 +267,15 @@ class CanaryRun:
                 cwd=self.layout.dir("cwd"),
             )  # fmt: skip
             with gateway:
+                assert gateway.process is not None  # noqa: S101 - started by the `with`
+                self.core_limit = _core_limit(gateway.process.pid)
                 yield pair, f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{simulator_port}"
 
     def run(self) -> CanaryReport:
         """Drive the stack with the canaries, stop it, search; the report says what was found."""
         started = time.time()
         self.layout.create()
-        canaries = make_canaries(self.layout.harness)
+        canaries = self.canaries = make_canaries(self.layout.harness)
         with self._stack(canaries) as (pair, url, simulator):
             self._verify_cards(pair, url, canaries)
             self._lookups(url, canaries)
@@ -236,8 +285,12 @@ class CanaryRun:
             self._suspension(url, canaries)
             self._surfaces(url)
         result = search(self.places(started - 1), canaries.needles())
+        self.traffic.core_limit = self.core_limit
         return CanaryReport(len(canaries.canaries), self.traffic, result, time.time() - started,
                             self.layout.root)  # fmt: skip
+
+    def _tap(self, **body: Any) -> dict[str, Any]:
+        return _accountable(reader=self.reader, **body)
 
     def _verify_cards(self, pair: VirtualReaderPair, url: str, canaries: CanarySet) -> None:
         for canary in canaries.canaries:
@@ -245,7 +298,7 @@ class CanaryRun:
                 continue
             pair.place(canary.person)
             for n in range(self.per_card):
-                body = _accountable(wait_seconds=5, include_photo=n % 2 == 0)
+                body = self._tap(wait_seconds=5, include_photo=n % 2 == 0, **_case(n))
                 answer = call(f"{url}/v1/verifications", body)
                 self.traffic.expect(f"verification {canary.key}", answer, 200)
                 self.traffic.verifications += 1
@@ -287,11 +340,11 @@ class CanaryRun:
         ):
             pair.place(canary.person, **variant)
             self.traffic.expect(
-                what, call(f"{url}/v1/verifications", _accountable(wait_seconds=5)), status
+                what, call(f"{url}/v1/verifications", self._tap(wait_seconds=5)), status
             )
             pair.remove()
         self.traffic.expect(
-            "no card", call(f"{url}/v1/verifications", _accountable(wait_seconds=0.2)), 409
+            "no card", call(f"{url}/v1/verifications", self._tap(wait_seconds=0.2)), 409
         )
 
     def _registry_faults(self, url: str, simulator: str, canaries: CanarySet) -> None:
