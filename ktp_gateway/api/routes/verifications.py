@@ -7,11 +7,12 @@ import threading
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from ktp_gateway.api.auth import CallerDep, limit_officer
 from ktp_gateway.api.deps import Services, ServicesDep
+from ktp_gateway.api.disconnect import cancel_on_disconnect
 from ktp_gateway.api.jobs_out import JobOut, job_out
 from ktp_gateway.api.models import (
     ApduCounts,
@@ -156,6 +157,7 @@ def _wants_async(body: VerificationRequest, prefer: str | None) -> bool:
 )
 async def create_verification(
     body: VerificationRequest,
+    request: Request,
     services: ServicesDep,
     caller: CallerDep,
     prefer: Annotated[str | None, Header(description="`respond-async` for a job")] = None,
@@ -169,7 +171,8 @@ async def create_verification(
     who = body.accountability(caller.name)
     limit_officer(services, who.officer_id)
     if not _wants_async(body, prefer):
-        return await _verify(services, body, fields, who)
+        async with cancel_on_disconnect(request) as cancel:  # a hang-up frees the reader
+            return await _verify(services, body, fields, who, cancel)
     jobs = services.jobs
     assert jobs is not None  # noqa: S101 - the lifespan sets it
     await services.policy.precheck(
