@@ -47,6 +47,7 @@ from ktp_gateway.dukcapil_client.tls import client_context, is_pin_mismatch
 from ktp_gateway.dukcapil_client.wire import Envelope, NikRequest
 from ktp_gateway.errors import ConfigurationError, DukcapilError, ErrorCode, GatewayError
 from ktp_gateway.nik import validate_nik
+from ktp_gateway.privacy.wipe import track
 
 log = structlog.get_logger("ktp_gateway.dukcapil")
 
@@ -398,17 +399,16 @@ class DukcapilClient:
     async def _send(self, url: str, body: Any, headers: dict[str, str]) -> Answer:
         limit = self._settings.max_response_bytes
         async with self._http.stream("POST", url, json=body, headers=headers) as response:
-            chunks: list[bytes] = []
-            size = 0
+            # Assembled in a bytearray the request's wipe scope zeroes when it ends.
+            received = track(bytearray())
             async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
+                if len(received) + len(chunk) > limit:
                     raise _error(ErrorCode.DUKCAPIL_BAD_RESPONSE, "Dukcapil answer is too large")
-                chunks.append(chunk)
+                received += chunk
             return Answer(
                 response.status_code,
                 response.headers.get("content-type", ""),
-                b"".join(chunks),
+                bytes(received),
                 response.headers.get("retry-after"),
             )
 

@@ -7,6 +7,7 @@ Status words become card errors here; the session never sees pyscard.
 from __future__ import annotations
 
 from ktp_gateway.errors import CardError, ErrorCode
+from ktp_gateway.privacy.wipe import track
 from ktp_gateway.reader.apdu import SW, CommandApdu, ResponseApdu
 from ktp_gateway.reader.connection import ApduProcessor, ChainingProcessor
 from ktp_gateway.sam.relay import SamRelayProcessor
@@ -109,7 +110,8 @@ class KtpCard:
         if stated > read.max_file_length:
             raise _invalid(f"{name} states {stated} bytes, more than the profile allows")
         total = read.length_prefix + stated
-        content = bytearray(head[:total])
+        # Assembled in a bytearray the request's wipe scope zeroes when it ends (privacy/wipe.py).
+        content = track(bytearray(head[:total]))
         while len(content) < total:
             wanted = min(read.chunk, total - len(content))
             chunk = self._read(via, len(content), wanted, name)
