@@ -19,6 +19,13 @@ from pathlib import Path
 from ktp_gateway.demo import DEMO_ACCOUNTABILITY, post_json, virtual_stack
 
 RESULTS = Path(__file__).parent / "results"
+# One officer taps as fast as the stack allows: far over the production rate limits, by design.
+UNLIMITED = {
+    "KTP_GATEWAY_LIMITS__CLIENT_PER_MINUTE": "1000000",
+    "KTP_GATEWAY_LIMITS__CLIENT_BURST": "100000",
+    "KTP_GATEWAY_LIMITS__OFFICER_PER_MINUTE": "1000000",
+    "KTP_GATEWAY_LIMITS__OFFICER_BURST": "100000",
+}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -49,7 +56,7 @@ def main() -> None:
         "gateway_total_ms": [],
     }
     apdus: dict[str, int] = {}
-    with virtual_stack() as stack:
+    with virtual_stack(extra_env=UNLIMITED) as stack:
         stack.pair.place(args.person)
         url = f"{stack.gateway_url}/v1/verifications"
         body = {**DEMO_ACCOUNTABILITY, "wait_seconds": 5}

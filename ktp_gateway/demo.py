@@ -130,8 +130,13 @@ class VirtualStack:
 
 
 @contextmanager
-def virtual_stack(*, port: int = 0) -> Iterator[VirtualStack]:
-    """pcscd, the virtual SAM, the Dukcapil simulator and the gateway, stopped on exit."""
+def virtual_stack(
+    *, port: int = 0, extra_env: dict[str, str] | None = None
+) -> Iterator[VirtualStack]:
+    """pcscd, the virtual SAM, the Dukcapil simulator and the gateway, stopped on exit.
+
+    `extra_env` adds gateway settings (the benchmark raises the rate limits with it).
+    """
     password = secrets.token_urlsafe(16)  # per run: the simulator and the gateway share it
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="ktp-demo-") as tmp:
         log_dir = Path(tmp)
@@ -146,13 +151,16 @@ def virtual_stack(*, port: int = 0) -> Iterator[VirtualStack]:
                 "ktp_gateway.cli",
                 "serve",
                 ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
-                env=gateway_env(
-                    gateway_port,
-                    simulator_port,
-                    password,
-                    data_dir=log_dir / "data",
-                    clients_file=clients_file,
-                ),
+                env={
+                    **gateway_env(
+                        gateway_port,
+                        simulator_port,
+                        password,
+                        data_dir=log_dir / "data",
+                        clients_file=clients_file,
+                    ),
+                    **(extra_env or {}),
+                },
                 log_path=log_dir / "gateway.log",
             )
         )
