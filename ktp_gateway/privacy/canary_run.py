@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
-from ktp_gateway.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, gateway_env
+from ktp_gateway.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, demo_client, gateway_env
 from ktp_gateway.privacy.canary import Canary, CanarySet, Place, SearchResult, make_canaries, search
 from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
 from ktp_gateway.stack.pcscd import PcscdService
@@ -85,12 +85,17 @@ class Answer:
         return head + b"\n" + self.body
 
 
-def call(url: str, body: dict[str, Any] | None = None, *, timeout: float = 30) -> Answer:
+def call(
+    url: str, body: dict[str, Any] | None = None, *, api_key: str | None = None, timeout: float = 30
+) -> Answer:
     """One HTTP call to the gateway, as the case application makes it."""
+    headers = {"Content-Type": "application/json"}
+    if api_key is not None:
+        headers["Authorization"] = f"Bearer {api_key}"
     request = urllib.request.Request(  # noqa: S310 - loopback URL built here
         url,
         data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers=headers,
         method="GET" if body is None else "POST",
     )
     try:
@@ -175,17 +180,6 @@ def _case(n: int) -> dict[str, str]:
     return {"nomor_sk_rapat_paripurna": "SK-KANARI/RP/2026"} if n % 2 else {}
 
 
-def _reader_pair(stack: contextlib.ExitStack) -> VirtualReaderPair:
-    """The first virtual reader unit, or the second one if pcscd does not power the first."""
-    for make in (VirtualReaderPair, VirtualReaderPair.second):
-        pair = make()
-        try:
-            return stack.enter_context(pair)
-        except TimeoutError:
-            pair.stop()
-    raise TimeoutError("pcscd powers neither virtual reader unit's SAM")
-
-
 class CanaryRun:
     """One run: start the stack, drive it, stop it, search."""
 
@@ -204,14 +198,16 @@ class CanaryRun:
         self.traffic = Traffic()
         self.password = secrets.token_urlsafe(16)
         self.reader: str | None = None
+        self.api_key: str | None = None  # the case application's key, made per run
         self.canaries: CanarySet | None = None
         self.core_limit: str | None = None  # the running gateway's RLIMIT_CORE (proc limits)
 
     def env(self, gateway_port: int, simulator_port: int) -> dict[str, str]:
         data = self.layout.dir("data")
         simulator = f"http://127.0.0.1:{simulator_port}"
+        self.api_key, clients = demo_client(self.layout.harness)  # callers authenticated
         return {
-            **gateway_env(gateway_port, simulator_port, self.password),
+            **gateway_env(gateway_port, simulator_port, self.password, clients_file=clients),
             "KTP_GATEWAY_AGREEMENT__FILE": str(DEMO_AGREEMENT_FILE),
             "KTP_GATEWAY_AGREEMENT__SUSPENSION_FILE": str(data / "agreement.suspended"),
             "KTP_GATEWAY_AUDIT__DIR": str(data / "audit"),
@@ -238,7 +234,7 @@ class CanaryRun:
         simulator_port, gateway_port = free_port(), free_port()
         with contextlib.ExitStack() as stack:
             stack.enter_context(PcscdService(log_path=harness / "pcscd.log"))
-            pair = _reader_pair(stack)
+            pair = stack.enter_context(VirtualReaderPair())
             self.reader = pair.card_reader
             stack.enter_context(
                 ManagedProcess.python_module(
@@ -289,6 +285,9 @@ class CanaryRun:
         return CanaryReport(len(canaries.canaries), self.traffic, result, time.time() - started,
                             self.layout.root)  # fmt: skip
 
+    def _call(self, url: str, body: dict[str, Any] | None = None) -> Answer:
+        return call(url, body, api_key=self.api_key)
+
     def _tap(self, **body: Any) -> dict[str, Any]:
         return _accountable(reader=self.reader, **body)
 
@@ -299,7 +298,7 @@ class CanaryRun:
             pair.place(canary.person)
             for n in range(self.per_card):
                 body = self._tap(wait_seconds=5, include_photo=n % 2 == 0, **_case(n))
-                answer = call(f"{url}/v1/verifications", body)
+                answer = self._call(f"{url}/v1/verifications", body)
                 self.traffic.expect(f"verification {canary.key}", answer, 200)
                 self.traffic.verifications += 1
             pair.remove()
@@ -307,7 +306,7 @@ class CanaryRun:
     def _lookups(self, url: str, canaries: CanarySet) -> None:
         expected = {"active": 200, "absent": 404, "blocked": 409, "deceased": 410}
         for canary in canaries.canaries:
-            answer = call(f"{url}/v1/nik-lookups", _accountable(nik=canary.person.nik))
+            answer = self._call(f"{url}/v1/nik-lookups", _accountable(nik=canary.person.nik))
             self.traffic.expect(
                 f"lookup {canary.key}", answer, expected[canary.person.registry.status]
             )
@@ -327,9 +326,10 @@ class CanaryRun:
             ("impossible NIK date", _accountable(nik=nik[:6] + "99" + nik[8:]), 422),
         ]
         for what, body, status in probes:
-            self.traffic.expect(what, call(lookups, body), status)
+            self.traffic.expect(what, self._call(lookups, body), status)
+        self.traffic.expect("no credentials", call(lookups, _accountable(nik=nik)), 401)
         verification = {"wait_seconds": 0.1, "officer_id": name[:60].replace(" ", "-")}
-        self.traffic.expect("verification without purpose", call(f"{url}/v1/verifications",
+        self.traffic.expect("verification without purpose", self._call(f"{url}/v1/verifications",
                                                                   verification), 422)  # fmt: skip
 
     def _forgeries(self, pair: VirtualReaderPair, url: str, canaries: CanarySet) -> None:
@@ -340,11 +340,11 @@ class CanaryRun:
         ):
             pair.place(canary.person, **variant)
             self.traffic.expect(
-                what, call(f"{url}/v1/verifications", self._tap(wait_seconds=5)), status
+                what, self._call(f"{url}/v1/verifications", self._tap(wait_seconds=5)), status
             )
             pair.remove()
         self.traffic.expect(
-            "no card", call(f"{url}/v1/verifications", self._tap(wait_seconds=0.2)), 409
+            "no card", self._call(f"{url}/v1/verifications", self._tap(wait_seconds=0.2)), 409
         )
 
     def _registry_faults(self, url: str, simulator: str, canaries: CanarySet) -> None:
@@ -356,7 +356,7 @@ class CanaryRun:
         ]
         for fault, status in faults:
             call(f"{simulator}/_simulator/faults", {**fault, "count": 1})
-            answer = call(f"{url}/v1/nik-lookups", _accountable(nik=nik))
+            answer = self._call(f"{url}/v1/nik-lookups", _accountable(nik=nik))
             self.traffic.expect(f"registry fault {fault['mode']}", answer, status)
 
     def _suspension(self, url: str, canaries: CanarySet) -> None:
@@ -364,14 +364,14 @@ class CanaryRun:
         flag.write_text("canary run: suspension check\n", encoding="utf-8")
         try:
             nik = canaries.by_status("active").person.nik
-            answer = call(f"{url}/v1/nik-lookups", _accountable(nik=nik))
+            answer = self._call(f"{url}/v1/nik-lookups", _accountable(nik=nik))
             self.traffic.expect("suspended agreement", answer, 403)
         finally:
             flag.unlink()
 
     def _surfaces(self, url: str) -> None:
         for path in ("/metrics", "/openapi.json", "/healthz", "/v1/readers", "/v1/agreement"):
-            answer = call(f"{url}{path}")
+            answer = self._call(f"{url}{path}")
             self.traffic.surfaces.append((path, answer.text()))
 
     def places(self, since: float) -> list[Place]:
