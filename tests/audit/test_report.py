@@ -152,7 +152,7 @@ def test_audit_verify_says_intact_or_where_it_was_tampered(trail: AuditTrail) ->
     assert "line 7, seq 8: removed" in tampered.stdout
     assert "line 8, seq 7: reordered" in tampered.stdout
     moved = _cli("audit", "verify", "--dir", directory, "--expect-head", "0" * 64)
-    assert "not the expected" in moved.stdout
+    assert "no record has the expected hash" in moved.stdout
 
 
 def test_report_command_writes_each_format(trail: AuditTrail, tmp_path: Path) -> None:
