@@ -39,6 +39,8 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
     """Everything the routes need, from the settings (fails fast on a bad spec or secret)."""
     metrics = GatewayMetrics(registry or CollectorRegistry())
     monitor = ReaderMonitor() if settings.reader.monitor else None
+    if monitor is not None:
+        metrics.watch_monitor(monitor)
     specs = load_specs(settings.reader.specs_dir)
     readers = ReaderService(
         specs,
