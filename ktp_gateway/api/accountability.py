@@ -2,9 +2,9 @@
 
 Request models that touch a card or the registry inherit `Accountable`. The values go to the
 audit trail (never to logs or metrics), so they are short, plain identifiers and never a NIK:
-a 16-digit run is refused. A missing or malformed one is refused with `accountability_required`
-(see `ACCOUNTABILITY_FIELDS` in api/errors.py); a purpose the agreement does not list is refused
-by the policy with `purpose_not_in_agreement`.
+a run of exactly 16 digits is refused (an 18-digit NIP as officer id is fine). A missing or
+malformed one is refused with `accountability_required` (api/errors.py); a purpose the
+agreement does not list is refused by the policy with `purpose_not_in_agreement`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ktp_gateway.privacy.policy import Accountability
 OFFICER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@/-]{0,63}$"
 REGISTER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,79}$"
 ACCOUNTABILITY_FIELDS = frozenset({"officer_id", "purpose", "nomor_register"})
-_NIK_SHAPED = re.compile(r"\d{16}")
+_NIK_SHAPED = re.compile(r"(?<!\d)\d{16}(?!\d)")  # a NIP (18 digits) is fine
 
 
 class Accountable(BaseModel):
@@ -49,7 +49,7 @@ class Accountable(BaseModel):
     @classmethod
     def _never_a_nik(cls, value: str | None) -> str | None:
         if value is not None and _NIK_SHAPED.search(value):
-            raise ValueError("must not contain a NIK (16 digits in a row)")
+            raise ValueError("must not contain a NIK (a run of exactly 16 digits)")
         return value
 
     def accountability(self, client: str = "local") -> Accountability:

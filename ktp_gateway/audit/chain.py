@@ -22,7 +22,7 @@ from ktp_gateway.errors import ErrorCode, GatewayError
 
 GENESIS = "0" * 64  # `prev` of the first record ever written
 _HEX64 = r"^[0-9a-f]{64}$"
-_NIK_SHAPED = re.compile(r"\d{16}")  # 16 digits in a row: could be a NIK, never written
+_NIK_SHAPED = re.compile(r"(?<!\d)\d{16}(?!\d)")  # exactly 16 digits: could be a NIK
 _UNCHECKED = frozenset({"request_id"})  # our own random hex id
 MAX_TEXT = 200
 

@@ -62,6 +62,11 @@ def test_a_request_without_a_proper_officer_and_purpose_is_refused_before_dukcap
     assert sim.requests() == 0
 
 
+def test_an_officer_nip_is_a_valid_officer_id(client: TestClient, sim: Simulator) -> None:
+    body = {**ACCOUNTABLE, "nik": BUDI, "officer_id": "198501012010011001"}  # NIP: 18 digits
+    assert client.post("/v1/nik-lookups", json=body).status_code == 200
+
+
 def test_a_purpose_outside_the_agreement_is_refused_and_recorded(
     client: TestClient, sim: Simulator
 ) -> None:

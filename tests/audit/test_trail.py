@@ -177,3 +177,11 @@ def test_threads_and_processes_appending_at_once_keep_one_chain(tmp_path: Path) 
     verdict = verify_trail(trail)
     assert verdict.intact, verdict.findings[:3]
     assert verdict.records == 100
+
+
+def test_an_officer_nip_is_recorded_but_a_nik_never(tmp_path: Path) -> None:
+    trail = AuditTrail(tmp_path, fsync=False)
+    record = trail.append(Kind.ACCESS, {"officer_id": "198501012010011001"})  # NIP: 18 digits
+    assert record.data["officer_id"] == "198501012010011001"
+    with pytest.raises(AuditError):
+        trail.append(Kind.ACCESS, {"officer_id": "3171011505809901"})
