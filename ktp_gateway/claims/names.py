@@ -69,8 +69,25 @@ def _strip_degrees(tokens: list[str]) -> list[str]:
     return tokens
 
 
+MAX_NORMALISE_PASSES = 8
+
+
 def name_tokens(name: str) -> list[str]:
-    """The name's words with honorifics, degrees and placeholders removed."""
+    """The name's words with honorifics, degrees and placeholders removed.
+
+    Applied until nothing changes: removing one title or a doubled name can expose another
+    ("H. H A A"), and a normalised name must normalise to itself.
+    """
+    words = _tokens_once(name)
+    for _ in range(MAX_NORMALISE_PASSES):  # each pass only removes or folds: it settles fast
+        again = _tokens_once(" ".join(words))
+        if again == words or not again:
+            break
+        words = again
+    return words
+
+
+def _tokens_once(name: str) -> list[str]:
     text = unicodedata.normalize("NFKC", name).upper()
     text = _APOSTROPHES.sub("", _DOTTED_SPLIT.sub(r"\1.", text))
     head, _, tail = text.partition(",")  # after a comma come degrees ("BUDI, S.H., M.Kn.")
