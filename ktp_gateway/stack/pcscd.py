@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import IO
 
 from ktp_gateway.simulators.vpcd import CARD_PORT, SAM_PORT
+from ktp_gateway.stack.processes import terminate
 
 PCSCD_BINARY = Path("/usr/sbin/pcscd")
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
@@ -231,13 +232,8 @@ class PcscdService:
     def stop(self) -> None:
         """Stop the pcscd this object started (by pid); a reused pcscd is left running."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(STOP_GRACE_SECONDS)
+        if process is not None:
+            terminate(process)
         if self._log is not None:
             self._log.close()
             self._log = None

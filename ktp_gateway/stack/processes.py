@@ -28,6 +28,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def terminate(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child we started: SIGTERM, then SIGKILL after a grace period; no-op if it exited."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class ProcessFailedError(RuntimeError):
     """A child process exited or never became ready; carries the tail of its output."""
 
@@ -114,13 +125,8 @@ class ManagedProcess:
     def stop(self) -> None:
         """Terminate, then kill after a grace period; idempotent."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            terminate(process)
         if self._log is not None:
             with contextlib.suppress(OSError):
                 os.close(self._log)
