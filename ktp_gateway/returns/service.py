@@ -29,7 +29,7 @@ def open_outbox(
             "(KTP_GATEWAY_DUKCAPIL__RETURNS__URL)"
         )
     store = open_store(settings)
-    metrics = OutboxMetrics(registry, store.counts) if registry is not None else None
+    metrics = OutboxMetrics(registry, store.counts, store.oldest) if registry is not None else None
     observers = [o for o in (metrics, audit) if o is not None]
     observer = _Observers(observers) if observers else None
     return Outbox(settings, store, Sealer(settings.key()), sender, observer=observer)

@@ -154,6 +154,13 @@ class SqliteStore:
             rows = db.execute(f"SELECT status, COUNT(*) FROM {TABLE} GROUP BY status").fetchall()  # noqa: S608
         return {PENDING: 0, DEAD: 0, **{status: count for status, count in rows}}
 
+    def oldest(self) -> dict[str, float]:
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT status, MIN(created_at) FROM {TABLE} GROUP BY status"  # noqa: S608
+            ).fetchall()
+        return {status: float(created) for status, created in rows}
+
     def close(self) -> None:
         """Nothing held open between calls."""
 

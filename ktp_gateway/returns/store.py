@@ -63,6 +63,10 @@ class OutboxStore(Protocol):
         """Items by status (pending, dead)."""
         ...
 
+    def oldest(self) -> dict[str, float]:
+        """When the oldest item of each status was queued (Unix seconds); empty statuses absent."""
+        ...
+
     def close(self) -> None: ...
 
 
