@@ -7,6 +7,7 @@ today's and a suspension shows at once.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -29,11 +30,15 @@ class AgreementCollector(Collector):
         self._guard = guard
 
     def _families(self) -> tuple[InfoMetricFamily, GaugeMetricFamily, GaugeMetricFamily,
-                                 GaugeMetricFamily]:  # fmt: skip
+                                 GaugeMetricFamily, GaugeMetricFamily]:  # fmt: skip
         return (
             InfoMetricFamily(f"{NS}_agreement", "The agreement (PKS) the gateway runs under"),
             GaugeMetricFamily(
                 f"{NS}_agreement_days_remaining", "Days until the agreement ends, today included"
+            ),
+            GaugeMetricFamily(
+                f"{NS}_agreement_expiry_timestamp_seconds",
+                "When the agreement ends: local midnight after its last valid day (Unix time)",
             ),
             GaugeMetricFamily(f"{NS}_agreement_in_force", "1 while registry access is allowed"),
             GaugeMetricFamily(f"{NS}_agreement_suspended", "1 while access is suspended"),
@@ -43,7 +48,7 @@ class AgreementCollector(Collector):
         return list(self._families())
 
     def collect(self) -> Iterator[Metric]:
-        info, days, in_force, suspended = self._families()
+        info, days, expiry, in_force, suspended = self._families()
         agreement = self._guard.agreement
         standing = self._guard.standing()
         info.add_metric(
@@ -55,9 +60,16 @@ class AgreementCollector(Collector):
             },
         )
         days.add_metric([], standing.days_remaining)
+        expiry.add_metric([], ends_at(agreement.valid_until))
         in_force.add_metric([], 1 if standing.in_force else 0)
         suspended.add_metric([], 1 if standing.state is AgreementState.SUSPENDED else 0)
-        yield from (info, days, in_force, suspended)
+        yield from (info, days, expiry, in_force, suspended)
+
+
+def ends_at(valid_until: dt.date) -> float:
+    """The instant an agreement valid through `valid_until` (inclusive, local days) ends."""
+    after = dt.datetime.combine(valid_until + dt.timedelta(days=1), dt.time())
+    return after.astimezone().timestamp()  # naive: the machine's local zone, as `standing` uses
 
 
 class PolicyMetrics:
