@@ -22,6 +22,7 @@ from ktp_gateway.api.routes.caller import router as caller_router
 from ktp_gateway.api.routes.claims import router as claims_router
 from ktp_gateway.api.routes.jobs import router as jobs_router
 from ktp_gateway.api.routes.return_data import router as return_data_router
+from ktp_gateway.certificates import CertificateExpiryCollector, certificate_files
 from ktp_gateway.config import Settings
 from ktp_gateway.dukcapil_client.client import DukcapilClient
 from ktp_gateway.metrics import GatewayMetrics
@@ -49,6 +50,7 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
     )
     metrics.watch_readers(readers)
     metrics.registry.register(ActivationCollector(readers.activation_snapshot))
+    metrics.registry.register(CertificateExpiryCollector(certificate_files(settings)))
     readers.check_activations()  # each SAM against its activation record, before serving
     policy = Policy.from_settings(settings, metrics.registry)
     # The agreement's granted fields are the only list: the client maps and releases those.
