@@ -27,3 +27,10 @@ def pcscd_service() -> Iterator[PcscdService]:
 def reader_pair(pcscd_service: PcscdService) -> Iterator[VirtualReaderPair]:
     with VirtualReaderPair() as pair:
         yield pair
+
+
+@pytest.fixture
+def second_reader_pair(pcscd_service: PcscdService) -> Iterator[VirtualReaderPair]:
+    """The second virtual reader unit, with its own SAM: for several readers at once."""
+    with VirtualReaderPair.second() as pair:
+        yield pair

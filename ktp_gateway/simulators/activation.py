@@ -70,11 +70,15 @@ def virtual_record(
 
 
 def virtual_records() -> list[dict[str, Any]]:
-    """One record per vpcd reader unit the reader profile finds (each holds the virtual SAM)."""
+    """One record per vpcd reader unit the reader profile finds, each for that unit's own SAM."""
     profile = load_specs().readers[VIRTUAL_READER_PROFILE]
     units = [profile.unit_of(name) for name in VIRTUAL_CARD_READERS]
     return [
-        virtual_record(unit=unit, reference=f"VIRTUAL-ACTIVATION-{index + 1:04d}")
+        virtual_record(
+            unit=unit,
+            sam_serial=keys.sam_serial(index + 1),
+            reference=f"VIRTUAL-ACTIVATION-{index + 1:04d}",
+        )
         for index, unit in enumerate(units)
         if unit is not None
     ]

@@ -68,9 +68,10 @@ def activation_signer_private_key() -> ec.EllipticCurvePrivateKey:
     return _p256_key("activation signer ECDSA P-256 v1")
 
 
-def sam_serial() -> bytes:
-    """The virtual SAM's serial number (answered to the SAM profile's serial instruction)."""
-    return derive("SAM serial v1", SAM_SERIAL_LENGTH)
+def sam_serial(unit: int = 1) -> bytes:
+    """The serial number of the virtual SAM in reader unit `unit` (1 or 2): one SAM per reader."""
+    label = "SAM serial v1" if unit == 1 else f"SAM serial v1 unit {unit}"
+    return derive(label, SAM_SERIAL_LENGTH)
 
 
 @dataclass(frozen=True, slots=True, repr=False)

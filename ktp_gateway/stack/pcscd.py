@@ -2,9 +2,15 @@
 
 Only one pcscd can run on a machine (its socket path is fixed), so `PcscdService` first looks for
 a running one: if it already offers the virtual readers it is reused and left alone; otherwise
-it starts `pcscd -f -c <ktp_gateway/stack/reader.conf.d>` in the foreground and, on exit, stops
-exactly that process, by pid. No udev or systemd is needed: vpcd readers come from the config
-folder, and pcscd only exits on its own with `--auto-exit`, which is not used.
+it writes the reader definitions (`render_reader_conf`), starts `pcscd -f -c <that folder>` in the
+foreground and, on exit, stops exactly that process, by pid. No udev or systemd is needed: vpcd
+readers come from the config folder, and pcscd only exits on its own with `--auto-exit`, which is
+not used.
+
+Two virtual reader units (each a card slot and a SAM slot) let tests use readers in parallel. The
+vpcd driver keeps one table of connections per loaded library, indexed by slot only, so two
+entries sharing one library overwrite each other's slots; each further unit therefore loads its
+own copy of the driver (pcscd loads a library once per path).
 
 CLI: `python -m ktp_gateway.stack.pcscd start|stop|status`.
 """
@@ -15,6 +21,7 @@ import argparse
 import contextlib
 import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,14 +34,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from ktp_gateway.simulators.vpcd import CARD_PORT, SAM_PORT
+from ktp_gateway.simulators.vpcd import CARD_PORT
 from ktp_gateway.stack.processes import terminate
 
 PCSCD_BINARY = Path("/usr/sbin/pcscd")
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
-READER_CONF_DIR = Path(__file__).resolve().parent / "reader.conf.d"
-VIRTUAL_READERS = ("Virtual PCD 00 00", "Virtual PCD 00 01")
-VPCD_PORTS = (CARD_PORT, SAM_PORT)
+VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")  # Debian's vsmartcard-vpcd
+RUNTIME_DIR = Path(tempfile.gettempdir()) / f"ktp-gateway-pcscd-{os.getuid()}"
+READER_CONF_DIR = RUNTIME_DIR / "reader.conf.d"
 PID_FILE = Path(tempfile.gettempdir()) / "ktp-gateway-pcscd.pid"
 LOCK_FILE = Path(tempfile.gettempdir()) / "ktp-gateway-virtual-readers.lock"
 LOCK_HELD_ENV = "KTP_GATEWAY_VIRTUAL_READERS_HELD"
@@ -45,6 +52,76 @@ STOP_GRACE_SECONDS = 5.0
 
 class PcscdError(RuntimeError):
     """pcscd could not be started, reused or stopped as asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualUnit:
+    """One vpcd entry: a card slot on `port` and a SAM slot on `port + 1`, like one reader."""
+
+    friendly_name: str
+    port: int
+
+    @property
+    def card_reader(self) -> str:
+        return f"{self.friendly_name} 00 00"  # pcscd's "<name> <reader> <slot>"
+
+    @property
+    def sam_reader(self) -> str:
+        return f"{self.friendly_name} 00 01"
+
+    @property
+    def ports(self) -> tuple[int, int]:
+        return (self.port, self.port + 1)
+
+
+VIRTUAL_UNITS = (
+    VirtualUnit("Virtual PCD", CARD_PORT),  # 0x8C7B and 0x8C7C (SAM_PORT), as Debian's vpcd entry
+    VirtualUnit("Virtual PCD 2", 0x8C7D),
+)
+VIRTUAL_READERS = tuple(r for u in VIRTUAL_UNITS for r in (u.card_reader, u.sam_reader))
+VPCD_PORTS = tuple(p for u in VIRTUAL_UNITS for p in u.ports)
+
+
+def _private_dir(path: Path) -> Path:
+    """A folder only we can write: pcscd (root) loads a driver from it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if path.is_symlink() or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise PcscdError(f"{path} is not a private folder of this user; remove it")
+    return path
+
+
+def _driver_copy(index: int, runtime_dir: Path) -> Path:
+    """Unit `index`'s own copy of the vpcd driver (unit 0 uses the packaged one)."""
+    if index == 0:
+        return VPCD_DRIVER
+    copy = _private_dir(runtime_dir / "drivers") / f"libifdvpcd-unit{index + 1}.so"
+    if not copy.exists() or copy.read_bytes() != VPCD_DRIVER.read_bytes():
+        shutil.copyfile(VPCD_DRIVER, copy)
+    return copy
+
+
+def render_reader_conf(
+    units: Sequence[VirtualUnit] = VIRTUAL_UNITS, runtime_dir: Path = RUNTIME_DIR
+) -> Path:
+    """Write pcscd's reader definitions for the virtual units; returns the folder for `-c`."""
+    if not VPCD_DRIVER.exists():
+        raise PcscdError(f"{VPCD_DRIVER} not found: install Debian's vsmartcard-vpcd")
+    conf_dir = _private_dir(_private_dir(runtime_dir) / "reader.conf.d")
+    for stale in conf_dir.iterdir():
+        stale.unlink()
+    for index, unit in enumerate(units):
+        (conf_dir / f"vpcd-unit{index + 1}").write_text(
+            f"# ktp-gateway virtual reader unit {index + 1} (written by ktp_gateway.stack.pcscd).\n"
+            f"# Readers \"{unit.card_reader}\" (card, TCP {unit.ports[0]}) and "
+            f"\"{unit.sam_reader}\" (SAM, TCP {unit.ports[1]}).\n"
+            "# DEVICENAME /dev/null:<port> makes vpcd listen for emulators on every interface.\n"
+            f'FRIENDLYNAME "{unit.friendly_name}"\n'
+            f"DEVICENAME   /dev/null:0x{unit.port:04X}\n"
+            f"LIBPATH      {_driver_copy(index, runtime_dir)}\n"
+            f"CHANNELID    0x{unit.port:04X}\n"
+        )
+    return conf_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,14 +220,14 @@ class PcscdService:
     def __init__(
         self,
         *,
-        config_dir: Path = READER_CONF_DIR,
+        config_dir: Path | None = None,
         binary: Path = PCSCD_BINARY,
         readers: Sequence[str] = VIRTUAL_READERS,
         ports: Sequence[int] = VPCD_PORTS,
         start_timeout: float = 15.0,
         log_path: Path | None = None,
     ) -> None:
-        self.config_dir = config_dir
+        self.config_dir = config_dir  # None: the virtual units, written at start
         self.binary = binary
         self.readers = tuple(readers)
         self.ports = tuple(ports)
@@ -250,7 +327,9 @@ class PcscdService:
     def _spawn(self) -> None:
         if not self.binary.exists():
             raise PcscdError(f"{self.binary} not found: install Debian's pcscd")
-        if not (self.config_dir / "vpcd").exists():
+        if self.config_dir is None:
+            self.config_dir = render_reader_conf()
+        if not any(self.config_dir.iterdir()):
             raise PcscdError(f"no reader definitions in {self.config_dir}")
         path = self.log_path or Path(tempfile.gettempdir()) / "ktp-gateway-pcscd.log"
         self.log_path = path

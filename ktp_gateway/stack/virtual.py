@@ -1,8 +1,8 @@
 """A virtual KTP-el reader: the SAM stays in its slot for the session, cards come and go.
 
 For tests and the demo. pcscd must serve the vpcd readers (see `ktp_gateway.stack.pcscd`); the
-gateway then finds "Virtual PCD 00 00" / "Virtual PCD 00 01" like any reader pair and opens the
-SAM with `activation()`'s test-only values.
+gateway then finds "Virtual PCD 00 00" / "Virtual PCD 00 01" (and the second unit, "Virtual PCD
+2 00 00" / "... 01") like any reader pair and opens each SAM with its test-only activation record.
 """
 
 from __future__ import annotations
@@ -13,25 +13,20 @@ from types import TracebackType
 from typing import Any
 
 from ktp_gateway.reader.pcsc import PcscContext
+from ktp_gateway.simulators import keys
 from ktp_gateway.simulators.card import CardVariant, VirtualKtpCard
 from ktp_gateway.simulators.keys import ReaderActivation, reader_activation
 from ktp_gateway.simulators.population import Person
 from ktp_gateway.simulators.sam import VirtualSam
-from ktp_gateway.simulators.vpcd import (
-    CARD_PORT,
-    DEFAULT_HOST,
-    SAM_PORT,
-    VirtualSmartcard,
-    VpcdLink,
-)
+from ktp_gateway.simulators.vpcd import DEFAULT_HOST, VirtualSmartcard, VpcdLink
+from ktp_gateway.stack.pcscd import VIRTUAL_UNITS
 
-CARD_READER = "Virtual PCD 00 00"
-SAM_READER = "Virtual PCD 00 01"
-# The second reader unit (ktp_gateway/stack/reader.conf.d/vpcd), for several readers at once.
-SECOND_CARD_READER = "Virtual PCD 2 00 00"
-SECOND_SAM_READER = "Virtual PCD 2 00 01"
-SECOND_CARD_PORT = 35965
-SECOND_SAM_PORT = 35966
+FIRST_UNIT, SECOND_UNIT = VIRTUAL_UNITS
+CARD_READER = FIRST_UNIT.card_reader  # "Virtual PCD 00 00"
+SAM_READER = FIRST_UNIT.sam_reader
+# The second reader unit, for several readers at once (`VirtualReaderPair.second()`).
+SECOND_CARD_READER = SECOND_UNIT.card_reader  # "Virtual PCD 2 00 00"
+SECOND_SAM_READER = SECOND_UNIT.sam_reader
 
 
 class VirtualReaderPair:
@@ -41,8 +36,8 @@ class VirtualReaderPair:
         self,
         *,
         sam: VirtualSam | None = None,
-        card_port: int = CARD_PORT,
-        sam_port: int = SAM_PORT,
+        card_port: int = FIRST_UNIT.ports[0],
+        sam_port: int = FIRST_UNIT.ports[1],
         host: str = DEFAULT_HOST,
         wait_seconds: float = 5.0,
         card_reader: str = CARD_READER,
@@ -70,11 +65,12 @@ class VirtualReaderPair:
         self.stop()
 
     @classmethod
-    def second(cls, **kwargs: Any) -> VirtualReaderPair:
-        """The second virtual reader unit ("Virtual PCD 2 ..."), with its own SAM."""
+    def second(cls, *, sam: VirtualSam | None = None, **kwargs: Any) -> VirtualReaderPair:
+        """The second virtual reader unit ("Virtual PCD 2 ..."), with its own SAM and serial."""
         return cls(
-            card_port=SECOND_CARD_PORT,
-            sam_port=SECOND_SAM_PORT,
+            sam=sam or VirtualSam.virtual(serial=keys.sam_serial(2)),
+            card_port=SECOND_UNIT.ports[0],
+            sam_port=SECOND_UNIT.ports[1],
             card_reader=SECOND_CARD_READER,
             **kwargs,
         )

@@ -37,7 +37,7 @@ def test_readers_show_the_activation_and_metrics_the_days_left(
     assert verified.status_code == 200, verified.text
     assert verified.json()["card"]["signature_checked_by"] == ["sam", "host"]
     response = client.get("/v1/readers")
-    [reader] = response.json()["readers"]
+    [reader] = [r for r in response.json()["readers"] if r["name"] == CARD_READER]
     activation = reader["activation"]
     assert activation["state"] == "active" and activation["agency"] == "LPSK"
     assert activation["valid_until"].startswith("2035-12-31") and activation["checked_at"]
@@ -78,7 +78,8 @@ def test_a_sam_from_another_reader_is_refused_with_its_own_code(
     problem = response.json()
     assert response.status_code == 503 and problem["code"] == "sam_reader_mismatch"
     assert "activated" in problem["hint"]
-    [reader] = moved_sam_client.get("/v1/readers").json()["readers"]
+    readers = moved_sam_client.get("/v1/readers").json()["readers"]
+    [reader] = [r for r in readers if r["name"] == CARD_READER]
     assert reader["activation"]["state"] == "reader_mismatch"  # found by the start-up check
 
 

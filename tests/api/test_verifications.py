@@ -107,5 +107,5 @@ def test_readers_lists_the_virtual_pair(client: TestClient, reader_pair: Virtual
     reader_pair.place("budi")
     response = client.get("/v1/readers")
     assert response.status_code == 200
-    [reader] = response.json()["readers"]
+    [reader] = [r for r in response.json()["readers"] if r["name"] == CARD_READER]
     assert reader["name"] == CARD_READER and reader["card_present"] and reader["sam_present"]

@@ -7,7 +7,6 @@ import pytest
 
 from ktp_gateway.stack import pcscd as module
 from ktp_gateway.stack.pcscd import (
-    READER_CONF_DIR,
     VIRTUAL_READERS,
     VPCD_PORTS,
     PcscdError,
@@ -34,12 +33,32 @@ def test_listening_ports_are_read_without_connecting() -> None:
         assert server.getsockname()[1] in module.listening_ports()
 
 
-def test_project_reader_definition_is_the_vpcd_pair() -> None:
-    text = (READER_CONF_DIR / "vpcd").read_text()
-    assert 'FRIENDLYNAME "Virtual PCD"' in text
-    assert "DEVICENAME   /dev/null:0x8C7B" in text
-    assert "CHANNELID    0x8C7B" in text
-    assert "libifdvpcd.so" in text
+def test_each_virtual_unit_gets_its_own_vpcd_driver(tmp_path: Path) -> None:
+    conf_dir = module.render_reader_conf(runtime_dir=tmp_path / "run")
+    first, second = [(conf_dir / name).read_text() for name in ("vpcd-unit1", "vpcd-unit2")]
+    assert 'FRIENDLYNAME "Virtual PCD"' in first
+    assert "DEVICENAME   /dev/null:0x8C7B" in first and "CHANNELID    0x8C7B" in first
+    assert f"LIBPATH      {module.VPCD_DRIVER}" in first
+    assert 'FRIENDLYNAME "Virtual PCD 2"' in second
+    assert "DEVICENAME   /dev/null:0x8C7D" in second and "CHANNELID    0x8C7D" in second
+    copy = Path(second.split("LIBPATH")[1].split()[0])
+    assert copy != module.VPCD_DRIVER and copy.read_bytes() == module.VPCD_DRIVER.read_bytes()
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o700
+    assert VIRTUAL_READERS == (
+        "Virtual PCD 00 00",
+        "Virtual PCD 00 01",
+        "Virtual PCD 2 00 00",
+        "Virtual PCD 2 00 01",
+    )
+    assert VPCD_PORTS == (35963, 35964, 35965, 35966)
+
+
+def test_a_shared_runtime_folder_is_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "run"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with pytest.raises(PcscdError, match="not a private folder"):
+        module.render_reader_conf(runtime_dir=shared)
 
 
 def test_a_serving_pcscd_is_reused_and_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
