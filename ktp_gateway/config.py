@@ -90,6 +90,9 @@ class ReaderSettings(_Section):
     specs_dir: Path = DEFAULT_SPECS_DIR
     default_wait_seconds: float = Field(default=0.0, ge=0)
     max_wait_seconds: float = Field(default=60.0, gt=0, le=600)
+    # A read that has not finished this long after the wait is a mute card: `card_timeout`.
+    # The whole read takes well under a second on a KTP-el; real readers give up on their own.
+    card_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     check_signature: bool = True
     monitor: bool = True  # one PC/SC monitor thread feeds /v1/readers, /v1/events and metrics
 

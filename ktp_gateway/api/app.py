@@ -47,6 +47,7 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
         specs,
         settings.activation.load(specs, agency=settings.agreement.agency),
         check_signature=settings.reader.check_signature,
+        card_timeout=settings.reader.card_timeout_seconds,
     )
     metrics.watch_readers(readers)
     metrics.registry.register(ActivationCollector(readers.activation_snapshot))
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 built.events.close()
             if built.monitor is not None:
                 built.monitor.stop()
+            built.readers.close()
             close = getattr(built.registry, "aclose", None)
             if close is not None:
                 await close()

@@ -21,7 +21,8 @@ class _In(BaseModel):
 
 class VerificationRequest(Accountable, FieldChoice):
     reader: str | None = Field(
-        default=None, description="Card reader name; default: the first KTP-el reader."
+        default=None,
+        description="Card reader name; default: a free KTP-el reader, one holding a card first.",
     )
     wait_seconds: float | None = Field(
         default=None,
@@ -138,6 +139,10 @@ class ReaderOut(BaseModel):
     card_present: bool
     atr: str | None
     sam_present: bool
+    sam_state: Literal["absent", "present", "open", "error"] = Field(
+        description="absent: no SAM in its slot; present: in, not yet opened; open: opened with "
+        "this reader's activation record at the last check; error: its last tap failed on the SAM"
+    )
     busy: bool
     last_error: str | None = None
     activation: ActivationOut | None = None

@@ -1,16 +1,19 @@
 """Async face of the reader layer: list readers and read a card without blocking the event loop.
 
-Blocking PC/SC calls run in worker threads, each with its own PC/SC context (pcsc-lite contexts
-are not thread-safe). Requests on one reader are serialised: a second one gets `reader_busy`
-at once instead of queueing behind a tap that may wait for a card.
+Each reader has one worker thread; a tap runs there with its own PC/SC context (pcsc-lite
+contexts are not thread-safe), so taps on different readers run in parallel and never block the
+event loop. Requests on one reader are serialised: a second one gets `reader_busy` at once
+instead of queueing behind a tap that may wait for a card.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import structlog
@@ -20,10 +23,33 @@ from ktp_gateway.metrics import ReaderState
 from ktp_gateway.reader.pairs import ReaderPair, find_pairs
 from ktp_gateway.reader.pcsc import PcscContext, ReaderStatus
 from ktp_gateway.reader.tap import CardReading, check_sam, read_card
-from ktp_gateway.sam.binding import Activations, ActivationStatus
+from ktp_gateway.sam.binding import Activations, ActivationState, ActivationStatus
 from ktp_gateway.specs import Specs
 
 log = structlog.get_logger("ktp_gateway.reader")
+
+# A reader whose last tap failed with one of these has a SAM in trouble (`sam_state` "error").
+SAM_FAULTS = frozenset(
+    {
+        ErrorCode.SAM_UNAVAILABLE.value,
+        ErrorCode.SAM_ERROR.value,
+        ErrorCode.SAM_LOCKED.value,
+        ErrorCode.SAM_NOT_ACTIVATED.value,
+        ErrorCode.SAM_READER_MISMATCH.value,
+        ErrorCode.SAM_ACTIVATION_EXPIRED.value,
+    }
+)
+
+
+def sam_state(present: bool, last_error: str | None, activation: ActivationStatus | None) -> str:
+    """absent, present, open or error: what the SAM slot holds, as far as the gateway knows."""
+    if not present:
+        return "absent"
+    if last_error in SAM_FAULTS:
+        return "error"
+    if activation is not None and activation.state is ActivationState.ACTIVE:
+        return "open"
+    return "present"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +66,10 @@ class ReaderInfo:
     last_error: str | None = None
     activation: ActivationStatus | None = None  # state, agency, validity: never a serial
 
+    @property
+    def sam_state(self) -> str:
+        return sam_state(self.sam_present, self.last_error, self.activation)
+
 
 class ReaderService:
     """Reader pairs found through PC/SC, and taps on them."""
@@ -50,20 +80,39 @@ class ReaderService:
         activation: Activations,
         *,
         check_signature: bool = True,
+        card_timeout: float = 10.0,
         context_factory: Callable[[], PcscContext] = PcscContext,
     ) -> None:
         self.specs = specs
+        self.card_timeout = card_timeout
         self._last_error: dict[str, str] = {}
         self.on_error: Callable[[str, str], None] | None = None  # reader, code: for metrics
         self.activation = activation
         self.check_signature = check_signature
         self._context_factory = context_factory
         self._locks: dict[str, threading.Lock] = {}
+        self._workers: dict[str, ThreadPoolExecutor] = {}
         self._locks_guard = threading.Lock()
 
     def _lock(self, reader: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(reader, threading.Lock())
+
+    def _worker(self, reader: str) -> ThreadPoolExecutor:
+        """The reader's own thread: its taps run there, one at a time."""
+        with self._locks_guard:
+            worker = self._workers.get(reader)
+            if worker is None:
+                worker = ThreadPoolExecutor(1, thread_name_prefix=f"reader-{len(self._workers)}")
+                self._workers[reader] = worker
+            return worker
+
+    def close(self) -> None:
+        """Stop the reader threads after their current tap (at shutdown)."""
+        with self._locks_guard:
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.shutdown(wait=False, cancel_futures=True)
 
     def _pairs(self, context: PcscContext) -> list[ReaderPair]:
         return find_pairs(context.list_readers(), self.specs)
@@ -123,48 +172,58 @@ class ReaderService:
 
     def snapshot(self) -> list[ReaderState]:
         """Reader state for the metrics collector (runs in the scrape's thread)."""
-        return [
-            ReaderState(info.name, info.card_present, "present" if info.sam_present else "absent")
-            for info in self._list()
-        ]
+        return [ReaderState(info.name, info.card_present, info.sam_state) for info in self._list()]
 
     async def list_readers(self) -> list[ReaderInfo]:
         """Reader pairs and their state, read fresh from pcscd."""
         return await asyncio.to_thread(self._list)
 
-    def _choose(self, pairs: list[ReaderPair], reader: str | None) -> ReaderPair:
+    def _claim(self, reader: str | None) -> ReaderPair:
+        """Choose the reader for a tap and take its lock (the tap releases it)."""
+        pairs, status = self._statuses()
         if not pairs:
             raise ReaderError(
                 "no KTP-el reader with a SAM slot is attached", code=ErrorCode.READER_NOT_FOUND
             )
-        if reader is None:
-            return pairs[0]
-        for pair in pairs:
-            if pair.card_reader == reader:
+        if reader is not None:
+            chosen = [p for p in pairs if p.card_reader == reader]
+            if not chosen:
+                raise ReaderError(
+                    "no such reader, or it has no SAM slot", code=ErrorCode.READER_NOT_FOUND
+                )
+        else:
+            # No reader named: one already holding a card, else one with its SAM in, else any.
+            chosen = sorted(
+                pairs,
+                key=lambda p: (
+                    not status[p.card_reader].card_present,
+                    not status[p.sam_reader].card_present,
+                ),
+            )
+        for pair in chosen:
+            if self._lock(pair.card_reader).acquire(blocking=False):
                 return pair
-        raise ReaderError("no such reader, or it has no SAM slot", code=ErrorCode.READER_NOT_FOUND)
+        raise ReaderError("the reader is serving another request", code=ErrorCode.READER_BUSY)
 
     def _read(
-        self, reader: str | None, wait_seconds: float, cancel: threading.Event | None = None
+        self, pair: ReaderPair, wait_seconds: float, cancel: threading.Event | None = None
     ) -> CardReading:
-        with self._context_factory() as context:
-            pair = self._choose(self._pairs(context), reader)
-            lock = self._lock(pair.card_reader)
-            if not lock.acquire(blocking=False):
-                raise ReaderError(
-                    "the reader is serving another request", code=ErrorCode.READER_BUSY
-                )
-            try:
+        """On the reader's worker, holding its lock (released here, whatever happens)."""
+        try:
+            with self._context_factory() as context:
                 reading = self._tap(context, pair, wait_seconds, cancel)
-            except GatewayError as exc:
-                self._last_error[pair.card_reader] = exc.code.value
-                if self.on_error is not None:
-                    self.on_error(pair.card_reader, exc.code.value)
-                raise
-            finally:
-                lock.release()
-            self._last_error.pop(pair.card_reader, None)
-            return reading
+        except GatewayError as exc:
+            self._note_error(pair, exc.code)
+            raise
+        finally:
+            self._lock(pair.card_reader).release()
+        self._last_error.pop(pair.card_reader, None)
+        return reading
+
+    def _note_error(self, pair: ReaderPair, code: ErrorCode) -> None:
+        self._last_error[pair.card_reader] = code.value
+        if self.on_error is not None:
+            self.on_error(pair.card_reader, code.value)
 
     def _tap(
         self,
@@ -189,8 +248,29 @@ class ReaderService:
         wait_seconds: float = 0.0,
         cancel: threading.Event | None = None,
     ) -> CardReading:
-        """Wait up to `wait_seconds` for a card on `reader` (default: the first), then read it.
+        """Wait up to `wait_seconds` for a card on `reader`, then read it.
 
-        Setting `cancel` stops the wait within one PC/SC slice (the thread cannot be killed).
+        With no reader named, a free reader is chosen: one holding a card first. Setting `cancel`
+        stops the wait within one PC/SC slice (the thread cannot be killed). A read still going
+        `card_timeout` seconds after the wait is a mute card: the caller gets `card_timeout`, and
+        the reader stays busy until the blocked PC/SC call returns (the card is lifted).
         """
-        return await asyncio.to_thread(self._read, reader, wait_seconds, cancel)
+        pair = await asyncio.to_thread(self._claim, reader)
+        lock = self._lock(pair.card_reader)
+        try:
+            # With the caller's context, like asyncio.to_thread: the wipe scope, the request id.
+            run = contextvars.copy_context().run
+            job = self._worker(pair.card_reader).submit(run, self._read, pair, wait_seconds, cancel)
+        except BaseException:
+            lock.release()  # never submitted: nobody else would release it
+            raise
+        # A job cancelled before it started (its caller gone, or shutdown) releases the lock here.
+        job.add_done_callback(lambda done: lock.release() if done.cancelled() else None)
+        try:
+            return await asyncio.wait_for(
+                asyncio.wrap_future(job), timeout=wait_seconds + self.card_timeout
+            )
+        except TimeoutError:
+            self._note_error(pair, ErrorCode.CARD_TIMEOUT)
+            log.warning("card_timeout", reader=pair.card_reader, seconds=self.card_timeout)
+            raise ReaderError("the card stopped answering", code=ErrorCode.CARD_TIMEOUT) from None

@@ -9,9 +9,18 @@ import pytest
 
 from ktp_gateway.errors import ErrorCode, GatewayError
 from ktp_gateway.reader.service import ReaderService
+from ktp_gateway.sam.activation_record import parse_record
+from ktp_gateway.sam.binding import Activations
+from ktp_gateway.simulators.activation import VIRTUAL_AGENCY, record_json, virtual_records
 from ktp_gateway.simulators.population import load_population
 from ktp_gateway.specs import load_specs
-from ktp_gateway.stack.virtual import CARD_READER, SAM_READER, VirtualReaderPair
+from ktp_gateway.stack.virtual import (
+    CARD_READER,
+    SAM_READER,
+    SECOND_CARD_READER,
+    SECOND_SAM_READER,
+    VirtualReaderPair,
+)
 from tests.reader.activations import virtual_activations
 
 pytestmark = pytest.mark.pcsc
@@ -82,16 +91,73 @@ async def test_a_second_request_on_a_busy_reader_is_refused_at_once(
     reader_pair: VirtualReaderPair,
 ) -> None:
     service = _service()
-    first = asyncio.create_task(service.read(wait_seconds=3))
+    first = asyncio.create_task(service.read(CARD_READER, wait_seconds=3))
     await asyncio.sleep(0.3)
-    assert await _code_of(service, wait_seconds=3) is ErrorCode.READER_BUSY
+    assert await _code_of(service, reader=CARD_READER, wait_seconds=3) is ErrorCode.READER_BUSY
     await asyncio.to_thread(reader_pair.place, "budi")
     assert (await first).person.nama_lengkap == "BUDI CONTOH"
 
 
-async def test_lists_the_pair_and_never_offers_the_sam_slot(reader_pair: VirtualReaderPair) -> None:
+async def test_lists_each_pair_and_never_offers_a_sam_slot(reader_pair: VirtualReaderPair) -> None:
     reader_pair.place("budi")
-    [reader] = await _service().list_readers()
-    assert reader.name == CARD_READER and reader.sam_reader == SAM_READER
+    listed = {r.name: r for r in await _service().list_readers()}
+    assert set(listed) == {CARD_READER, SECOND_CARD_READER}  # never "... 01", the SAM slots
+    reader = listed[CARD_READER]
+    assert reader.sam_reader == SAM_READER
     assert reader.card_present and reader.sam_present and not reader.busy
     assert reader.profile == "vpcd-virtual" and reader.atr is not None
+    second = listed[SECOND_CARD_READER]
+    assert second.sam_reader == SECOND_SAM_READER
+    assert not second.card_present and not second.sam_present  # unit 2 holds no SAM here
+
+
+def _both_units() -> ReaderService:
+    """A service holding both units' activation records (each unit has its own SAM serial)."""
+    specs = load_specs()
+    records = [parse_record(record_json(r), specs, "test") for r in virtual_records()]
+    return ReaderService(specs, Activations(records, agency=VIRTUAL_AGENCY))
+
+
+async def test_two_readers_serve_two_taps_at_once(
+    reader_pair: VirtualReaderPair, second_reader_pair: VirtualReaderPair
+) -> None:
+    service = _both_units()
+    # Reader 1 waits for a card; meanwhile reader 2 reads one: a wait never blocks another reader.
+    waiting = asyncio.create_task(service.read(CARD_READER, wait_seconds=10))
+    await asyncio.sleep(0.3)
+    second_reader_pair.place("siti")
+    other = await service.read(SECOND_CARD_READER)
+    assert other.reader == SECOND_CARD_READER and other.person.nama_lengkap == "SITI CONTOH RAHAYU"
+    assert not waiting.done()
+    await asyncio.to_thread(reader_pair.place, "budi")
+    first = await waiting
+    assert first.reader == CARD_READER and first.person.nama_lengkap == "BUDI CONTOH"
+    # Both at once, many times over: each reader returns its own card's holder.
+    for _ in range(5):
+        one, two = await asyncio.gather(service.read(CARD_READER), service.read(SECOND_CARD_READER))
+        assert (one.person.nama_lengkap, two.person.nama_lengkap) == (
+            "BUDI CONTOH",
+            "SITI CONTOH RAHAYU",
+        )
+
+
+async def test_with_no_reader_named_a_free_reader_holding_a_card_is_chosen(
+    reader_pair: VirtualReaderPair, second_reader_pair: VirtualReaderPair
+) -> None:
+    service = _both_units()
+    second_reader_pair.place("siti")
+    assert (await service.read()).reader == SECOND_CARD_READER
+    reader_pair.place("budi")
+    # Two unnamed requests at once: each gets a reader of its own, not `reader_busy`.
+    one, two = await asyncio.gather(service.read(), service.read())
+    assert {one.reader, two.reader} == {CARD_READER, SECOND_CARD_READER}
+
+
+async def test_each_unit_opens_only_with_its_own_sams_record(
+    second_reader_pair: VirtualReaderPair,
+) -> None:
+    second_reader_pair.place("budi")
+    # A record for unit 2 but for unit 1's SAM serial: the SAM in unit 2 is not the activated one.
+    service = _service(unit=second_reader_pair.card_reader.removesuffix(" 00"))
+    code = await _code_of(service, reader=SECOND_CARD_READER)
+    assert code is ErrorCode.SAM_READER_MISMATCH
