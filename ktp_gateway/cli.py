@@ -127,6 +127,10 @@ def _parser() -> argparse.ArgumentParser:
     from ktp_gateway.audit.cli import add_commands as add_audit_commands
 
     add_audit_commands(commands)  # audit verify|prune, report, agreement, canary
+
+    from ktp_gateway.doctor.cli import add_parser as add_doctor_parser
+
+    add_doctor_parser(commands)
     return parser
 
 

@@ -41,6 +41,7 @@ from ktp_gateway.dukcapil_client.interpret import (
     retry_after_seconds,
 )
 from ktp_gateway.dukcapil_client.messages import DukcapilRefusal
+from ktp_gateway.dukcapil_client.probe import PROBE_NIK, LoginProbe, judge
 from ktp_gateway.dukcapil_client.returns_wire import ReturnOutcome, interpret_return, return_body
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
 from ktp_gateway.dukcapil_client.tls import client_context, is_pin_mismatch
@@ -63,6 +64,7 @@ class Operation:
     PHOTO = "photo"
     FAMILY = "family"
     RETURN_DATA = "return_data"
+    LOGIN_PROBE = "login_probe"
 
 
 class DukcapilObserver(Protocol):
@@ -104,6 +106,15 @@ def _tls_failure(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _peer_certificate(response: httpx.Response) -> bytes | None:
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    if not isinstance(ssl_object, ssl.SSLObject):
+        return None
+    der: bytes | None = ssl_object.getpeercert(binary_form=True)
+    return der
 
 
 def _verify(settings: DukcapilSettings) -> Any:
@@ -239,15 +250,17 @@ class DukcapilClient:
                 f"the agreement does not grant {what}", code=ErrorCode.FIELD_NOT_GRANTED
             )
 
-    async def _records(self, endpoint: str, nik: str) -> Envelope:
+    def _body(self, nik: str) -> dict[str, str]:
         credentials = self._credentials.current()
-        body = NikRequest(
+        return NikRequest(
             nik=nik,
             user_id=credentials.user_id,
             password=credentials.password,
             ip_user=credentials.ip_user,
         ).to_wire(self._settings.key_style)
-        answer = await self._post(self._settings.url(endpoint), body, {})
+
+    async def _records(self, endpoint: str, nik: str) -> Envelope:
+        answer = await self._post(self._settings.url(endpoint), self._body(nik), {})
         envelope = envelope_of(answer)
         if envelope.quota_limiter is not None:
             self._quota(envelope.quota_limiter)
@@ -293,6 +306,20 @@ class DukcapilClient:
                 self._observer.on_dropped(operation, field)
 
         self._safely(report)
+
+    async def probe_login(self) -> LoginProbe:
+        """Does Dukcapil accept the credentials? A CALL_NIK with no NIK at all (probe.py).
+
+        For `ktp-gateway doctor`: nobody is looked up. Outside the breaker: a probe never opens it.
+        """
+        url = self._settings.call_nik_url
+
+        async def call() -> LoginProbe:
+            started = time.perf_counter()
+            answer = await self._post(url, self._body(PROBE_NIK), {})
+            return judge(answer, time.perf_counter() - started)
+
+        return await self._run(Operation.LOGIN_PROBE, call, breaker=False)
 
     # -- data balikan ------------------------------------------------------------------------
 
@@ -410,6 +437,8 @@ class DukcapilClient:
                 response.headers.get("content-type", ""),
                 bytes(received),
                 response.headers.get("retry-after"),
+                response.headers.get("date"),
+                _peer_certificate(response),
             )
 
     def _quota(self, remaining: int) -> None:

@@ -26,6 +26,8 @@ class Answer:
     content_type: str
     body: bytes
     retry_after: str | None = None
+    date: str | None = None  # the server's Date header: `ktp-gateway doctor` measures clock skew
+    peer_certificate: bytes | None = None  # DER, over HTTPS: the doctor reports its expiry
 
 
 def _error(code: ErrorCode, detail: str) -> DukcapilError:

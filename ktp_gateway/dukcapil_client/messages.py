@@ -40,6 +40,8 @@ INACTIVE = Meaning(C.DUKCAPIL_RECORD_BLOCKED, "record found but inactive")
 LOGIN = Meaning(C.DUKCAPIL_AUTH_FAILED, "login failed (user ID or password)")
 IP = Meaning(C.DUKCAPIL_IP_NOT_ALLOWED, "caller IP not on Dukcapil's allow-list")
 QUOTA = Meaning(C.DUKCAPIL_QUOTA_EXHAUSTED, "daily access quota used up")
+PARAMETERS = Meaning(C.DUKCAPIL_REJECTED, "request parameters incomplete or invalid")
+NIK_FORMAT = Meaning(C.DUKCAPIL_NOT_FOUND, "NIK not in Dukcapil's format")
 
 # RESPONSE_CODE (coded style), two digits as Dukcapil sends them.
 CODES: dict[str, Meaning] = {
@@ -48,7 +50,7 @@ CODES: dict[str, Meaning] = {
     "04": IP,
     "05": QUOTA,
     "06": Meaning(C.DUKCAPIL_REJECTED, "outside the allowed access time"),
-    "07": Meaning(C.DUKCAPIL_REJECTED, "request parameters incomplete or invalid"),
+    "07": PARAMETERS,
     "08": Meaning(C.DUKCAPIL_REJECTED, "NIK cannot be processed"),
     "09": Meaning(C.DUKCAPIL_AUTH_FAILED, "user, password or IP empty"),
     "10": Meaning(C.DUKCAPIL_IP_NOT_ALLOWED, "invalid caller IP"),
@@ -56,7 +58,7 @@ CODES: dict[str, Meaning] = {
     "12": Meaning(C.DUKCAPIL_REJECTED, "several records for this NIK (data ganda)"),
     "13": NOT_FOUND,
     "14": INACTIVE,
-    "15": Meaning(C.DUKCAPIL_NOT_FOUND, "NIK not in Dukcapil's format"),
+    "15": NIK_FORMAT,
     "16": Meaning(C.DUKCAPIL_REJECTED, "agency not active at Dukcapil"),
     "17": Meaning(C.DUKCAPIL_AUTH_FAILED, "user ID not active"),
 }
@@ -124,6 +126,11 @@ def refusal(record: WireRecord) -> DukcapilRefusal | None:
         message=_safe(text) if text else None,
         response_code=_safe(record.response_code) if record.response_code else None,
     )
+
+
+def meaning(record: WireRecord) -> Meaning | None:
+    """What a record means (None: plain data); the login probe tells its refusals apart by it."""
+    return _meaning(record)
 
 
 def _text(record: WireRecord) -> str | None:

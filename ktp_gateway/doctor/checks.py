@@ -1,0 +1,30 @@
+"""The check families, in the order an officer reads them: hardware, agreement, registry,
+configuration, versions. Families run side by side; steps within one run in order.
+"""
+
+from __future__ import annotations
+
+from ktp_gateway.doctor import agreement, configuration, dukcapil, pcscd, readers, slots
+from ktp_gateway.doctor.runner import Family, Step
+from ktp_gateway.doctor.versions import check_versions
+
+CONFIG_HANG = "a file read did not finish: check the disks and network mounts"
+
+FAMILIES: tuple[Family, ...] = (
+    (
+        Step("pcscd", "pcscd", pcscd.check_pcscd, pcscd.HANG_FIX, gates=True),
+        Step("readers", "readers", readers.check_readers, readers.HANG_FIX, gates=True),
+        Step("slots", "reader slots", slots.check_slots, slots.HANG_FIX),
+    ),
+    (Step("agreement", "agreement", agreement.check_agreement, CONFIG_HANG),),
+    (Step("dukcapil", "Dukcapil", dukcapil.check_dukcapil, dukcapil.HANG_FIX),),
+    (
+        Step("settings", "settings", configuration.check_settings, CONFIG_HANG),
+        Step("secrets", "secret files", configuration.check_secrets, CONFIG_HANG),
+        Step("bind", "API bind", configuration.check_bind, CONFIG_HANG),
+        Step("storage", "storage", configuration.check_storage, CONFIG_HANG),
+        Step("return_data", "return data", configuration.check_return_data, CONFIG_HANG),
+        Step("certificates", "certificates", configuration.check_certificates, CONFIG_HANG),
+    ),
+    (Step("versions", "versions", check_versions, CONFIG_HANG),),
+)

@@ -1,0 +1,246 @@
+"""The configuration: settings load, secret files owner-only, a safe bind, writable state,
+return data (data balikan) wired, and the certificate files not expiring.
+
+Run the doctor as the service user (`sudo -u ktp-gateway ...`): "readable" and "writable" are
+asked for the user running it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+from pathlib import Path
+
+from cryptography import x509
+
+from ktp_gateway.config import CONFIG_ENV, Settings
+from ktp_gateway.doctor.context import Context
+from ktp_gateway.doctor.model import Line, fail, ok, skip, warn
+from ktp_gateway.errors import ConfigurationError, GatewayError
+from ktp_gateway.returns.settings import Backend
+
+SETTINGS_FIX = "correct the setting named (docs/configuration.md), then run the doctor again"
+OWNER_ONLY_FIX = "chown ktp-gateway: {path} && chmod 600 {path}"
+PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
+
+
+def check_settings(context: Context) -> list[Line]:
+    """Whether the settings load as `serve` would load them."""
+    source = os.environ.get(CONFIG_ENV)
+    where = f"environment and {source}" if source else "environment (KTP_GATEWAY_*)"
+    if context.settings is None:
+        problem = context.settings_error or "unknown problem"
+        return [fail("settings", "settings", f"do not load: {problem}", SETTINGS_FIX)]
+    return [ok("settings", "settings", f"load from the {where}")]
+
+
+def _secret_files(settings: Settings) -> list[tuple[str, Path, bool]]:
+    """(what, path, strict): strict files are refused by the gateway when group-readable."""
+    dukcapil, returns = settings.dukcapil, settings.return_data
+    named: list[tuple[str, Path | None, bool]] = [
+        ("Dukcapil user ID", dukcapil.user_id_file, True),
+        ("Dukcapil password", dukcapil.password_file, True),
+        ("return-data token", dukcapil.returns.token_file, True),
+        ("outbox sealing key", returns.encryption_key_file, True),
+        ("clients file", settings.auth.clients_file, False),
+        ("API TLS key", settings.api.tls_key_file, False),
+        *(("activation record", path, True) for path in settings.activation.record_files),
+    ]
+    config = os.environ.get(CONFIG_ENV)
+    if config:
+        named.append(("config file", Path(config), False))
+    return [(what, path, strict) for what, path, strict in named if path is not None]
+
+
+def _secret_problem(what: str, path: Path, strict: bool) -> Line | None:
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return fail("secrets", "secret files", f"{what} {path}: {exc.strerror}", "create it")
+    fix = OWNER_ONLY_FIX.format(path=path)
+    if not os.access(path, os.R_OK):
+        return fail(
+            "secrets",
+            "secret files",
+            f"{what} {path} is not readable by this user",
+            "run the doctor as the service user: sudo -u ktp-gateway ktp-gateway doctor",
+        )
+    if mode & stat.S_IRWXO:
+        return fail("secrets", "secret files", f"{what} {path} is readable by others", fix)
+    if mode & stat.S_IRWXG and strict:
+        return fail("secrets", "secret files", f"{what} {path} is group-readable (refused)", fix)
+    return None
+
+
+def check_secrets(context: Context) -> list[Line]:
+    """Secret files exist, are readable here and by nobody else."""
+    if context.settings is None:
+        return [skip("secrets", "secret files", "the settings do not load")]
+    files = _secret_files(context.settings)
+    problems = [p for what, path, s in files if (p := _secret_problem(what, path, s))]
+    if problems:
+        return problems
+    if not files:
+        return [ok("secrets", "secret files", "none configured (secrets from the environment)")]
+    return [ok("secrets", "secret files", f"{len(files)} file(s), readable by their owner only")]
+
+
+def check_bind(context: Context) -> list[Line]:
+    """Where the API listens, and who may call it."""
+    settings = context.settings
+    if settings is None:
+        return [skip("bind", "API bind", "the settings do not load")]
+    api, auth = settings.api, settings.auth
+    where = f"{api.host}:{api.port}"
+    if not auth.enabled:
+        return [
+            warn(
+                "bind",
+                "API bind",
+                f"{where}, loopback, without caller authentication: any local process may ask",
+                "`ktp-gateway keys new` and KTP_GATEWAY_AUTH__CLIENTS_FILE (docs/api-access.md)",
+            )
+        ]
+    how = "mutual TLS" if auth.client_ca_file else "API keys"
+    scope = "loopback only" if api.is_loopback() else "network, over TLS"
+    return [ok("bind", "API bind", f"{where} ({scope}), callers authenticated by {how}")]
+
+
+def _writable(path: Path) -> str | None:
+    """None if this user can write `path` (or create it); else why not."""
+    target = path
+    while not target.exists():
+        if target.parent == target:
+            return "no existing parent"
+        target = target.parent
+    if not os.access(target, os.W_OK):
+        return f"{target} is not writable by this user"
+    return None
+
+
+def check_storage(context: Context) -> list[Line]:
+    """The audit trail's directory and the SQLite outbox can be written."""
+    settings = context.settings
+    if settings is None:
+        return [skip("storage", "storage", "the settings do not load")]
+    places = [("audit trail", settings.audit.dir)]
+    outbox = settings.return_data
+    if outbox.enabled and outbox.backend is Backend.SQLITE:
+        places += [
+            ("outbox database", outbox.sqlite_path),
+            ("its directory", outbox.sqlite_path.parent),
+        ]
+    problems = [
+        fail(
+            "storage",
+            "storage",
+            f"{what} {path}: {why}",
+            f"create it for the service user: install -d -o ktp-gateway -m 700 {path.parent}",
+        )
+        for what, path in places
+        if (why := _writable(path))
+    ]
+    where = ", ".join(f"{what} {path}" for what, path in places)
+    return problems or [ok("storage", "storage", f"writable: {where}")]
+
+
+def check_return_data(context: Context) -> list[Line]:
+    """Data balikan: on, with Dukcapil's store URL, token and the sealing key."""
+    check, title = "return_data", "return data"
+    settings = context.settings
+    if settings is None:
+        return [skip(check, title, "the settings do not load")]
+    outbox, wire = settings.return_data, settings.dukcapil.returns
+    if not outbox.enabled:
+        return [
+            warn(
+                check,
+                title,
+                "off: the agreement obliges the agency to send data balikan",
+                "KTP_GATEWAY_RETURN_DATA__ENABLED=true with a sealing key and Dukcapil's store "
+                "URL and token (docs/return-data.md)",
+            )
+        ]
+    missing = [
+        name
+        for name, present in (
+            ("KTP_GATEWAY_DUKCAPIL__RETURNS__URL", wire.url),
+            (
+                "KTP_GATEWAY_DUKCAPIL__RETURNS__TOKEN(_FILE)",
+                wire.token.get_secret_value() or wire.token_file,
+            ),
+        )
+        if not present
+    ]
+    if missing:
+        return [
+            fail(
+                check,
+                title,
+                f"on, but not set: {', '.join(missing)}",
+                "set them (docs/return-data.md)",
+            )
+        ]
+    try:
+        outbox.key()
+    except (ConfigurationError, OSError) as exc:
+        detail = exc.detail if isinstance(exc, GatewayError) else f"key file: {exc.strerror}"
+        return [fail(check, title, detail, "a 32-byte random key, base64, in an owner-only file")]
+    store = outbox.backend.value
+    return [ok(check, title, f"on: outbox {store}, Dukcapil store {wire.url}")]
+
+
+def _expiry(path: Path) -> dt.datetime | None:
+    data = path.read_bytes()
+    if PEM_BEGIN not in data:
+        return None
+    return min(c.not_valid_after_utc for c in x509.load_pem_x509_certificates(data))
+
+
+def check_certificates(context: Context) -> list[Line]:
+    """Certificate files in the settings: readable, not expiring soon (a bundle: its earliest)."""
+    settings = context.settings
+    if settings is None:
+        return []
+    files = {
+        "Dukcapil CA bundle": settings.dukcapil.ca_bundle,
+        "API certificate": settings.api.tls_cert_file,
+        "client CA": settings.auth.client_ca_file,
+    }
+    lines = []
+    now = dt.datetime.now(dt.UTC)
+    for what, path in files.items():
+        if path is None:
+            continue
+        try:
+            expiry = _expiry(path)
+        except (OSError, ValueError) as exc:
+            lines.append(
+                fail(
+                    "certificates",
+                    "certificates",
+                    f"{what} {path}: {type(exc).__name__}",
+                    "install a readable PEM file",
+                )
+            )
+            continue
+        if expiry is None:
+            lines.append(
+                fail(
+                    "certificates",
+                    "certificates",
+                    f"{what} {path} holds no certificate",
+                    "install the PEM certificate",
+                )
+            )
+            continue
+        days = (expiry - now).total_seconds() / 86400
+        summary = f"{what} expires {expiry:%Y-%m-%d} ({days:.0f} days)"
+        if days < 0:
+            lines.append(fail("certificates", "certificates", summary, f"renew {path} and restart"))
+        elif days < context.options.warn_days:
+            lines.append(warn("certificates", "certificates", summary, f"renew {path} before then"))
+        else:
+            lines.append(ok("certificates", "certificates", summary))
+    return lines
