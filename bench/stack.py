@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 
 from ktp_gateway.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, demo_client, gateway_env
-from ktp_gateway.stack.pcscd import PcscdService
+from ktp_gateway.stack.pcscd import PcscdService, list_readers
 from ktp_gateway.stack.processes import ManagedProcess, free_port
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway.stack.virtual import SECOND_CARD_READER, SECOND_SAM_READER, VirtualReaderPair
 
 # One officer and one client far over the production rate limits, by design.
 UNLIMITED = {
@@ -72,14 +72,8 @@ def _pid(process: ManagedProcess) -> int:
 
 
 def _second_unit_served() -> bool:
-    """True when pcscd lists a second virtual reader unit (see ktp_gateway/stack/pcscd.py)."""
-    from ktp_gateway.stack import virtual
-    from ktp_gateway.stack.pcscd import list_readers
-
-    second = getattr(virtual, "SECOND_CARD_READER", None)
-    second_sam = getattr(virtual, "SECOND_SAM_READER", None)
-    readers = set(list_readers())
-    return second is not None and {second, second_sam} <= readers
+    """True when pcscd lists the second virtual reader unit (ktp_gateway/stack/pcscd.py)."""
+    return {SECOND_CARD_READER, SECOND_SAM_READER} <= set(list_readers())
 
 
 @contextmanager
