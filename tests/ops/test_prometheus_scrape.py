@@ -12,6 +12,7 @@ real durations). Prometheus scrapes /metrics with its own API key, as the instal
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,13 +25,20 @@ import pytest
 import yaml
 
 from ktp_gateway.callers.keys import hash_key, new_key
-from ktp_gateway.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, gateway_env, post_json
+from ktp_gateway.demo import (
+    DEMO_ACCOUNTABILITY,
+    DEMO_CONSUMER_PATH,
+    DEMO_USER_ID,
+    gateway_env,
+    post_json,
+)
 from ktp_gateway.metrics_doc import exported_series
 from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.processes import ManagedProcess, free_port
 from ktp_gateway.stack.virtual import CARD_READER, VirtualReaderPair
 
+from . import grafana
 from .conftest import RULES
 from .prometheus import PrometheusServer, render_config, render_rules
 
@@ -171,7 +179,24 @@ def get_metrics(url: str, key: str | None) -> int:
         return int(error.code)
 
 
+def tap(office: Office, person: str) -> int:
+    """One verification as the case application asks it, the card placed while it waits."""
+    answer: list[int] = []
+    body = {**DEMO_ACCOUNTABILITY, "wait_seconds": 10}
+    url = f"{office.gateway_url}/v1/verifications"
+    waiting = threading.Thread(
+        target=lambda: answer.append(post_json(url, body, api_key=office.case_key)[0])
+    )
+    waiting.start()
+    time.sleep(0.3)
+    office.pair.place(person)
+    waiting.join(20)
+    office.pair.remove()
+    return answer[0]
+
+
 def test_prometheus_scrapes_reader_sam_dukcapil_and_return_data_series(office: Office) -> None:
+    assert tap(office, "budi") == 200
     status, _ = post_json(
         f"{office.gateway_url}/v1/nik-lookups", {"nik": BUDI, **WHO}, api_key=office.case_key
     )
@@ -188,11 +213,13 @@ def test_prometheus_scrapes_reader_sam_dukcapil_and_return_data_series(office: O
         # present, or open once its activation check passed: either is a working SAM slot
         f'sum(ktp_gateway_sam_state{{{reader}, state=~"present|open"}})': 1,
         f'ktp_gateway_sam_activation_state{{{reader}, state="active"}}': 1,
-        'ktp_gateway_dukcapil_requests_total{operation="nik", outcome="ok"}': 1,
+        'ktp_gateway_dukcapil_requests_total{operation="nik", outcome="ok"}': 2,  # tap, lookup
         'ktp_gateway_dukcapil_circuit_state{state="closed"}': 1,
         "ktp_gateway_return_data_outbox_up": 1,
         'ktp_gateway_return_data_items{status="pending"}': 0,
         "ktp_gateway_agreement_in_force": 1,
+        f'ktp_gateway_card_reads_total{{{reader}, outcome="ok"}}': 1,
+        'ktp_gateway_verifications_total{outcome="verified"}': 1,
     }
     for expr, want in expected.items():
         wait_for(f"{expr} == {want}", lambda e=expr, w=want: value(office, e) == w)
@@ -207,6 +234,26 @@ def test_prometheus_scrapes_reader_sam_dukcapil_and_return_data_series(office: O
     rules = [rule for group in groups for rule in group["rules"]]
     shipped = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"][0]["rules"]
     assert len(rules) == len(shipped) and all(rule["health"] == "ok" for rule in rules), rules
+
+
+def test_every_dashboard_query_runs_on_the_real_prometheus(office: Office) -> None:
+    wait_for("a scraped tap", lambda: office.prometheus.query("ktp_gateway_card_reads_total"))
+    time.sleep(2)  # a few more scrapes, so rates have two samples
+    results = {
+        where: office.prometheus.query(expr)  # a malformed query fails here (HTTP 400)
+        for where, expr in grafana.expressions(grafana.load()).items()
+    }
+    empty = sorted(where for where, result in results.items() if not result)
+    # Quiet series stay empty on a fresh gateway (no errors, no quota answer, no certificate,
+    # no dead letter); everything an office watches in normal work has data.
+    for where in (
+        "Readers attached / A", "PC/SC (pcscd) / A", "PC/SC monitor / A", "Gateway scrape / A",
+        "Readers: card and SAM / C", "Taps per minute by reader / A", "Card read latency / B",
+        "APDU round trip (p95) / A", "Dukcapil requests by outcome / A", "Dukcapil latency / B",
+        "Circuit breaker / A", "Outbox items by status / A", "Agreement days left / A",
+        "Days until certificates expire / B", "Gateway version / A",
+    ):  # fmt: skip
+        assert where not in empty, f"{where} has no data"
 
 
 def test_a_sam_pulled_from_the_reader_fires_sam_missing_and_clears_when_back(
