@@ -23,7 +23,8 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 [ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] \
   || packages+=(python3-dev)
 # postgresql: the tests start a throwaway server for the shared return-data outbox (initdb, pg_ctl).
-[ -n "$extras" ] && packages+=(postgresql)
+# prometheus: promtool checks and unit-tests the alert rules; the server scrapes a test gateway.
+[ -n "$extras" ] && packages+=(postgresql prometheus)
 
 # `dpkg -s` also succeeds for removed packages whose config files remain: ask for "installed".
 installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
