@@ -25,6 +25,9 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 # postgresql: the tests start a throwaway server for the shared return-data outbox (initdb, pg_ctl).
 # prometheus: promtool checks and unit-tests the alert rules; the server scrapes a test gateway.
 [ -n "$extras" ] && packages+=(postgresql prometheus)
+# systemd: `systemd-analyze verify` checks deploy/systemd/ktp-gateway.service offline (no running
+# systemd is needed).
+[ -n "$extras" ] && packages+=(systemd)
 
 # `dpkg -s` also succeeds for removed packages whose config files remain: ask for "installed".
 installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
