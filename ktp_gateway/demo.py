@@ -43,7 +43,8 @@ DEMO_ACCOUNTABILITY = {
 COLUMN = 36  # width of the card and registry columns
 
 
-def _simulator(port: int, password: str, log_dir: Path) -> ManagedProcess:
+def simulator_process(port: int, password: str, log_dir: Path) -> ManagedProcess:
+    """The Dukcapil simulator the demo's gateway is wired to (`gateway_env`), not yet started."""
     return ManagedProcess.python_module(
         "Dukcapil simulator",
         "ktp_gateway.simulators.dukcapil",
@@ -144,7 +145,7 @@ def virtual_stack(
         pair = stack.enter_context(VirtualReaderPair())
         simulator_port, gateway_port = free_port(), port or free_port()
         api_key, clients_file = demo_client(log_dir)
-        stack.enter_context(_simulator(simulator_port, password, log_dir))
+        stack.enter_context(simulator_process(simulator_port, password, log_dir))
         stack.enter_context(
             ManagedProcess.python_module(
                 "gateway",

@@ -27,10 +27,9 @@ import yaml
 from ktp_gateway.callers.keys import hash_key, new_key
 from ktp_gateway.demo import (
     DEMO_ACCOUNTABILITY,
-    DEMO_CONSUMER_PATH,
-    DEMO_USER_ID,
     gateway_env,
     post_json,
+    simulator_process,
 )
 from ktp_gateway.metrics_doc import exported_series
 from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
@@ -76,16 +75,6 @@ def _clients(directory: Path) -> tuple[str, str, Path]:
     return case_key, scrape_key, path
 
 
-def _simulator(port: int, password: str, log: Path) -> ManagedProcess:
-    return ManagedProcess.python_module(
-        "Dukcapil simulator", "ktp_gateway.simulators.dukcapil",
-        "--host", "127.0.0.1", "--port", str(port), "--consumer-path", DEMO_CONSUMER_PATH,
-        ready_url=f"http://127.0.0.1:{port}/_simulator/stats",
-        env={"DUKCAPIL_SIM_USER_ID": DEMO_USER_ID, "DUKCAPIL_SIM_PASSWORD": password},
-        log_path=log,
-    )  # fmt: skip
-
-
 def _gateway_env(
     port: int, sim_port: int, password: str, tmp: Path, clients: Path
 ) -> dict[str, str]:
@@ -129,7 +118,7 @@ def office(
     )  # fmt: skip
     with (
         VirtualReaderPair() as pair,
-        _simulator(sim_port, password, tmp / "simulator.log") as simulator,
+        simulator_process(sim_port, password, tmp) as simulator,
         gateway,
         PrometheusServer(prometheus_binary, config, tmp / "tsdb", tmp / "prometheus.log") as prom,
     ):
