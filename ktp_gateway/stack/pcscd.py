@@ -113,8 +113,8 @@ def render_reader_conf(
     for index, unit in enumerate(units):
         (conf_dir / f"vpcd-unit{index + 1}").write_text(
             f"# ktp-gateway virtual reader unit {index + 1} (written by ktp_gateway.stack.pcscd).\n"
-            f"# Readers \"{unit.card_reader}\" (card, TCP {unit.ports[0]}) and "
-            f"\"{unit.sam_reader}\" (SAM, TCP {unit.ports[1]}).\n"
+            f'# Readers "{unit.card_reader}" (card, TCP {unit.ports[0]}) and '
+            f'"{unit.sam_reader}" (SAM, TCP {unit.ports[1]}).\n'
             "# DEVICENAME /dev/null:<port> makes vpcd listen for emulators on every interface.\n"
             f'FRIENDLYNAME "{unit.friendly_name}"\n'
             f"DEVICENAME   /dev/null:0x{unit.port:04X}\n"
