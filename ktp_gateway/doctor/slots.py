@@ -72,7 +72,8 @@ def _sam(pair: ReaderPair, status: ReaderStatus, specs: Specs) -> Line:
 
 
 def _serial(pcsc: PcscContext, pair: ReaderPair, specs: Specs) -> bytes:
-    connection = pcsc.connect(pair.sam_reader)
+    # Shared, and the SAM left as it was: the serial needs no session, and a tap may follow.
+    connection = pcsc.connect(pair.sam_reader, exclusive=False, reset_on_close=False)
     try:
         return SamSession(processor_for(connection), specs.sam_for(pair.profile)).read_serial()
     finally:

@@ -37,6 +37,8 @@ _CARD_CODES = {
 STATUS_PRESENT = 0x0004  # SCardStatus's SCARD_PRESENT (pcsclite.h); pyscard does not export it
 REMOVAL_GRACE_SECONDS = 1.0  # covers pcsc-lite's 0.4 s presence poll of drivers like vpcd
 WAIT_SLICE_MS = 250  # how often a wait for a card re-checks its deadline
+SHARING_WAIT_SECONDS = 2.0  # another process holding the slot (a doctor run) lets go within this
+SHARING_RETRY_SECONDS = 0.02
 PNP_NOTIFICATION = "\\\\?PnP?\\Notification"  # pcsc-lite's pseudo-reader for attach/detach
 
 
@@ -96,12 +98,13 @@ class SlotEvent:
 
 
 class PcscConnection:
-    """A `Connection` to the card or SAM in one reader slot (T=1 or T=0, shared access)."""
+    """A `Connection` to the card or SAM in one reader slot (T=1 or T=0)."""
 
-    def __init__(self, hcard: int, protocol: int, reader: str) -> None:
+    def __init__(self, hcard: int, protocol: int, reader: str, *, reset_on_close: bool) -> None:
         self._hcard: int | None = hcard
         self._protocol = protocol
         self.reader = reader
+        self._disposition = scard.SCARD_RESET_CARD if reset_on_close else scard.SCARD_LEAVE_CARD
         hresult, _name, _state, _proto, atr = scard.SCardStatus(hcard)
         _check(hresult, "status")
         self._atr = bytes(atr)
@@ -137,9 +140,9 @@ class PcscConnection:
             time.sleep(0.05)
 
     def close(self) -> None:
-        """Disconnect; the card is reset so no authenticated session outlives the request."""
+        """Disconnect; a tap resets the card so no authenticated session outlives the request."""
         if self._hcard is not None:
-            scard.SCardDisconnect(self._hcard, scard.SCARD_RESET_CARD)
+            scard.SCardDisconnect(self._hcard, self._disposition)
             self._hcard = None
 
 
@@ -248,13 +251,24 @@ class PcscContext:
         if self._hcontext is not None:
             scard.SCardCancel(self._hcontext)
 
-    def connect(self, reader: str) -> PcscConnection:
-        """Connect to the card in `reader` with whichever of T=0 / T=1 it speaks."""
-        hresult, hcard, protocol = scard.SCardConnect(
-            self.handle,
-            reader,
-            scard.SCARD_SHARE_SHARED,
-            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
-        )
+    def connect(
+        self, reader: str, *, exclusive: bool = True, reset_on_close: bool = True
+    ) -> PcscConnection:
+        """Connect to the card in `reader` with whichever of T=0 / T=1 it speaks.
+
+        A tap connects exclusively, so no other program (a doctor run, a PC/SC tool) can slip a
+        command into a SAM or card session; and resets on close. A slot another program holds is
+        waited for briefly, then `reader_busy`. A look that opens no session (reading the SAM
+        serial) connects shared and leaves the card as it was.
+        """
+        share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
+        deadline = time.monotonic() + SHARING_WAIT_SECONDS
+        while True:
+            hresult, hcard, protocol = scard.SCardConnect(
+                self.handle, reader, share, scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
+            )
+            if hresult != scard.SCARD_E_SHARING_VIOLATION or time.monotonic() >= deadline:
+                break
+            time.sleep(SHARING_RETRY_SECONDS)
         _check(hresult, "connect")
-        return PcscConnection(hcard, protocol, reader)
+        return PcscConnection(hcard, protocol, reader, reset_on_close=reset_on_close)

@@ -8,10 +8,13 @@ import datetime as dt
 import pytest
 
 from ktp_gateway.errors import ErrorCode, GatewayError
+from ktp_gateway.reader.pcsc import PcscContext
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.sam.activation_record import parse_record
 from ktp_gateway.sam.binding import Activations
 from ktp_gateway.simulators.activation import VIRTUAL_AGENCY, record_json, virtual_records
+from ktp_gateway.simulators.card import VirtualKtpCard
+from ktp_gateway.simulators.faults import FaultyCard
 from ktp_gateway.simulators.population import load_population
 from ktp_gateway.specs import load_specs
 from ktp_gateway.stack.virtual import (
@@ -161,3 +164,37 @@ async def test_each_unit_opens_only_with_its_own_sams_record(
     service = _service(unit=second_reader_pair.card_reader.removesuffix(" 00"))
     code = await _code_of(service, reader=SECOND_CARD_READER)
     assert code is ErrorCode.SAM_READER_MISMATCH
+
+
+async def test_a_tap_holds_its_slots_so_no_other_program_slips_into_the_session(
+    reader_pair: VirtualReaderPair,
+) -> None:
+
+    service = _service()
+    reader_pair.place_card(FaultyCard(VirtualKtpCard.for_person("budi"), mute_after=12))
+    tap = asyncio.create_task(service.read(CARD_READER))
+    await asyncio.sleep(0.5)  # the tap holds the SAM (mid-authentication, the card mute)
+
+    def outside_look() -> ErrorCode:
+        with PcscContext() as other, pytest.raises(GatewayError) as caught:
+            other.connect(SAM_READER, exclusive=False, reset_on_close=False)
+        return caught.value.code
+
+    assert await asyncio.to_thread(outside_look) is ErrorCode.READER_BUSY
+    await asyncio.to_thread(reader_pair.remove)
+    with pytest.raises(GatewayError):
+        await tap
+
+
+async def test_a_tap_waits_for_another_program_to_let_go_of_the_sam(
+    reader_pair: VirtualReaderPair,
+) -> None:
+
+    reader_pair.place("budi")
+    with PcscContext() as other:
+        look = other.connect(SAM_READER, exclusive=False, reset_on_close=False)
+        tap = asyncio.create_task(_service().read(CARD_READER))
+        await asyncio.sleep(0.5)
+        assert not tap.done()  # waiting for the slot, not failing
+        look.close()
+    assert (await tap).person.nama_lengkap == "BUDI CONTOH"
