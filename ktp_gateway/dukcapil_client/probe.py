@@ -7,6 +7,9 @@ the daily quota (05), and only then the request's parameters (07). A CALL_NIK wh
 passed: no NIK is sent, nobody is looked up, and by that order no quota is spent (the simulator
 spends none). Answers about the NIK itself (15 format, 13 not found) also come after the login,
 so they count as accepted too. Pure: the client (client.py) sends, this module judges.
+
+That order is taken from public notes and the simulator, not confirmed against the real service
+(docs/operator-guide.md says so to operators).
 """
 
 from __future__ import annotations
