@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from bench.stack import BenchStack
+from bench.stats import cpu_seconds
 from ktp_gateway.demo import DEMO_ACCOUNTABILITY
 from ktp_gateway.stack.virtual import VirtualReaderPair
 
@@ -36,8 +37,12 @@ def _tapper(
             counts[index] += 1
 
 
-def _taps_per_second(stack: BenchStack, pairs: list[VirtualReaderPair], seconds: float) -> float:
+def _taps_per_second(
+    stack: BenchStack, pairs: list[VirtualReaderPair], seconds: float
+) -> tuple[float, float]:
+    """Taps per second, and the gateway's CPU milliseconds per tap, over the window."""
     counts = [0] * len(pairs)
+    cpu_before = cpu_seconds(stack.gateway_pid)
     started = time.perf_counter()
     threads = [
         threading.Thread(target=_tapper, args=(stack, pair, started + seconds, counts, i))
@@ -47,7 +52,9 @@ def _taps_per_second(stack: BenchStack, pairs: list[VirtualReaderPair], seconds:
         thread.start()
     for thread in threads:
         thread.join()
-    return sum(counts) / (time.perf_counter() - started)
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(stack.gateway_pid) - cpu_before
+    taps = max(sum(counts), 1)
+    return taps / elapsed, 1000 * cpu / taps
 
 
 def run_readers(stack: BenchStack, seconds: float) -> dict[str, Any]:
@@ -58,8 +65,8 @@ def run_readers(stack: BenchStack, seconds: float) -> dict[str, Any]:
     for pair, person in zip(stack.pairs, PEOPLE, strict=False):
         pair.place(person)
     try:
-        one = _taps_per_second(stack, stack.pairs[:1], seconds)
-        two = _taps_per_second(stack, stack.pairs[:2], seconds)
+        one, one_cpu = _taps_per_second(stack, stack.pairs[:1], seconds)
+        two, two_cpu = _taps_per_second(stack, stack.pairs[:2], seconds)
     finally:
         for pair in stack.pairs:
             pair.remove()
@@ -67,4 +74,5 @@ def run_readers(stack: BenchStack, seconds: float) -> dict[str, Any]:
         "seconds": seconds,
         "rps": {"1_reader": round(one, 1), "2_readers": round(two, 1)},
         "scaling": round(two / one, 2) if one else None,
+        "gateway_cpu_ms_per_tap": {"1_reader": round(one_cpu, 2), "2_readers": round(two_cpu, 2)},
     }

@@ -109,10 +109,10 @@ def _readers(parts: dict[str, Any]) -> list[str]:
         return []
     if "skipped" in readers:
         return [f"6. Several readers: {readers['skipped']}", ""]
-    rps = readers["rps"]
+    rps, cpu = readers["rps"], readers["gateway_cpu_ms_per_tap"]
     return [
         f"6. Taps per second: 1 reader {rps['1_reader']}, 2 readers {rps['2_readers']}"
-        f" (x{readers['scaling']})",
+        f" (x{readers['scaling']}); gateway CPU per tap {cpu['1_reader']} / {cpu['2_readers']} ms",
         "",
     ]
 
@@ -123,8 +123,9 @@ def render(result: dict[str, Any]) -> str:
     parts = result["parts"]
     lines = [
         f"ktp-gateway benchmarks, {result['date']}, {m['cores']} cores {m['cpu']},"
-        f" {m['ram_gib']} GiB, Linux {m['kernel']}, Python {m['python']},"
-        f" load {result['load_average_at_start']}",
+        f" {m['ram_gib']} GiB, Linux {m['kernel']}, Python {m['python']}",
+        f"load average at start {result['load_average_at_start']}, after each part"
+        f" {result.get('load_average_after_part', {})}",
         "",
         *_breakdown(parts),
         *_sequence(parts),

@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "load_average_at_start": load_before,
         "parts": {},
         "seconds_per_part": {},
+        "load_average_after_part": {},
     }
     parts, took = result["parts"], result["seconds_per_part"]
     if not {1, 2, 3, 6} <= skip:
@@ -108,20 +109,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 parts["apdu_sequence"] = taps["sequence"]
                 parts["apdu_economy"] = taps["sequence"]["apdu_economy"]
                 took["taps"] = _since(mark)
+                _note_load(result, "taps")
             if 6 not in skip:
                 mark = time.monotonic()
                 parts["readers"] = run_readers(stack, args.reader_seconds)
                 took["readers"] = _since(mark)
+                _note_load(result, "readers")
     if not {4, 5} <= skip:
         with bench_stack(pcsc=False) as stack:
             if 4 not in skip:
                 mark = time.monotonic()
                 parts["rest"] = run_rest(stack, _ints(args.concurrency), args.rest_seconds)
                 took["rest"] = _since(mark)
+                _note_load(result, "rest")
             if 5 not in skip:
                 mark = time.monotonic()
                 parts["memory"] = run_memory(stack, _ints(args.memory))
                 took["memory"] = _since(mark)
+                _note_load(result, "memory")
     result["seconds"] = round(time.time() - started, 1)
     result["load_average_at_end"] = load_average()
     return result
@@ -129,6 +134,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _since(mark: float) -> float:
     return round(time.monotonic() - mark, 1)
+
+
+def _note_load(result: dict[str, Any], part: str) -> None:
+    """The 1-minute load average as each part ends: others' work on the cores shows here."""
+    result["load_average_after_part"][part] = load_average()
 
 
 def _argv_echo(args: argparse.Namespace) -> list[str]:
