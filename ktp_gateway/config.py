@@ -37,10 +37,14 @@ class _Section(BaseModel):
 
 
 class ApiSettings(_Section):
+    # Address the REST API binds to; off loopback it needs caller authentication (auth.*) and TLS.
     host: str = "127.0.0.1"
-    port: int = Field(default=8600, ge=1, le=65535)
-    tls_cert_file: Path | None = None  # serve HTTPS (needed off loopback and for mutual TLS)
+    port: int = Field(default=8600, ge=1, le=65535)  # TCP port the REST API listens on
+    # PEM certificate (chain) to serve HTTPS; needed off loopback and for mutual TLS.
+    tls_cert_file: Path | None = None
+    # PEM private key of tls_cert_file (owner-only); none: the key is in the certificate file.
     tls_key_file: Path | None = None
+    # Largest request body in bytes; a larger one is refused with 413 `request_too_large`.
     max_body_bytes: int = Field(default=16 * 1024, ge=1024, le=1 << 20)
 
     def is_loopback(self) -> bool:
@@ -53,9 +57,12 @@ class ApiSettings(_Section):
 class AuthSettings(_Section):
     """Caller authentication (docs/api-access.md): API key hashes in a clients file, mutual TLS."""
 
-    clients_file: Path | None = None  # re-read on change: keys rotate without a restart
+    # API key hashes per client application (`ktp-gateway keys new`); re-read on change: keys
+    # rotate without a restart.
+    clients_file: Path | None = None
     client_ca_file: Path | None = None  # CA that signs client certificates (mutual TLS)
-    require_client_certificate: bool = True  # with a client CA: False lets API keys in too
+    # With a client CA: every caller must present a certificate; False lets API keys in too.
+    require_client_certificate: bool = True
 
     @property
     def enabled(self) -> bool:
@@ -65,36 +72,51 @@ class AuthSettings(_Section):
 class LimitSettings(_Section):
     """Token buckets against abuse: a steady rate per minute and a burst, per client and officer."""
 
+    # Steady requests per minute for each client application; over it: 429 `rate_limited`.
     client_per_minute: float = Field(default=120, gt=0)
+    # Requests a client application may make at once before client_per_minute paces it.
     client_burst: int = Field(default=30, ge=1)
+    # Steady card or registry requests per minute for each officer_id; over it: 429.
     officer_per_minute: float = Field(default=30, gt=0)
+    # Requests one officer may make at once before officer_per_minute paces them.
     officer_burst: int = Field(default=10, ge=1)
 
 
 class JobSettings(_Section):
     """Asynchronous verifications: results live in memory for seconds, then they are gone."""
 
+    # Seconds a finished job's result stays in memory, fetched or not, before it is dropped.
     result_ttl_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Longest long poll (`GET /v1/verifications/{id}?wait=`) in seconds; a longer wait is cut.
     max_poll_seconds: float = Field(default=30.0, gt=0, le=120)
+    # Jobs held at once (running, or finished and not yet dropped); one more: 429 `rate_limited`.
     max_jobs: int = Field(default=32, ge=1, le=1024)
 
 
 class ClaimSettings(_Section):
     """Similarity (0-100) from which a claimed value counts as a match (docs/claims.md)."""
 
+    # Score from which a claimed name (nama_lengkap, nama_ibu_kandung, nama_ayah) matches.
     name_threshold: int = Field(default=90, ge=50, le=100)
+    # Score from which other claimed text (tempat_lahir, each part of alamat, ...) matches.
     text_threshold: int = Field(default=85, ge=50, le=100)
 
 
 class ReaderSettings(_Section):
+    # Firmware profiles (card, SAM, reader YAML) and the public keys they trust.
     specs_dir: Path = DEFAULT_SPECS_DIR
+    # Card wait when a request gives no wait_seconds; 0: the card must already be on the reader.
     default_wait_seconds: float = Field(default=0.0, ge=0)
+    # Longest card wait in seconds; a request asking for more is cut to this.
     max_wait_seconds: float = Field(default=60.0, gt=0, le=600)
-    # A read that has not finished this long after the wait is a mute card: `card_timeout`.
+    # Seconds: a read that has not finished this long after the wait is a mute card: `card_timeout`.
     # The whole read takes well under a second on a KTP-el; real readers give up on their own.
     card_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Check the card data's issuer signature (by the SAM, and on the host where the profile has
+    # a key), refusing a mismatch as `card_not_genuine`; keep it on.
     check_signature: bool = True
-    monitor: bool = True  # one PC/SC monitor thread feeds /v1/readers, /v1/events and metrics
+    # One PC/SC monitor thread feeds /v1/events, /healthz and the reader metrics; off: no events.
+    monitor: bool = True
 
 
 class ActivationSettings(_Section):
@@ -105,7 +127,9 @@ class ActivationSettings(_Section):
     of records).
     """
 
+    # Owner-only JSON files, one signed activation record each (the preferred way).
     record_files: list[Path] = []
+    # One record's JSON, or a JSON array of records; a secret: prefer record_files.
     record: SecretStr | None = None
 
     def records(self, specs: Specs) -> list[ActivationRecord]:
@@ -124,23 +148,32 @@ class AgreementSettings(_Section):
     switch, checked on every request (the file present: access suspended, its text the reason).
     """
 
+    # The PKS file (YAML, docs/agreement.md); required: the gateway does not start without it.
     file: Path | None = None
+    # Present: access is suspended, its text the reason (`ktp-gateway agreement suspend|resume`).
     suspension_file: Path = Path("/var/lib/ktp-gateway/agreement.suspended")
+    # This agency's name as in the activation records: a SAM activated for another is refused.
     agency: str = "LPSK"
 
 
 class AuditSettings(_Section):
     """The audit trail (docs/audit.md): its directory, how long records are kept, fsync."""
 
+    # Directory of the hash-chained audit trail; the service user must be able to write it.
     dir: Path = Path("/var/lib/ktp-gateway/audit")
-    # At least a semester: the usage report the agreement requires is built from the trail.
+    # Days records are kept (older ones pruned at start and by `ktp-gateway audit prune`); at
+    # least a semester: the usage report the agreement requires is built from the trail.
     retention_days: int = Field(default=730, ge=184)
+    # fsync each record as it is written; off only where losing the last records is acceptable.
     fsync: bool = True
 
 
 class LogSettings(_Section):
+    # A logging level name (DEBUG, INFO, WARNING, ...); APDU (raw card traffic) needs the switch.
     level: str = "INFO"
+    # true: JSON lines; false: console text; none: JSON unless stderr is a terminal.
     json_output: bool | None = None
+    # Development switch for level APDU: card traffic carries personal data; never in production.
     allow_apdu_trace: bool = False
 
 

@@ -28,14 +28,17 @@ class ReturnWireSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Full URL of Dukcapil's data balikan store script; required when return_data is enabled.
     url: str | None = None
+    # Bearer token for the store; a secret: prefer token_file.
     token: SecretStr = SecretStr("")
-    token_file: Path | None = None  # re-read whenever it changes, like the other credentials
-    id_lembaga: str = ""
-    nama_lembaga: str = "LPSK"
-    nik_key: str = "NIK"
-    register_key: str = "nomor_register"
-    sk_key: str = "nomor_sk_rapat_paripurna"
+    # Owner-only file holding the token, re-read whenever it changes; wins over token.
+    token_file: Path | None = None
+    id_lembaga: str = ""  # the agency's ID as Dukcapil assigns it, sent with each item
+    nama_lembaga: str = "LPSK"  # the agency's name, sent with each item
+    nik_key: str = "NIK"  # body key of the NIK in each item
+    register_key: str = "nomor_register"  # body key of the nomor register
+    sk_key: str = "nomor_sk_rapat_paripurna"  # body key of the plenary decision letter number
 
     @field_validator("url")
     @classmethod

@@ -44,37 +44,55 @@ class DukcapilSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Dukcapil's web service: scheme, host and port (the default is the local simulator).
     base_url: str = "http://127.0.0.1:8700"
-    api_path: str = "dukcapil/get_json"
-    consumer_path: str = "lpsk/ws"
-    call_nik: str = "CALL_NIK"
-    call_photo: str = "CALL_FOTO"  # no public call seen: the agency's real endpoint name goes here
-    call_family: str = "CALL_NIK_GET_KK"
-    # Credentials: a value (environment) or a file holding it, re-read whenever the file changes.
+    api_path: str = "dukcapil/get_json"  # path after base_url, before the consumer path
+    consumer_path: str = "lpsk/ws"  # the agency's consumer path, as Dukcapil assigns it
+    call_nik: str = "CALL_NIK"  # endpoint name of the query by NIK
+    # Endpoint name of the face photo query; no public call seen: set the agency's real one.
+    call_photo: str = "CALL_FOTO"
+    call_family: str = "CALL_NIK_GET_KK"  # endpoint name of the family-card (KK) query
+    # The User ID Dukcapil assigns the agency (required); or user_id_file.
     user_id: str = ""
+    # Owner-only file holding the User ID, re-read when it changes; wins over user_id.
     user_id_file: Path | None = None
+    # The agency's Dukcapil password (required); a secret: prefer password_file.
     password: SecretStr = SecretStr("")
+    # Owner-only file holding the password, re-read when it changes (rotation without restart).
     password_file: Path | None = None
+    # The agency's IP address as registered with Dukcapil, sent in each query (required).
     ip_user: str = ""
+    # Spelling of the request body keys: upper (`user_id`, `NIK`) or camel (`userId`, `nik`).
     key_style: KeyStyle = KeyStyle.UPPER
+    # Seconds to open a connection (also the write timeout); a timeout is `dukcapil_timeout`.
     connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Seconds to wait for Dukcapil's answer; a timeout is `dukcapil_timeout`.
     read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Retries after a failed connect only (nothing was sent, no quota spent); none after TLS.
     retries: int = Field(default=1, ge=0, le=3)
+    # Requests to Dukcapil in flight at once (and pooled connections); more wait their turn.
     max_concurrency: int = Field(default=4, ge=1, le=64)
+    # Largest answer read, in bytes; a larger one is `dukcapil_bad_response`.
     max_response_bytes: int = Field(default=2_000_000, ge=1024)
+    # Log a warning when Dukcapil's remaining daily quota falls below this many queries.
     quota_warn_below: int = Field(default=500, ge=0)
     # The daily quota's reset, when the answer does not say (Retry-After); None: unknown.
     quota_resets_at: dt.time | None = dt.time(0, 0)
-    quota_timezone: str = "Asia/Jakarta"
-    # Circuit breaker: after this many service failures in a row, fail fast for open_seconds,
-    # then let one probe through.
+    quota_timezone: str = "Asia/Jakarta"  # IANA time zone of quota_resets_at
+    # Circuit breaker: after this many service failures in a row, fail fast for
+    # breaker_open_seconds, then let one probe through.
     breaker_failures: int = Field(default=5, ge=1, le=100)
+    # Seconds the open breaker fails calls at once (`dukcapil_circuit_open`) before a probe.
     breaker_open_seconds: float = Field(default=30.0, gt=0, le=3600)
-    # What the agreement grants: only these are asked for and released.
+    # Fields asked for and released; the gateway replaces this with the agreement file's list.
     granted_fields: frozenset[GrantedField] = frozenset(GrantedField)
+    # False: face photo queries are refused before sending (`field_not_granted`).
     photo_granted: bool = True
+    # False: family-card (KK) queries are refused before sending (`field_not_granted`).
     family_granted: bool = True
+    # Verify Dukcapil's TLS certificate; false is refused unless insecure_dev.
     verify: bool = True
+    # PEM file of the CA (or self-signed certificate) to trust for Dukcapil's TLS.
     ca_bundle: Path | None = None
     # SHA-256 of the server's public key (SPKI), as "sha256/<base64>" or hex: any one must match.
     # With pins and no ca_bundle the pin replaces the CA check (a self-signed closed network).
@@ -82,7 +100,10 @@ class DukcapilSettings(BaseModel):
     returns: ReturnWireSettings = ReturnWireSettings()
     # Explicit escape hatches, off by default: a developer's self-signed box, or a closed network
     # that only offers plain HTTP (both carry NIKs and credentials, so each is a conscious choice).
+
+    # Development only: allows verify=false (no TLS check at all); never in production.
     insecure_dev: bool = False
+    # Allows plain http to a non-loopback base_url (NIKs and credentials unencrypted).
     allow_plain_http: bool = False
 
     @field_validator("base_url")

@@ -29,22 +29,32 @@ class ReturnDataSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Run the data balikan outbox; needs an encryption key and dukcapil.returns.url.
     enabled: bool = False
     # Enqueue after each verification that carries a nomor register (and SK) and found a record.
     auto_after_verification: bool = True
-    backend: Backend = Backend.SQLITE
+    backend: Backend = Backend.SQLITE  # where the sealed items are kept
+    # The SQLite database file (backend sqlite); its directory must be writable.
     sqlite_path: Path = Path("/var/lib/ktp-gateway/return-outbox.sqlite3")
-    postgres_dsn: SecretStr | None = None  # e.g. "host=/run/postgresql dbname=ktp user=gateway"
-    # 32 random bytes, base64; from the environment or a file readable by the owner only.
+    # libpq connection string, required with backend postgres; a secret.
+    # E.g. "host=/run/postgresql dbname=ktp user=gateway".
+    postgres_dsn: SecretStr | None = None
+    # AES-256-GCM sealing key: 32 random bytes, base64; a secret: prefer encryption_key_file.
     encryption_key: SecretStr | None = None
+    # Owner-only file holding the base64 key (used when encryption_key is not set).
     encryption_key_file: Path | None = None
+    # Delivery attempts before an item goes to the dead letter (`ktp-gateway returns retry`).
     max_attempts: int = Field(default=12, ge=1, le=1000)
+    # Seconds before the second attempt, doubling after each failure (+-20 % jitter).
     backoff_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Cap on the wait between two attempts, in seconds (before the jitter).
     backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
     # An item being delivered is leased; a gateway that died mid-delivery frees it when the
     # lease ends. Longer than one delivery can take (the client's timeouts and retry).
     lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Seconds between looks for due items when idle (a new item wakes the worker at once).
     poll_seconds: float = Field(default=2.0, gt=0, le=600)
+    # Items leased and delivered together in one pass.
     batch_size: int = Field(default=16, ge=1, le=500)
 
     @model_validator(mode="after")
