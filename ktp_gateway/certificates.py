@@ -8,6 +8,7 @@ with several certificates (a CA bundle) reports its earliest expiry: the first o
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,13 +35,22 @@ def certificate_files(settings: Settings) -> dict[str, Path]:
     return {role: path for role, path in files.items() if path is not None}
 
 
-def earliest_not_after(path: Path) -> float | None:
-    """The earliest `notAfter` (Unix time) of the PEM certificates in a file; None without any."""
+def earliest_expiry(path: Path) -> dt.datetime | None:
+    """The earliest `notAfter` (UTC) of the PEM certificates in a file; None without any.
+
+    Raises OSError for an unreadable file and ValueError for a malformed certificate.
+    """
     data = path.read_bytes()
     if PEM_BEGIN not in data:
         return None  # a key-only or empty file: nothing that expires
     certificates = x509.load_pem_x509_certificates(data)
-    return min(cert.not_valid_after_utc.timestamp() for cert in certificates)
+    return min(cert.not_valid_after_utc for cert in certificates)
+
+
+def earliest_not_after(path: Path) -> float | None:
+    """The earliest `notAfter` of the PEM certificates in a file as Unix time (the metric)."""
+    expiry = earliest_expiry(path)
+    return None if expiry is None else expiry.timestamp()
 
 
 def _family() -> GaugeMetricFamily:

@@ -12,8 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from cryptography import x509
-
+from ktp_gateway.certificates import certificate_files, earliest_expiry
 from ktp_gateway.config import CONFIG_ENV, Settings
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, fail, ok, skip, warn
@@ -22,7 +21,6 @@ from ktp_gateway.returns.settings import Backend
 
 SETTINGS_FIX = "correct the setting named (docs/configuration.md), then run the doctor again"
 OWNER_ONLY_FIX = "chown ktp-gateway: {path} && chmod 600 {path}"
-PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
 
 
 def check_settings(context: Context) -> list[Line]:
@@ -191,11 +189,12 @@ def check_return_data(context: Context) -> list[Line]:
     return [ok(check, title, f"on: outbox {store}, Dukcapil store {wire.url}")]
 
 
-def _expiry(path: Path) -> dt.datetime | None:
-    data = path.read_bytes()
-    if PEM_BEGIN not in data:
-        return None
-    return min(c.not_valid_after_utc for c in x509.load_pem_x509_certificates(data))
+# The doctor's words for the roles `certificate_files` names (the metric's label).
+CERTIFICATE_ROLES = {
+    "dukcapil_ca": "Dukcapil CA bundle",
+    "api_server": "API certificate",
+    "client_ca": "client CA",
+}
 
 
 def check_certificates(context: Context) -> list[Line]:
@@ -203,18 +202,12 @@ def check_certificates(context: Context) -> list[Line]:
     settings = context.settings
     if settings is None:
         return []
-    files = {
-        "Dukcapil CA bundle": settings.dukcapil.ca_bundle,
-        "API certificate": settings.api.tls_cert_file,
-        "client CA": settings.auth.client_ca_file,
-    }
     lines = []
     now = dt.datetime.now(dt.UTC)
-    for what, path in files.items():
-        if path is None:
-            continue
+    for role, path in certificate_files(settings).items():
+        what = CERTIFICATE_ROLES.get(role, role)
         try:
-            expiry = _expiry(path)
+            expiry = earliest_expiry(path)
         except (OSError, ValueError) as exc:
             lines.append(
                 fail(
