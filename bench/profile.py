@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--svg", type=Path, default=None, help="also write a flame graph here")
+    parser.add_argument("--raw", type=Path, default=None, help="keep py-spy's collapsed stacks")
     args = parser.parse_args(argv)
     py_spy = shutil.which("py-spy")
     if py_spy is None:
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, bench_stack(pcsc=False) as stack:
         target = targets(stack)[args.endpoint]
         load(target, concurrency=args.concurrency, seconds=2)  # warm-up
-        raw = Path(tmp) / "stacks.txt"
+        raw = args.raw or Path(tmp) / "stacks.txt"
         outputs = [("raw", raw)] + ([("flamegraph", args.svg)] if args.svg else [])
         seconds = str(round(args.seconds))
         spies = [

@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import socket
+import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +74,25 @@ def machine() -> dict[str, Any]:
     }
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured, and whether the working tree had uncommitted changes then."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603 - fixed git arguments
+            ["git", "-C", str(root), *args],  # noqa: S607 - git from PATH, as a developer runs it
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "uncommitted_changes": bool(git("status", "--porcelain")),
+    }
+
+
 def _wait_quiet(seconds: float) -> float:
     deadline = time.monotonic() + seconds
     load = load_average()
@@ -92,6 +112,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "command": "python -m bench " + " ".join(_argv_echo(args)),
         "machine": machine(),
+        "code": code_version(),
         "load_average_at_start": load_before,
         "parts": {},
         "seconds_per_part": {},

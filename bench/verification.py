@@ -90,7 +90,7 @@ def main() -> None:
         f"{apdus['sam']} SAM APDUs per tap)"
     )
     print(f"{'ms':<18} {'median':>8} {'p99':>8} {'min':>8} {'max':>8}")
-    for name, stats in result["ms"].items():  # type: ignore[union-attr]
+    for name, stats in result["ms"].items():
         print(
             f"{name:<18} {stats['median']:>8} {stats['p99']:>8} {stats['min']:>8} {stats['max']:>8}"
         )
