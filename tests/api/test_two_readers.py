@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -48,11 +49,13 @@ def test_a_busy_reader_refuses_while_the_other_serves(
     with ThreadPoolExecutor(1) as pool:
         waiting = pool.submit(_verify, client, CARD_READER)  # holds reader 1 until a card comes
         busy = None
-        for _ in range(50):  # until the first request holds the reader
+        deadline = time.monotonic() + 5
+        while busy is None and time.monotonic() < deadline:  # until the first holds reader 1
             response = client.post("/v1/verifications", json=verification_body(reader=CARD_READER))
             if response.status_code == 409 and response.json()["code"] == "reader_busy":
                 busy = response
-                break
+            else:
+                time.sleep(0.02)
         assert busy is not None
         second_reader_pair.place("siti")
         status, body = _verify(client, SECOND_CARD_READER)
