@@ -92,7 +92,7 @@ async def _query(
 ) -> tuple[str, Response]:
     if state.latency_ms:
         await asyncio.sleep(state.latency_ms / 1000)
-    fault = state.take_fault()
+    fault = state.take_fault(query=query.value)
     if fault is not None and fault.mode is not FaultMode.TIMEOUT:
         return _broken(fault, state, population, await request.body())
     if fault is not None:
@@ -122,6 +122,7 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
 
     async def serve(request: Request, query: Query) -> Response:
         token = state.enter()
+        state.queries[query.value] += 1
         outcome = "error"
         try:
             outcome, response = await _query(state, population, request, token, query)

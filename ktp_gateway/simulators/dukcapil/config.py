@@ -42,6 +42,9 @@ class FaultTarget(StrEnum):
 
     QUERY = "query"
     RETURN_DATA = "return_data"
+    NIK = "nik"  # CALL_NIK only
+    PHOTO = "photo"  # the face photo query only
+    FAMILY = "family"  # the family card (KK) query only
 
 
 class Fault(BaseModel):

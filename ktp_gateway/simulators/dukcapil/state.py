@@ -31,12 +31,14 @@ class SimulatorState:
     quota_remaining: int | None = None
     fault: Fault = field(default_factory=Fault)
     return_fault: Fault = field(default_factory=Fault)
+    query_faults: dict[FaultTarget, Fault] = field(default_factory=dict)  # one query's own
     return_latency_ms: int = 0
     quota_retry_after_seconds: int | None = None
     check_peer_ip: bool = False
     ledger: ReturnLedger = field(default_factory=ReturnLedger)
     requests: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
+    queries: Counter[str] = field(default_factory=Counter)  # requests per query (nik, photo...)
     in_flight: int = 0
     max_in_flight: int = 0
     generation: int = 0  # bumped by reset: requests from before it no longer count
@@ -51,12 +53,14 @@ class SimulatorState:
         self.quota_remaining = self.config.quota
         self.fault = self.config.fault
         self.return_fault = Fault()
+        self.query_faults = {}
         self.return_latency_ms = 0
         self.quota_retry_after_seconds = None
         self.check_peer_ip = self.config.check_peer_ip
         self.ledger = ReturnLedger()
         self.requests = 0
         self.outcomes.clear()
+        self.queries.clear()
         self.in_flight = self.max_in_flight = 0
         self.generation += 1
 
@@ -77,23 +81,38 @@ class SimulatorState:
 
     def arm(self, fault: Fault) -> None:
         """Arm `fault` on the endpoints it targets."""
-        if fault.target is FaultTarget.RETURN_DATA:
-            self.return_fault = fault
-        else:
-            self.fault = fault
+        self._set(fault.target, fault)
 
-    def take_fault(self, target: FaultTarget = FaultTarget.QUERY) -> Fault | None:
-        """The fault this request suffers, if one is armed; counts it down."""
-        fault = self.return_fault if target is FaultTarget.RETURN_DATA else self.fault
+    def _get(self, target: FaultTarget) -> Fault:
+        if target is FaultTarget.RETURN_DATA:
+            return self.return_fault
+        if target is FaultTarget.QUERY:
+            return self.fault
+        return self.query_faults.get(target, Fault())
+
+    def _set(self, target: FaultTarget, fault: Fault) -> None:
+        if target is FaultTarget.RETURN_DATA:
+            self.return_fault = fault
+        elif target is FaultTarget.QUERY:
+            self.fault = fault
+        else:
+            self.query_faults[target] = fault
+
+    def take_fault(
+        self, target: FaultTarget = FaultTarget.QUERY, query: str | None = None
+    ) -> Fault | None:
+        """The fault this request suffers, if one is armed; counts it down.
+
+        A query's own fault (target `nik`, `photo`, `family`) comes before one on every query.
+        """
+        if query is not None and self._get(FaultTarget(query)).mode is not FaultMode.NONE:
+            target = FaultTarget(query)
+        fault = self._get(target)
         if fault.mode is FaultMode.NONE:
             return None
         if fault.count is not None:
             left = fault.count - 1
-            rest = fault.model_copy(update={"count": left}) if left else Fault()
-            if target is FaultTarget.RETURN_DATA:
-                self.return_fault = rest
-            else:
-                self.fault = rest
+            self._set(target, fault.model_copy(update={"count": left}) if left else Fault())
         return fault
 
     def spend_quota(self) -> None:
@@ -121,6 +140,7 @@ class SimulatorState:
         return {
             "requests": self.requests,
             "outcomes": dict(self.outcomes),
+            "queries": dict(self.queries),
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "quota_remaining": self.quota_remaining,
