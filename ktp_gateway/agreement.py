@@ -1,10 +1,11 @@
 """The cooperation agreement (PKS) in force, as a validated file the gateway obeys.
 
 The file names both parties and each party's number for the agreement, the validity window, the
-granted fields, the purposes access may serve and the return-data fields. It is loaded once at
-start (a broken file stops the gateway); whether the agreement is *in force* is asked again on
-every request, so the end date and a suspension (termination for breach) take effect at once,
-without a restart. A suspension is a file: present means suspended, its text is the reason.
+granted fields (and whether the face photo and the family card's members are granted), the
+purposes access may serve and the return-data fields. It is loaded once at start (a broken file
+stops the gateway); whether the agreement is *in force* is asked again on every request, so the
+end date and a suspension (termination for breach) take effect at once, without a restart. A
+suspension is a file: present means suspended, its text is the reason.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -71,7 +73,8 @@ class Agreement(_Frozen):
     valid_from: dt.date
     valid_until: dt.date
     granted_fields: tuple[GrantedField, ...] = Field(min_length=1)
-    photo_granted: bool = False
+    photo_granted: bool = False  # foto wajah
+    family_granted: StrictBool = False  # the members of the person's KK (never the KK number)
     purposes: tuple[Purpose, ...] = Field(min_length=1)
     return_data_fields: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")], ...]
     synthetic: bool = False  # a demo or test agreement: says so in every response

@@ -54,8 +54,16 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
     metrics.registry.register(CertificateExpiryCollector(certificate_files(settings)))
     readers.check_activations()  # each SAM against its activation record, before serving
     policy = Policy.from_settings(settings, metrics.registry)
-    # The agreement's granted fields are the only list: the client maps and releases those.
-    asked = settings.dukcapil.model_copy(update={"granted_fields": policy.gate.granted})
+    # The agreement's grant is the only list: the client maps and releases those, and asks for
+    # the photo or the family card only if the agreement grants them.
+    gate = policy.gate
+    asked = settings.dukcapil.model_copy(
+        update={
+            "granted_fields": gate.granted,
+            "photo_granted": gate.photo_granted,
+            "family_granted": gate.family_granted,
+        }
+    )
     dukcapil = DukcapilClient(asked, observer=metrics.dukcapil_observer())
     return Services(
         settings=settings,
@@ -108,7 +116,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     errors.register(app)
     app.add_middleware(BodyLimit)  # inside the plumbing: a 413 still gets its request id
-    middleware.install(app, observe=lambda *args: _observe_http(app, *args))
+    app.add_middleware(middleware.Plumbing, observe=lambda *args: _observe_http(app, *args))
     app.include_router(health.router)  # open: liveness for supervisors, no personal data
     for router in (
         caller_router,

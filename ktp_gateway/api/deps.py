@@ -11,12 +11,11 @@ from ktp_gateway.api.access import Access
 from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.config import Settings
 from ktp_gateway.metrics import GatewayMetrics
-from ktp_gateway.privacy.policy import Policy
+from ktp_gateway.privacy.policy import PersonRegistry, Policy
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.returns.outbox import Outbox
-from ktp_gateway.verification import Registry
 
 
 @dataclass
@@ -25,7 +24,7 @@ class Services:
 
     settings: Settings
     readers: ReaderService
-    registry: Registry
+    registry: PersonRegistry  # Dukcapil: NIK, face photo and family card queries
     metrics: GatewayMetrics
     policy: Policy  # agreement, field gate, audit trail: every card or registry access
     access: Access | None = None  # callers and rate limits; from the settings at start-up

@@ -150,6 +150,7 @@ def _agreement_show(args: argparse.Namespace) -> int:
         "suspension_reason": standing.reason,
         "granted_fields": [f.value for f in agreement.granted_fields],
         "photo_granted": agreement.photo_granted,
+        "family_granted": agreement.family_granted,
         "purposes": [p.code for p in agreement.purposes],
         "return_data_fields": list(agreement.return_data_fields),
         "synthetic": agreement.synthetic,

@@ -23,10 +23,16 @@ class FieldGate:
     """What the agreement grants; the only code that decides which person fields go out."""
 
     def __init__(
-        self, granted: Iterable[GrantedField], *, photo_granted: bool, on_withheld: Withheld
+        self,
+        granted: Iterable[GrantedField],
+        *,
+        photo_granted: bool,
+        on_withheld: Withheld,
+        family_granted: bool = False,
     ) -> None:
         self.granted = frozenset(granted)
         self.photo_granted = photo_granted
+        self.family_granted = family_granted
         self._on_withheld = on_withheld
 
     def release(self, person: PersonData, *, source: str) -> PersonData:

@@ -1,12 +1,12 @@
 """The one door to population data: every card read and registry query goes through `Policy.access`.
 
 Before: the agreement must be in force (not ended, not begun, not suspended: asked per request),
-the purpose must be one the agreement lists, the photo must be granted if asked for, and the
-audit trail must be writable. During: person data is released only through the field gate,
-and byte buffers are registered for wiping. After (success or failure): the buffers are zeroed
-and one audit record says who asked, for what, what kind of data went out (field names, never
-values) and how it ended. If that record cannot be written the request fails: no
-accountability, no release.
+the purpose must be one the agreement lists, the photo and the family card's members must be
+granted if asked for, and the audit trail must be writable. During: person data is released
+only through the field gate, and byte buffers are registered for wiping. After (success or
+failure): the buffers are zeroed and one audit record says who asked, for what, what kind of
+data went out (field names and counts, never values) and how it ended. If that record cannot
+be written the request fails: no accountability, no release.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 from prometheus_client import CollectorRegistry
@@ -29,7 +30,7 @@ from ktp_gateway.agreement import Agreement, AgreementGuard, load_agreement
 from ktp_gateway.audit.chain import AuditError, Kind, Record
 from ktp_gateway.audit.store import AuditTrail
 from ktp_gateway.config import Settings
-from ktp_gateway.domain import GrantedField, PersonData
+from ktp_gateway.domain import FacePhoto, FamilyMember, GrantedField, PersonData
 from ktp_gateway.errors import ConfigurationError, ErrorCode, GatewayError, RequestError
 from ktp_gateway.privacy.fields import PHOTO, FieldGate
 from ktp_gateway.privacy.metrics import PolicyMetrics
@@ -48,6 +49,8 @@ POLICY_CODES = frozenset(
     }
 )
 
+
+_NOT_GRANTED = ErrorCode.FIELD_NOT_GRANTED
 
 # Registry answers about the person are findings, not failures (as in a verification's outcome).
 _FINDINGS = {
@@ -93,6 +96,7 @@ class Access:
     card_read: bool = False
     registry_queried: bool = False
     photo_released: bool = False
+    family_members_released: int | None = None  # None: the family card was not asked for
     outcome: str | None = None
     code: str | None = None
     released: list[PersonData] = field(default_factory=list)
@@ -105,6 +109,24 @@ class Access:
         self.released.append(kept)
         return kept
 
+    def release_photo(self, photo: FacePhoto) -> FacePhoto:
+        """The registry's face photo on its way out, only if the agreement grants it."""
+        if not self.gate.photo_granted:
+            raise RequestError("the agreement does not grant the face photo", code=_NOT_GRANTED)
+        self.photo_released = True
+        return photo
+
+    def release_family(self, members: list[FamilyMember]) -> list[FamilyMember]:
+        """The family card's members on their way out: granted fields each, counted."""
+        if not self.gate.family_granted:
+            raise RequestError("the agreement does not grant family members", code=_NOT_GRANTED)
+        kept = [
+            member.model_copy(update={"person": self.release(member.person, source="family")})
+            for member in members
+        ]
+        self.family_members_released = len(kept)
+        return kept
+
     def released_names(self) -> list[str]:
         names = self.gate.released_names(*self.released, photo=self.photo_released)
         if self.effective is None:
@@ -115,6 +137,10 @@ class Access:
     def registry(self, inner: Registry) -> Registry:
         """`inner`, noting in this access that the registry was asked."""
         return _NotingRegistry(inner, self)
+
+    def person_registry(self, inner: PersonRegistry) -> PersonRegistry:
+        """`inner` with its photo and family queries, noting in this access what was asked."""
+        return _NotingPersonRegistry(inner, self)
 
     def audit_data(self, latency_ms: float, agreement: Agreement) -> dict[str, object]:
         outcome = (
@@ -137,8 +163,18 @@ class Access:
             "code": self.code,
             "latency_ms": round(latency_ms, 1),
             "return_data_queued": self.return_data_queued,
+            "photo_released": self.photo_released,
+            "family_members_released": self.family_members_released,
             "agreement": agreement.user.number,
         }
+
+
+class PersonRegistry(Registry, Protocol):
+    """The registry's queries about one NIK: the record, the face photo, the family card."""
+
+    async def query_photo(self, nik: str) -> FacePhoto: ...
+
+    async def query_family(self, nik: str) -> list[FamilyMember]: ...
 
 
 class _NotingRegistry:
@@ -148,6 +184,20 @@ class _NotingRegistry:
     async def query_nik(self, nik: str) -> PersonData:
         self._access.registry_queried = True
         return await self._inner.query_nik(nik)
+
+
+class _NotingPersonRegistry(_NotingRegistry):
+    def __init__(self, inner: PersonRegistry, access: Access) -> None:
+        super().__init__(inner, access)
+        self._person = inner
+
+    async def query_photo(self, nik: str) -> FacePhoto:
+        self._access.registry_queried = True
+        return await self._person.query_photo(nik)
+
+    async def query_family(self, nik: str) -> list[FamilyMember]:
+        self._access.registry_queried = True
+        return await self._person.query_family(nik)
 
 
 class Policy:
@@ -169,6 +219,7 @@ class Policy:
         self.gate = FieldGate(
             agreement.granted_fields,
             photo_granted=agreement.photo_granted,
+            family_granted=agreement.family_granted,
             on_withheld=metrics.withheld_observer(),
         )
         metrics.watch_agreement(guard)
@@ -221,14 +272,15 @@ class Policy:
             "standing": standing.state.value,
             "granted_fields": [f.value for f in agreement.granted_fields],
             "photo_granted": agreement.photo_granted,
+            "family_granted": agreement.family_granted,
         }
 
     @property
     def agreement(self) -> Agreement:
         return self.guard.agreement
 
-    def admit(self, who: Accountability, *, photo: bool = False) -> None:
-        """Raise unless this access may happen now (agreement, purpose, photo, audit)."""
+    def admit(self, who: Accountability, *, photo: bool = False, family: bool = False) -> None:
+        """Raise unless this access may happen now (agreement, purpose, photo, family, audit)."""
         self.guard.require_in_force(self._today())
         if who.purpose not in self.agreement.purpose_codes:
             raise RequestError(
@@ -238,6 +290,11 @@ class Policy:
         if photo and not self.gate.photo_granted:
             raise RequestError(
                 f"{self.agreement.reference} does not grant the face photo",
+                code=ErrorCode.FIELD_NOT_GRANTED,
+            )
+        if family and not self.gate.family_granted:
+            raise RequestError(
+                f"{self.agreement.reference} does not grant the members of a family card",
                 code=ErrorCode.FIELD_NOT_GRANTED,
             )
         if self.trail.directory.exists() and not os.access(self.trail.directory, os.W_OK):
@@ -257,7 +314,13 @@ class Policy:
 
     @asynccontextmanager
     async def access(
-        self, operation: Operation, who: Accountability, *, request_id: str, photo: bool = False
+        self,
+        operation: Operation,
+        who: Accountability,
+        *,
+        request_id: str,
+        photo: bool = False,
+        family: bool = False,
     ) -> AsyncIterator[Access]:
         """Admit, run the caller's block with wiping on, then record the access in the trail."""
         access = Access(operation, who, request_id, self.gate)
@@ -266,7 +329,7 @@ class Policy:
         try:
             with wipe_scope() as buffers:
                 try:
-                    self.admit(who, photo=photo)
+                    self.admit(who, photo=photo, family=family)
                     yield access
                 finally:
                     self.metrics.wiped_bytes.inc(buffers.wipe())

@@ -32,7 +32,7 @@ def _write(tmp_path: Path, **changes: object) -> Path:
 
 def test_the_shipped_demo_agreement_loads_and_says_it_is_synthetic() -> None:
     agreement = load_agreement(DEMO_AGREEMENT_FILE)
-    assert agreement.synthetic and agreement.photo_granted
+    assert agreement.synthetic and agreement.photo_granted and agreement.family_granted
     assert set(agreement.granted_fields) == set(GrantedField)
     assert "perlindungan_saksi" in agreement.purpose_codes
     assert agreement.provider.number in agreement.reference
@@ -49,6 +49,7 @@ def test_the_shipped_demo_agreement_loads_and_says_it_is_synthetic() -> None:
         ({"purposes": [{"code": "Bad Code", "description": "x"}]}, "purposes.0.code"),
         ({"provider": {"name": "Dukcapil"}}, "provider.number"),
         ({"extra_clause": "x"}, "extra_clause"),
+        ({"family_granted": "ya"}, "family_granted"),
     ],
 )
 def test_a_broken_agreement_stops_the_start_and_says_where(
@@ -98,3 +99,11 @@ def test_an_unreadable_suspension_file_fails_closed(tmp_path: Path) -> None:
     (tmp_path / "suspended").mkdir()  # exists but cannot be read as a file
     guard = AgreementGuard(load_agreement(DEMO_AGREEMENT_FILE), tmp_path / "suspended")
     assert guard.standing(dt.date(2026, 11, 1)).state is AgreementState.SUSPENDED
+
+
+def test_family_members_are_not_granted_unless_the_file_says_so(tmp_path: Path) -> None:
+    demo = _demo()
+    del demo["family_granted"]
+    path = tmp_path / "agreement.yaml"
+    path.write_text(yaml.safe_dump({"agreement": demo}))
+    assert load_agreement(path).family_granted is False

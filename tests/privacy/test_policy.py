@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.audit.chain import AuditError
 from ktp_gateway.audit.verify import verify_trail
-from ktp_gateway.domain import PersonData
+from ktp_gateway.domain import FamilyMember, PersonData
 from ktp_gateway.errors import DukcapilError, ErrorCode, GatewayError
 from ktp_gateway.privacy.policy import Accountability, Operation, Policy
 from ktp_gateway.privacy.wipe import track
@@ -122,6 +122,30 @@ async def test_the_photo_needs_the_agreement_to_grant_it(tmp_path: Path) -> None
         async with policy.access(Operation.VERIFICATION, WHO, request_id="01" * 16, photo=True):
             pass
     assert refused.value.code is ErrorCode.FIELD_NOT_GRANTED
+
+
+async def test_family_members_need_the_agreement_to_grant_them(tmp_path: Path) -> None:
+    policy, _ = _policy(tmp_path, family_granted=False)
+    with pytest.raises(GatewayError) as refused:
+        async with policy.access(Operation.NIK_LOOKUP, WHO, request_id="04" * 16, family=True):
+            pass
+    assert refused.value.code is ErrorCode.FIELD_NOT_GRANTED
+    [record] = list(policy.trail.records())
+    assert record.data["outcome"] == "refused" and record.data["registry_queried"] is False
+
+
+async def test_family_members_are_released_through_the_gate_and_counted(tmp_path: Path) -> None:
+    policy, metrics = _policy(tmp_path, granted_fields=["nik", "nama_lengkap"])
+    member = FamilyMember(person=PERSON, hubungan_keluarga="KEPALA KELUARGA")
+    async with policy.access(Operation.NIK_LOOKUP, WHO, request_id="05" * 16) as access:
+        [kept] = access.release_family([member])
+        access.outcome = "found"
+    assert kept.person.nama_ayah is None and kept.person.nama_lengkap == "BUDI CONTOH"
+    [record] = list(policy.trail.records())
+    assert record.data["family_members_released"] == 1 and record.data["photo_released"] is False
+    assert "BUDI" not in policy.trail.path.read_text()
+    labels = {"source": "family", "field": "nama_ayah"}
+    assert metrics.get_sample_value("ktp_gateway_fields_withheld_total", labels) == 1
 
 
 async def test_a_registry_failure_is_recorded_as_an_error_with_its_code(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ class AgreementOut(BaseModel):
     suspension_reason: str | None
     granted_fields: list[GrantedField]
     photo_granted: bool
+    family_granted: bool
     purposes: list[Purpose]
     return_data_fields: list[str]
     synthetic: bool
@@ -52,6 +53,7 @@ async def get_agreement(services: ServicesDep) -> AgreementOut:
         suspension_reason=standing.reason,
         granted_fields=list(agreement.granted_fields),
         photo_granted=agreement.photo_granted,
+        family_granted=agreement.family_granted,
         purposes=list(agreement.purposes),
         return_data_fields=list(agreement.return_data_fields),
         synthetic=agreement.synthetic,
