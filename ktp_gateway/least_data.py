@@ -83,6 +83,20 @@ def effective_fields(choice: FieldChoice, allowed: frozenset[GrantedField]) -> F
     )
 
 
+def require_parts(*, photo: bool, family: bool, photo_allowed: bool, family_allowed: bool) -> None:
+    """Refuse a face photo or family members this client may not receive, before any access."""
+    refused = [
+        name
+        for name, asked, allowed in (
+            ("foto_wajah", photo, photo_allowed),
+            ("keluarga", family, family_allowed),
+        )
+        if asked and not allowed
+    ]
+    if refused:
+        raise FieldNotGranted(f"not granted to this client: {', '.join(refused)}")
+
+
 def release(person: PersonData, fields: FieldSet) -> ReleasedPerson:
     """Only the effective fields of `person`; the rest never enter the response."""
     values = {field.value: getattr(person, field.value) for field in fields.effective}

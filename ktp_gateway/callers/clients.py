@@ -57,6 +57,15 @@ class ClientEntry(_Strict):
     fields: tuple[GrantedField, ...] | None = Field(
         default=None, description="granted fields this client may receive; default: all"
     )
+    photo: bool | None = Field(
+        default=None,
+        description="may receive face photos; default: only if `fields` is not narrowed",
+    )
+    family: bool | None = Field(
+        default=None,
+        description="may receive the members of a family card (KK); default: only if `fields` "
+        "is not narrowed",
+    )
 
 
 class ClientsFile(_Strict):
@@ -88,6 +97,8 @@ class Caller:
     method: AuthMethod
     fields: frozenset[GrantedField]
     key_id: str | None = None
+    photo: bool = True  # may receive face photos (the card's or the registry's)
+    family: bool = True  # may receive the members of a person's family card (KK)
 
 
 ALL_FIELDS = frozenset(GrantedField)
@@ -96,7 +107,15 @@ ANONYMOUS = Caller(name="local", method=AuthMethod.NONE, fields=ALL_FIELDS)
 
 def _caller(entry: ClientEntry, method: AuthMethod, key_id: str | None = None) -> Caller:
     fields = ALL_FIELDS if entry.fields is None else frozenset(entry.fields)
-    return Caller(name=entry.name, method=method, fields=fields, key_id=key_id)
+    unnarrowed = entry.fields is None  # a client narrowed to some fields opts in to the rest
+    return Caller(
+        name=entry.name,
+        method=method,
+        fields=fields,
+        key_id=key_id,
+        photo=unnarrowed if entry.photo is None else entry.photo,
+        family=unnarrowed if entry.family is None else entry.family,
+    )
 
 
 def load_clients(path: Path) -> ClientsFile:

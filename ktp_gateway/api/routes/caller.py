@@ -17,6 +17,8 @@ class CallerOut(BaseModel):
     auth: AuthMethod
     key_id: str | None = Field(default=None, examples=["3f9a1c2b"])
     fields: list[GrantedField] = Field(description="granted fields this client may receive")
+    photo: bool = Field(description="whether this client may receive face photos")
+    family: bool = Field(description="whether this client may receive family card members")
 
 
 @router.get("", response_model=CallerOut)
@@ -27,4 +29,6 @@ async def whoami(caller: CallerDep) -> CallerOut:
         auth=caller.method,
         key_id=caller.key_id,
         fields=[field for field in GrantedField if field in caller.fields],
+        photo=caller.photo,
+        family=caller.family,
     )

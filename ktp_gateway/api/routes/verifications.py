@@ -26,7 +26,7 @@ from ktp_gateway.api.models import (
 )
 from ktp_gateway.compare import FieldMatch
 from ktp_gateway.errors import GatewayError
-from ktp_gateway.least_data import FieldSet, effective_fields, release
+from ktp_gateway.least_data import FieldSet, effective_fields, release, require_parts
 from ktp_gateway.privacy.policy import Access, Accountability, Operation, current_request_id
 from ktp_gateway.returns.auto import ReturnDataReceipt, queue_after_verification
 from ktp_gateway.verification import Outcome, RegistryStatus, Verification, verify_tap
@@ -168,6 +168,9 @@ async def create_verification(
     wait for the card goes on in the background.
     """
     fields = effective_fields(body, caller.fields & services.policy.gate.granted)
+    require_parts(
+        photo=body.include_photo, family=False, photo_allowed=caller.photo, family_allowed=False
+    )
     who = body.accountability(caller.name)
     limit_officer(services, who.officer_id)
     if not _wants_async(body, prefer):
