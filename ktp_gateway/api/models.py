@@ -49,11 +49,31 @@ class NikLookupRequest(Accountable, FieldChoice):
     nik: str = Field(
         description="The 16-digit NIK to look up in Dukcapil.", examples=["3171011505809901"]
     )
+    include_photo: bool = Field(
+        default=False,
+        description="Also release the registry's face photo (foto wajah): one more Dukcapil "
+        "query, only if the agreement and this client allow it (else field_not_granted).",
+    )
+    include_family: bool = Field(
+        default=False,
+        description="Also release the members of the person's Kartu Keluarga (the effective "
+        "fields of each and the relation; never the KK number): one more Dukcapil query, only "
+        "if the agreement and this client allow it (else field_not_granted).",
+    )
 
 
 class Photo(BaseModel):
-    content_type: str = "image/jpeg"
+    content_type: str = Field(default="image/jpeg", examples=["image/jpeg"])
     base64: str
+
+
+class FamilyMemberOut(BaseModel):
+    """One member of the person's Kartu Keluarga, as released (the KK number never is)."""
+
+    hubungan_keluarga: str | None = Field(
+        default=None, description="Relation within the family card.", examples=["KEPALA KELUARGA"]
+    )
+    data: ReleasedPerson
 
 
 class Source(BaseModel):
@@ -113,6 +133,13 @@ class NikLookupResponse(BaseModel):
     id: str
     data: ReleasedPerson
     fields: FieldSet
+    photo: Photo | None = Field(
+        default=None, description="The registry's face photo, when include_photo was asked."
+    )
+    family: list[FamilyMemberOut] | None = Field(
+        default=None,
+        description="The members of the person's Kartu Keluarga, when include_family was asked.",
+    )
     source: Source
 
 

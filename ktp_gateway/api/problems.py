@@ -180,7 +180,7 @@ PROBLEMS: dict[ErrorCode, Problem] = {
     C.FIELD_NOT_GRANTED: Problem(
         403,
         "Field not granted to this client",
-        "A required field is outside what this client may receive: move it to optional_fields, or ask the operator to grant it.",
+        "A required field, the face photo or the family card's members is outside what the agreement or this client allows: move the field to optional_fields, leave out include_photo / include_family, or ask the operator to grant it.",
     ),
     C.NOT_FOUND: Problem(404, "Not found", "No such path: check the URL against openapi.json."),
     C.METHOD_NOT_ALLOWED: Problem(

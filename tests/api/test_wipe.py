@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from ktp_gateway.api.app import build_services
@@ -48,3 +50,16 @@ async def test_the_registry_answer_is_assembled_in_a_buffer_zeroed_at_the_end(
         assert person.nama_ibu_kandung == "SRI CONTOH IBUNDA"
         assert any(b"SRI CONTOH IBUNDA" in buffer for buffer in seen)
     assert seen and all(not any(buffer) for buffer in seen)
+
+
+async def test_the_registry_photo_answer_is_assembled_in_a_buffer_zeroed_at_the_end(
+    sim: Simulator, pcscd_service: PcscdService
+) -> None:
+    services = build_services(make_settings(sim.base_url))
+    with wipe_scope() as buffers:
+        seen = _spy(buffers)
+        photo = await services.registry.query_photo("3171011505809901")
+        encoded = base64.b64encode(photo.data)
+        assert any(encoded in buffer.replace(b"\\/", b"/") for buffer in seen)
+    assert seen and all(not any(buffer) for buffer in seen)
+    assert buffers.wiped_bytes >= len(encoded)
