@@ -33,7 +33,8 @@ def to_csv(report: UsageReport) -> str:
     writer = csv.writer(out)
     writer.writerow(["section", "key", "count"])
     writer.writerow(["period", f"{report.period.start}..{report.period.end}", ""])
-    for key in ("accesses", "card_reads", "nik_only", "refused", "gateway_starts"):
+    totals = ("accesses", "card_reads", "nik_only", "refused", "photos_released")
+    for key in (*totals, "family_lookups", "family_members_released", "gateway_starts"):
         writer.writerow(["totals", key, getattr(report, key)])
     for month, operations in report.by_month.items():
         for operation, count in operations.items():
@@ -146,6 +147,9 @@ def to_html(report: UsageReport) -> str:
         "card reads (KTP-el authenticated through the SAM)": report.card_reads,
         "NIK-only registry queries (no card)": report.nik_only,
         "refused by the policy (agreement, purpose, grant)": report.refused,
+        "face photos released (card or registry)": report.photos_released,
+        "family card (KK) lookups": report.family_lookups,
+        "family card members released": report.family_members_released,
         "gateway starts": report.gateway_starts,
     }
     summary_rows = "".join(

@@ -86,6 +86,9 @@ class UsageReport(BaseModel):
     card_reads: int
     nik_only: int
     refused: int
+    photos_released: int = 0  # face photos (card or registry) that went out
+    family_lookups: int = 0  # accesses that released a family card's members
+    family_members_released: int = 0
     by_month: dict[str, dict[str, int]]
     by_operation: dict[str, int]
     by_outcome: dict[str, int]
@@ -150,6 +153,9 @@ def build_report(
             1 for r in accesses if r.data.get("registry_queried") and not r.data.get("card_read")
         ),
         refused=sum(1 for r in accesses if r.data.get("outcome") == "refused"),
+        photos_released=sum(1 for r in accesses if r.data.get("photo_released") is True),
+        family_lookups=sum(1 for r in accesses if _members(r) is not None),
+        family_members_released=sum(_members(r) or 0 for r in accesses),
         by_month={month: dict(sorted(counts.items())) for month, counts in months.items()},
         by_operation=_count(accesses, "operation"),
         by_outcome=_count(accesses, "outcome"),
@@ -163,6 +169,11 @@ def build_report(
         agreement_events=_count((r for r in records if r.kind is Kind.AGREEMENT), "event"),
         gateway_starts=sum(1 for r in records if r.kind is Kind.STARTED),
     )
+
+
+def _members(record: Record) -> int | None:
+    value = record.data.get("family_members_released")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _count(records: Iterable[Record], key: str) -> dict[str, int]:

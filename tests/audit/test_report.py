@@ -46,7 +46,8 @@ def trail(tmp_path: Path) -> AuditTrail:
         (_at(7), Kind.ACCESS, _access(return_data_queued=True)),
         (_at(7), Kind.ACCESS, _access(outcome="mismatch", officer_id="PETUGAS-002")),
         (_at(8), Kind.ACCESS, _access(operation="nik_lookup", card_read=False, outcome="found",
-                                      purpose="restitusi_kompensasi")),
+                                      purpose="restitusi_kompensasi", photo_released=True,
+                                      family_members_released=3)),
         (_at(8), Kind.ACCESS, _access(operation="nik_lookup", card_read=False,
                                       outcome="not_in_registry", code="dukcapil_not_found")),
         (_at(9), Kind.ACCESS, _access(outcome="error", code="sam_unavailable", card_read=False,
@@ -87,6 +88,8 @@ def test_the_report_counts_the_period_by_every_dimension_the_agreement_asks(
     )
     assert report.accesses == 8 and report.card_reads == 2 and report.nik_only == 3
     assert report.refused == 1 and report.gateway_starts == 1
+    assert report.photos_released == 1 and report.family_lookups == 1
+    assert report.family_members_released == 3
     assert report.by_month["2026-07"] == {"verification": 2}
     assert report.by_month["2026-08"] == {"nik_lookup": 2}
     assert report.by_month["2026-12"] == {"claims_verification": 1}
@@ -117,6 +120,8 @@ def test_html_is_self_contained_with_charts_and_csv_and_json_agree(trail: AuditT
     rows = list(csv.DictReader(io.StringIO(to_csv(report))))
     totals = {r["key"]: r["count"] for r in rows if r["section"] == "totals"}
     assert totals["accesses"] == "8" and totals["card_reads"] == "2"
+    assert totals["photos_released"] == "1" and totals["family_members_released"] == "3"
+    assert "family card members released" in html
     assert {"section": "by_purpose", "key": "restitusi_kompensasi", "count": "1"} in rows
     assert json.loads(to_json(report))["accesses"] == 8
 
