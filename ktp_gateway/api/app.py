@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     errors.register(app)
     app.add_middleware(BodyLimit)  # inside the plumbing: a 413 still gets its request id
-    middleware.install(app, observe=lambda *args: _observe_http(app, *args))
+    app.add_middleware(middleware.Plumbing, observe=lambda *args: _observe_http(app, *args))
     app.include_router(health.router)  # open: liveness for supervisors, no personal data
     for router in (
         caller_router,

@@ -1,54 +1,79 @@
-"""Per-request plumbing: request id, no-store headers, one canonical log line, HTTP metrics."""
+"""Per-request plumbing: request id, no-store headers, one canonical log line, HTTP metrics.
+
+Pure ASGI (not Starlette's BaseHTTPMiddleware, which runs each request's app in a task of its
+own and copies the response through a stream): at REST load that wrapper was about 6 % of the
+gateway's CPU per request (bench/, BENCHMARKS.md).
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("ktp_gateway.api")
 
 HttpObserver = Callable[[str, str, int, float], None]  # method, route template, status, seconds
 
+# Set on every response, replacing whatever a route set: nothing downstream may cache it.
+_NO_STORE = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
+_DROPPED = frozenset({b"cache-control", b"pragma", b"etag", b"x-request-id"})
 
-def _route_template(request: Request) -> str:
+
+def _route_template(scope: Scope) -> str:
     """The matched route's path template (never the raw path, which could carry an id)."""
-    return str(getattr(request.scope.get("route"), "path", "unmatched"))
+    return str(getattr(scope.get("route"), "path", "unmatched"))
 
 
-def install(app: FastAPI, observe: HttpObserver | None = None) -> None:
+class Plumbing:
     """Every response is marked so nothing downstream caches it; every request is logged once."""
 
-    @app.middleware("http")
-    async def _plumbing(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    def __init__(self, app: ASGIApp, observe: HttpObserver | None = None) -> None:
+        self.app = app
+        self.observe = observe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         request_id = uuid.uuid4().hex
-        request.state.request_id = request_id
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id  # request.state.request_id, for problems
+        status = 500
         started = time.perf_counter()
+
+        async def marked(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in _DROPPED
+                ]
+                headers += [*_NO_STORE, (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
         with structlog.contextvars.bound_contextvars(request_id=request_id):
-            response = await call_next(request)
+            await self.app(scope, receive, marked)
             seconds = time.perf_counter() - started
-            route = _route_template(request)
-            response.headers["Cache-Control"] = "no-store"
-            response.headers["Pragma"] = "no-cache"
-            response.headers["X-Request-Id"] = request_id
-            if "etag" in response.headers:
-                del response.headers["etag"]
+            route = _route_template(scope)
+            caller = state.get("caller")
             log.info(
                 "request",
-                method=request.method,
+                method=scope["method"],
                 path=route,
-                status=response.status_code,
+                status=status,
                 duration_ms=round(seconds * 1000, 2),
-                code=getattr(request.state, "error_code", None),
+                code=state.get("error_code"),
                 # the authenticated client application (its configured name and key id)
-                client=getattr(getattr(request.state, "caller", None), "name", None),
-                key_id=getattr(getattr(request.state, "caller", None), "key_id", None),
+                client=getattr(caller, "name", None),
+                key_id=getattr(caller, "key_id", None),
             )
-            if observe is not None:
-                observe(request.method, route, response.status_code, seconds)
-        return response
+            if self.observe is not None:
+                self.observe(scope["method"], route, status, seconds)
