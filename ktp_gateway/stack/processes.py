@@ -102,11 +102,10 @@ class ManagedProcess:
         assert self.process is not None  # noqa: S101
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.stop()
-                raise ProcessFailedError(
-                    f"{self.name} exited with {self.process.returncode} at start"
-                )
+            returncode = self.process.poll()
+            if returncode is not None:
+                self.stop()  # clears self.process: keep the code for the message
+                raise ProcessFailedError(f"{self.name} exited with {returncode} at start")
             if self._answers():
                 return
             time.sleep(0.05)
