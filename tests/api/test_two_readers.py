@@ -21,6 +21,11 @@ def _verify(client: TestClient, reader: str) -> tuple[int, dict[str, object]]:
     return response.status_code, response.json()
 
 
+def _busy(client: TestClient, reader: str) -> bool:
+    readers = client.get("/v1/readers").json()["readers"]
+    return any(r["name"] == reader and r["busy"] for r in readers)
+
+
 def test_two_readers_verify_two_people_at_once(
     client: TestClient, reader_pair: VirtualReaderPair, second_reader_pair: VirtualReaderPair
 ) -> None:
@@ -48,15 +53,12 @@ def test_a_busy_reader_refuses_while_the_other_serves(
 ) -> None:
     with ThreadPoolExecutor(1) as pool:
         waiting = pool.submit(_verify, client, CARD_READER)  # holds reader 1 until a card comes
-        busy = None
+        # Until reader 1 shows busy (asked without claiming it: a POST could take it first).
         deadline = time.monotonic() + 5
-        while busy is None and time.monotonic() < deadline:  # until the first holds reader 1
-            response = client.post("/v1/verifications", json=verification_body(reader=CARD_READER))
-            if response.status_code == 409 and response.json()["code"] == "reader_busy":
-                busy = response
-            else:
-                time.sleep(0.02)
-        assert busy is not None
+        while not _busy(client, CARD_READER) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        response = client.post("/v1/verifications", json=verification_body(reader=CARD_READER))
+        assert (response.status_code, response.json()["code"]) == (409, "reader_busy")
         second_reader_pair.place("siti")
         status, body = _verify(client, SECOND_CARD_READER)
         assert status == 200 and body["card"]["reader"] == SECOND_CARD_READER, body  # type: ignore[index]
