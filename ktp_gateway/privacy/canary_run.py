@@ -306,10 +306,15 @@ class CanaryRun:
     def _lookups(self, url: str, canaries: CanarySet) -> None:
         expected = {"active": 200, "absent": 404, "blocked": 409, "deceased": 410}
         for canary in canaries.canaries:
-            answer = self._call(f"{url}/v1/nik-lookups", _accountable(nik=canary.person.nik))
+            # The registry's face photo and KK members too: every kind of data the gateway releases.
+            body = _accountable(nik=canary.person.nik, include_photo=True, include_family=True)
+            answer = self._call(f"{url}/v1/nik-lookups", body)
             self.traffic.expect(
                 f"lookup {canary.key}", answer, expected[canary.person.registry.status]
             )
+            released = answer.json() if answer.status == 200 else {}
+            if answer.status == 200 and not (released.get("photo") and released.get("family")):
+                self.traffic.unexpected.append(f"lookup {canary.key}: no photo or family released")
             self.traffic.lookups += 1
 
     def _refusals(self, url: str, canaries: CanarySet) -> None:
