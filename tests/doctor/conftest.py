@@ -27,6 +27,7 @@ from ktp_gateway.specs import load_specs
 from ktp_gateway.stack.pcscd import list_readers
 from ktp_gateway.stack.processes import ManagedProcess, free_port
 from ktp_gateway.stack.virtual import SECOND_CARD_READER, VirtualReaderPair
+from tests.api.conftest import Simulator
 
 USER_ID = "UJICOBA-DOCTOR"
 PASSWORD = "sandi-ujicoba-doctor"
@@ -56,25 +57,6 @@ class Run:
         statuses = {str(line["status"]) for line in self.lines(check)}
         assert len(statuses) == 1, (check, self.lines(check))
         return statuses.pop()
-
-
-class Simulator:
-    """The Dukcapil simulator process's admin endpoints."""
-
-    def __init__(self, port: int) -> None:
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    def admin(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        import urllib.request
-
-        request = urllib.request.Request(  # noqa: S310 - loopback
-            f"{self.base_url}/_simulator/{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="GET" if body is None else "POST",
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-            return json.load(response)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,8 @@ from ktp_gateway.simulators.population import load_population
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.processes import free_port
 from ktp_gateway.stack.virtual import CARD_READER, VirtualReaderPair
-from tests.doctor.conftest import Simulator, run_doctor
+from tests.api.conftest import Simulator
+from tests.doctor.conftest import run_doctor
 
 pytestmark = [pytest.mark.pcsc, pytest.mark.usefixtures("every_pair")]
 
