@@ -13,7 +13,16 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from ktp_gateway.errors import ErrorCode, GatewayError
-from ktp_gateway.returns.store import DEAD, PENDING, TABLE, Row
+from ktp_gateway.returns.store import (
+    COUNTS_SQL,
+    DEAD,
+    OLDEST_SQL,
+    PENDING,
+    TABLE,
+    Row,
+    counts_of,
+    oldest_of,
+)
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -151,15 +160,11 @@ class SqliteStore:
 
     def counts(self) -> dict[str, int]:
         with self._connect() as db:
-            rows = db.execute(f"SELECT status, COUNT(*) FROM {TABLE} GROUP BY status").fetchall()  # noqa: S608
-        return {PENDING: 0, DEAD: 0, **{status: count for status, count in rows}}
+            return counts_of(db.execute(COUNTS_SQL).fetchall())
 
     def oldest(self) -> dict[str, float]:
         with self._connect() as db:
-            rows = db.execute(
-                f"SELECT status, MIN(created_at) FROM {TABLE} GROUP BY status"  # noqa: S608
-            ).fetchall()
-        return {status: float(created) for status, created in rows}
+            return oldest_of(db.execute(OLDEST_SQL).fetchall())
 
     def close(self) -> None:
         """Nothing held open between calls."""

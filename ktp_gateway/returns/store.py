@@ -8,13 +8,27 @@ Attempts are counted at claim time, so an item that crashes the process cannot l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ktp_gateway.returns.settings import Backend, ReturnDataSettings
 
 TABLE = "ktp_gateway_return_outbox"
 PENDING, DEAD = "pending", "dead"
+# The read-only summaries, the same SQL on both backends (no parameters, so no paramstyle).
+COUNTS_SQL = f"SELECT status, COUNT(*) FROM {TABLE} GROUP BY status"  # noqa: S608
+OLDEST_SQL = f"SELECT status, MIN(created_at) FROM {TABLE} GROUP BY status"  # noqa: S608
+
+
+def counts_of(rows: Iterable[Any]) -> dict[str, int]:
+    """`COUNTS_SQL`'s rows as `OutboxStore.counts` answers them: every status, zero if none."""
+    return {PENDING: 0, DEAD: 0, **{status: int(count) for status, count in rows}}
+
+
+def oldest_of(rows: Iterable[Any]) -> dict[str, float]:
+    """`OLDEST_SQL`'s rows as `OutboxStore.oldest` answers them."""
+    return {status: float(created) for status, created in rows}
 
 
 @dataclass(frozen=True, slots=True)
