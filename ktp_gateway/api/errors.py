@@ -80,7 +80,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, code, "the request body is not valid", errors=errors)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A bug's 500 problem; the log keeps the exception's type only."""
     request.state.error_code = ErrorCode.INTERNAL_ERROR.value
     log.error("unexpected error", error_type=type(exc).__name__)
     return problem_response(
@@ -92,4 +93,4 @@ def register(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, unexpected)

@@ -13,7 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ktp_gateway.api.errors import unexpected
 
 log = structlog.get_logger("ktp_gateway.api")
 
@@ -44,12 +47,13 @@ class Plumbing:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id  # request.state.request_id, for problems
         status = 500
+        responded = False
         started = time.perf_counter()
 
         async def marked(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 headers = [
                     (name, value)
                     for name, value in message.get("headers", [])
@@ -60,20 +64,33 @@ class Plumbing:
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
-            await self.app(scope, receive, marked)
-            seconds = time.perf_counter() - started
-            route = _route_template(scope)
-            caller = state.get("caller")
-            log.info(
-                "request",
-                method=scope["method"],
-                path=route,
-                status=status,
-                duration_ms=round(seconds * 1000, 2),
-                code=state.get("error_code"),
-                # the authenticated client application (its configured name and key id)
-                client=getattr(caller, "name", None),
-                key_id=getattr(caller, "key_id", None),
-            )
-            if self.observe is not None:
-                self.observe(scope["method"], route, status, seconds)
+            try:
+                await self.app(scope, receive, marked)
+            except Exception as exc:
+                if responded:
+                    raise
+                # Answered here, not by Starlette's outermost handler: the 500 then carries the
+                # request id header, and it is logged (with that id) and counted like any other.
+                response = await unexpected(Request(scope, receive), exc)
+                await response(scope, receive, marked)
+            finally:
+                self._record(scope, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        """The request's canonical log line and its HTTP metrics (a failed one's too)."""
+        route = _route_template(scope)
+        state = scope["state"]
+        caller = state.get("caller")
+        log.info(
+            "request",
+            method=scope["method"],
+            path=route,
+            status=status,
+            duration_ms=round(seconds * 1000, 2),
+            code=state.get("error_code"),
+            # the authenticated client application (its configured name and key id)
+            client=getattr(caller, "name", None),
+            key_id=getattr(caller, "key_id", None),
+        )
+        if self.observe is not None:
+            self.observe(scope["method"], route, status, seconds)
