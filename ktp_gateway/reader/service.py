@@ -220,6 +220,10 @@ class ReaderService:
         self._last_error.pop(pair.card_reader, None)
         return reading
 
+    def _unclaim(self, claim: asyncio.Future[ReaderPair]) -> None:
+        if not claim.cancelled() and claim.exception() is None:
+            self._lock(claim.result().card_reader).release()
+
     def _note_error(self, pair: ReaderPair, code: ErrorCode) -> None:
         self._last_error[pair.card_reader] = code.value
         if self.on_error is not None:
@@ -255,7 +259,13 @@ class ReaderService:
         `card_timeout` seconds after the wait is a mute card: the caller gets `card_timeout`, and
         the reader stays busy until the blocked PC/SC call returns (the card is lifted).
         """
-        pair = await asyncio.to_thread(self._claim, reader)
+        claim = asyncio.ensure_future(asyncio.to_thread(self._claim, reader))
+        try:
+            pair = await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            # The caller is gone but the claim's thread runs on and may take the lock: free it.
+            claim.add_done_callback(self._unclaim)
+            raise
         lock = self._lock(pair.card_reader)
         try:
             # With the caller's context, like asyncio.to_thread: the wipe scope, the request id.

@@ -198,3 +198,19 @@ async def test_a_tap_waits_for_another_program_to_let_go_of_the_sam(
         assert not tap.done()  # waiting for the slot, not failing
         look.close()
     assert (await tap).person.nama_lengkap == "BUDI CONTOH"
+
+
+async def test_a_request_cancelled_while_it_claims_a_reader_leaves_the_reader_free(
+    reader_pair: VirtualReaderPair,
+) -> None:
+    service = _service()
+    request = asyncio.create_task(service.read(CARD_READER, wait_seconds=3))
+    await asyncio.sleep(0)  # its claim has gone to a thread, which asks pcscd
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    await asyncio.sleep(0.5)  # the claim's thread has finished by now
+    [reader] = [r for r in await service.list_readers() if r.name == CARD_READER]
+    assert not reader.busy
+    reader_pair.place("budi")
+    assert (await service.read(CARD_READER, wait_seconds=3)).person.nama_lengkap == "BUDI CONTOH"
