@@ -209,3 +209,15 @@ def test_accountability_is_required_as_for_any_registry_access(
     response = client.post("/v1/nik-lookups", json=body)
     assert response.status_code == 422 and response.json()["code"] == "accountability_required"
     assert sim.requests() == 0
+
+
+def test_a_failed_lookup_is_audited_as_releasing_nothing(
+    client: TestClient, sim: Simulator
+) -> None:
+    sim.admin("faults", {"mode": "http_500", "count": 1, "target": "family"})
+    response = _lookup(client, include_photo=True, include_family=True)
+    assert response.status_code == 503, response.text
+    record = _audit(client)[-1]
+    assert record["outcome"] == "error" and record["registry_queried"] is True
+    assert record["fields_released"] == [] and record["photo_released"] is False
+    assert record["family_members_released"] is None

@@ -23,10 +23,10 @@ from ktp_gateway.api.models import (
     Source,
 )
 from ktp_gateway.api.routes.verifications import REGISTRY_SOURCE
-from ktp_gateway.domain import FamilyMember
+from ktp_gateway.domain import FacePhoto, FamilyMember
 from ktp_gateway.least_data import FieldSet, effective_fields, release, require_parts
 from ktp_gateway.nik import validate_nik
-from ktp_gateway.privacy.policy import Access, Operation, PersonRegistry, current_request_id
+from ktp_gateway.privacy.policy import Access, Operation, current_request_id
 
 router = APIRouter(prefix="/v1/nik-lookups", tags=["registry"])
 
@@ -41,8 +41,8 @@ def _registry_source(body: NikLookupRequest) -> str:
     return "; ".join(parts)
 
 
-async def _photo(registry: PersonRegistry, access: Access, nik: str) -> Photo:
-    photo = access.release_photo(await registry.query_photo(nik))
+def _photo(access: Access, asked: FacePhoto) -> Photo:
+    photo = access.release_photo(asked)
     return Photo(content_type=photo.content_type, base64=base64.b64encode(photo.data).decode())
 
 
@@ -78,11 +78,12 @@ async def create_lookup(
         nik = validate_nik(body.nik)
         registry = access.person_registry(services.registry)
         data = await registry.query_nik(nik)
+        asked_photo = await registry.query_photo(nik) if body.include_photo else None
+        members = await registry.query_family(nik) if body.include_family else None
+        # Released (and audited as released) only once every query has answered: all or nothing.
         released = release(access.release(data, source="registry"), fields)
-        photo = await _photo(registry, access, nik) if body.include_photo else None
-        family = None
-        if body.include_family:
-            family = _family(access.release_family(await registry.query_family(nik)), fields)
+        photo = None if asked_photo is None else _photo(access, asked_photo)
+        family = None if members is None else _family(access.release_family(members), fields)
         access.outcome = "found"
         return NikLookupResponse(
             id=uuid.uuid4().hex,
