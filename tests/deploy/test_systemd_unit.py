@@ -90,6 +90,13 @@ def simulator_port() -> Iterator[int]:
         yield port
 
 
+def _kernel_has_mdwe() -> bool:
+    """PR_GET_MDWE answers on Linux >= 6.3; older kernels (bookworm's 6.1) refuse it."""
+    import ctypes
+
+    return int(ctypes.CDLL(None, use_errno=True).prctl(66, 0, 0, 0, 0)) >= 0
+
+
 @pytest.mark.pcsc
 def test_the_gateway_serves_a_verification_under_memory_deny_write_execute(
     pcscd_service: PcscdService,
@@ -97,6 +104,10 @@ def test_the_gateway_serves_a_verification_under_memory_deny_write_execute(
     simulator_port: int,
     tmp_path: Path,
 ) -> None:
+    if not _kernel_has_mdwe():
+        # A kernel feature, not a package setup.sh could install: systemd still enforces the
+        # directive there (with seccomp); only this in-process stand-in for it is unavailable.
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux >= 6.3) to stand in for systemd")
     port = free_port()
     key, clients = demo_client(tmp_path)
     env = gateway_env(
