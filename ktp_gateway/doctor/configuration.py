@@ -17,7 +17,11 @@ from ktp_gateway.config import CONFIG_ENV, Settings
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, fail, ok, skip, warn
 from ktp_gateway.errors import ConfigurationError, GatewayError
-from ktp_gateway.returns.settings import Backend
+from ktp_gateway.returns.rotation import usage
+from ktp_gateway.returns.sealing import Sealer
+from ktp_gateway.returns.service import sealer_for
+from ktp_gateway.returns.settings import Backend, ReturnDataSettings
+from ktp_gateway.returns.store import open_store
 
 SETTINGS_FIX = "correct the setting named (docs/configuration.md), then run the doctor again"
 OWNER_ONLY_FIX = "chown ktp-gateway: {path} && chmod 600 {path}"
@@ -41,6 +45,7 @@ def _secret_files(settings: Settings) -> list[tuple[str, Path, bool]]:
         ("Dukcapil password", dukcapil.password_file, True),
         ("return-data token", dukcapil.returns.token_file, True),
         ("outbox sealing key", returns.encryption_key_file, True),
+        *(("previous sealing key", path, True) for path in returns.previous_encryption_key_files),
         ("clients file", settings.auth.clients_file, False),
         ("API TLS key", settings.api.tls_key_file, False),
         *(("activation record", path, True) for path in settings.activation.record_files),
@@ -181,12 +186,34 @@ def check_return_data(context: Context) -> list[Line]:
             )
         ]
     try:
-        outbox.key()
+        sealer = sealer_for(outbox)
     except (ConfigurationError, OSError) as exc:
         detail = exc.detail if isinstance(exc, GatewayError) else f"key file: {exc.strerror}"
         return [fail(check, title, detail, "a 32-byte random key, base64, in an owner-only file")]
     store = outbox.backend.value
-    return [ok(check, title, f"on: outbox {store}, Dukcapil store {wire.url}")]
+    return [
+        ok(check, title, f"on: outbox {store}, Dukcapil store {wire.url}"),
+        *_sealing_keys(outbox, sealer),
+    ]
+
+
+def _sealing_keys(outbox: ReturnDataSettings, sealer: Sealer) -> list[Line]:
+    """Queued items still under a previous key, or under a key no longer configured."""
+    if outbox.backend is Backend.SQLITE and not outbox.sqlite_path.exists():
+        return []  # nothing queued yet (and the doctor does not create the file)
+    try:
+        found = usage(open_store(outbox), sealer)
+    except GatewayError as exc:
+        return [fail("return_data", "return data", exc.detail, "check the outbox database")]
+    if found.unopenable:
+        summary = f"{found.unopenable} queued item(s) sealed under a key not configured"
+        fix = "add the old key to previous_encryption_key_files (docs/return-data.md)"
+        return [warn("return_data", "return data", summary, fix)]
+    if found.previous:
+        summary = f"{found.previous} queued item(s) still sealed under a previous key"
+        fix = "ktp-gateway returns rekey, then remove the previous key (docs/return-data.md)"
+        return [warn("return_data", "return data", summary, fix)]
+    return []
 
 
 # The doctor's words for the roles `certificate_files` names (the metric's label).

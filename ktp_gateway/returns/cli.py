@@ -1,4 +1,4 @@
-"""`ktp-gateway returns list|retry`: the outbox as an operator sees it, from the same settings.
+"""`ktp-gateway returns list|retry|rekey`: the outbox as an operator sees it, from the settings.
 
 Works on the store directly (SQLite file or PostgreSQL), so it also works while the gateway is
 stopped; a running gateway picks retried items up at its next poll.
@@ -14,7 +14,9 @@ from ktp_gateway.dukcapil_client.returns_wire import ReturnOutcome
 from ktp_gateway.errors import ConfigurationError
 from ktp_gateway.returns.models import ItemStatus
 from ktp_gateway.returns.outbox import Outbox
-from ktp_gateway.returns.sealing import Sealer
+from ktp_gateway.returns.rotation import rekey, usage
+from ktp_gateway.returns.service import sealer_for
+from ktp_gateway.returns.settings import ReturnDataSettings
 from ktp_gateway.returns.store import open_store
 
 
@@ -25,7 +27,7 @@ class _NoSender:
         raise AssertionError("the CLI never delivers")  # pragma: no cover
 
 
-def _outbox() -> Outbox:
+def _settings() -> ReturnDataSettings:
     from ktp_gateway.config import Settings
     from ktp_gateway.logs import configure_logging
 
@@ -34,7 +36,12 @@ def _outbox() -> Outbox:
     settings = every.return_data
     if not settings.enabled:
         raise ConfigurationError("return data is not enabled (KTP_GATEWAY_RETURN_DATA__ENABLED)")
-    return Outbox(settings, open_store(settings), Sealer(settings.key()), _NoSender())
+    return settings
+
+
+def _outbox() -> Outbox:
+    settings = _settings()
+    return Outbox(settings, open_store(settings), sealer_for(settings), _NoSender())
 
 
 async def _list(args: argparse.Namespace) -> int:
@@ -61,14 +68,41 @@ async def _retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rekey(args: argparse.Namespace) -> int:
+    settings = _settings()
+    store, sealer = open_store(settings), sealer_for(settings)
+    done = rekey(store, sealer)
+    left = usage(store, sealer)
+    counts = {
+        "resealed": done.resealed,
+        "already_current": done.current,
+        "unopenable": done.unopenable,
+        "gone": done.gone,
+        "under_previous_key": left.previous,
+    }
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        print(
+            f"{done.resealed} item(s) re-sealed under key {sealer.key_id}, "
+            f"{done.current} already were; {left.previous} still under a previous key, "
+            f"{left.unopenable} that no configured key opens"
+        )
+    if left.previous or left.unopenable:
+        return 1  # keep the previous key(s): something still needs them (or a missing one)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of the `returns` subcommand."""
+    if args.action == "rekey":
+        return _rekey(args)
     return asyncio.run(_list(args) if args.action == "list" else _retry(args))
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `returns list|retry` on the main parser."""
-    returns = commands.add_parser("returns", help="the data balikan outbox: list, retry dead items")
+    """Register `returns list|retry|rekey` on the main parser."""
+    returns = commands.add_parser("returns", help="the data balikan outbox: list, retry, rekey")
     actions = returns.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="items still in the outbox, with counts")
     listing.add_argument("--status", choices=[s.value for s in ItemStatus], default=None)
@@ -78,4 +112,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     retry.add_argument("id", nargs="?", default=None)
     retry.add_argument("--all", action="store_true", help="every dead item")
     retry.add_argument("--json", action="store_true")
+    rekey_parser = actions.add_parser(
+        "rekey", help="re-seal every item under the current key (then drop the previous keys)"
+    )
+    rekey_parser.add_argument("--json", action="store_true")
     returns.set_defaults(run=run)

@@ -76,12 +76,15 @@ class Outbox:
         self, nik: str, nomor_register: str, nomor_sk: str, *, caller_key: str | None = None
     ) -> tuple[ReturnDataItem, bool]:
         """Store an item durably (or find its twin); the item and whether it is new."""
-        payload = Payload(validate_nik(nik), nomor_register, nomor_sk)
+        payload = Payload(validate_nik(nik), nomor_register, nomor_sk, caller_key or None)
         item_id = uuid.uuid4().hex
         now = self._clock()
+        # The item's key under the current sealing key, and under the previous ones: its twin
+        # queued before a rotation still answers for it.
+        current, *previous = self._sealer.idempotency_keys(payload)
         row = Row(
             id=item_id,
-            idempotency_key=self._sealer.idempotency_key(payload, caller_key),
+            idempotency_key=current,
             sealed=self._sealer.seal(item_id, payload),
             status=PENDING,
             attempts=0,
@@ -90,7 +93,7 @@ class Outbox:
             last_error=None,
             created_at=now,
         )
-        stored, created = await asyncio.to_thread(self.store.add, row)
+        stored, created = await asyncio.to_thread(self.store.add, row, previous)
         if created:
             log.info("returns.queued", count=1)
             self._wake.set()

@@ -7,7 +7,7 @@ survives a database restart; the DSN is a secret (it may hold a password) and ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,10 +19,13 @@ from ktp_gateway.returns.store import (
     DEAD,
     OLDEST_SQL,
     PENDING,
+    RESEAL_SQL,
+    SEALED_SQL,
     TABLE,
     Row,
     counts_of,
     oldest_of,
+    reseal_parameters,
 )
 
 SCHEMA = f"""
@@ -72,8 +75,15 @@ class PostgresStore:
                 code=ErrorCode.OUTBOX_UNAVAILABLE,
             ) from None
 
-    def add(self, row: Row) -> tuple[Row, bool]:
+    def add(self, row: Row, aliases: Sequence[str] = ()) -> tuple[Row, bool]:
         with self._connect() as db:
+            found = db.execute(
+                f"SELECT {COLUMNS} FROM {TABLE} WHERE idempotency_key = ANY(%s) "  # noqa: S608
+                "ORDER BY created_at LIMIT 1",
+                ([row.idempotency_key, *aliases],),
+            ).fetchone()
+            if found is not None:
+                return _row(found), False
             cursor = db.execute(
                 f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
                 "ON CONFLICT (idempotency_key) DO NOTHING",
@@ -88,6 +98,17 @@ class PostgresStore:
                 (row.idempotency_key,),
             ).fetchone()
         return _row(found), created
+
+    def sealed(self) -> list[tuple[str, bytes, str]]:
+        with self._connect() as db:
+            return [(i, bytes(b), k) for i, b, k in db.execute(SEALED_SQL).fetchall()]
+
+    def reseal(self, item_id: str, was: bytes, sealed: bytes, idempotency_key: str) -> bool:
+        with self._connect() as db:
+            cursor = db.execute(
+                RESEAL_SQL, reseal_parameters(item_id, was, sealed, idempotency_key)
+            )
+            return cursor.rowcount == 1
 
     def claim(self, now: float, limit: int, lease_seconds: float) -> list[Row]:
         with self._connect() as db:

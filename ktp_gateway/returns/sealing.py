@@ -4,6 +4,11 @@ The NIK (and with it the case's register and decision numbers) is population dat
 data: on disk it is only ciphertext. The idempotency key is an HMAC of the content under a key
 derived from the same secret, so equal items collapse into one without the key revealing the
 NIK (a plain hash of a 16-digit structured number could be brute-forced).
+
+Rotation: a `Sealer` holds the current key and any previous ones. It seals with the current key
+and writes that key's id (an HMAC of a constant under the key: opaque, never the key) in front
+of the nonce, so an item names the key it needs; it opens with whichever configured key fits
+(the GCM tag decides). Items of the first format (no key id) are tried under every key.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -22,54 +28,107 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from ktp_gateway.errors import ConfigurationError
 
 NONCE_BYTES = 12
-VERSION = b"\x01"
+KEY_ID_BYTES = 4
+VERSION_1 = b"\x01"  # nonce || ciphertext+tag
+VERSION = b"\x02"  # key id || nonce || ciphertext+tag
+
+
+class SealingKeyMissing(ConfigurationError):
+    """An item was sealed under a key that is no longer configured."""
 
 
 @dataclass(frozen=True, slots=True)
 class Payload:
-    """Only what the return call needs."""
+    """Only what the return call needs, and the caller's Idempotency-Key (to re-derive ours)."""
 
     nik: str
     nomor_register: str
     nomor_sk: str
+    caller_key: str | None = None
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
 
 
-class Sealer:
-    """Seal and open outbox payloads; derive idempotency keys."""
+def _material(payload: Payload) -> bytes:
+    if payload.caller_key:
+        return f"caller\x00{payload.caller_key}".encode()
+    return "\x00".join(["content", payload.nik, payload.nomor_register, payload.nomor_sk]).encode()
 
-    def __init__(self, master_key: bytes) -> None:
-        self._aead = AESGCM(_derive(master_key, b"ktp-gateway return outbox seal v1"))
-        self._mac_key = _derive(master_key, b"ktp-gateway return outbox idempotency v1")
+
+class _Key:
+    """One configured secret: its AEAD, its MAC key and its public id."""
+
+    def __init__(self, master: bytes) -> None:
+        self.aead = AESGCM(_derive(master, b"ktp-gateway return outbox seal v1"))
+        self.mac_key = _derive(master, b"ktp-gateway return outbox idempotency v1")
+        label = b"ktp-gateway return outbox key id v1"
+        self.id = hmac.new(master, label, hashlib.sha256).digest()[:KEY_ID_BYTES]
+
+    def mac(self, payload: Payload) -> str:
+        return hmac.new(self.mac_key, _material(payload), hashlib.sha256).hexdigest()[:40]
+
+
+class Sealer:
+    """Seal and open outbox payloads; derive idempotency keys; current key first."""
+
+    def __init__(self, master_key: bytes, previous: Sequence[bytes] = ()) -> None:
+        self._keys = [_Key(key) for key in (master_key, *previous)]
+
+    @property
+    def key_id(self) -> str:
+        """The current key's opaque id (8 hex digits), safe to log."""
+        return self._keys[0].id.hex()
 
     def seal(self, item_id: str, payload: Payload) -> bytes:
-        """version || nonce || ciphertext+tag, bound to the item id."""
-        nonce = os.urandom(NONCE_BYTES)
-        plain = json.dumps([payload.nik, payload.nomor_register, payload.nomor_sk]).encode()
-        return VERSION + nonce + self._aead.encrypt(nonce, plain, item_id.encode())
+        """version || key id || nonce || ciphertext+tag, under the current key, bound to the id."""
+        key, nonce = self._keys[0], os.urandom(NONCE_BYTES)
+        fields = [payload.nik, payload.nomor_register, payload.nomor_sk, payload.caller_key]
+        plain = json.dumps(fields).encode()
+        return VERSION + key.id + nonce + key.aead.encrypt(nonce, plain, item_id.encode())
 
     def open(self, item_id: str, sealed: bytes) -> Payload:
-        """The payload, or ConfigurationError when the key is not the one it was sealed with."""
-        if sealed[:1] != VERSION:
+        """The payload; SealingKeyMissing or ConfigurationError when no configured key fits."""
+        return self.open_indexed(item_id, sealed)[0]
+
+    def open_indexed(self, item_id: str, sealed: bytes) -> tuple[Payload, int]:
+        """The payload and which key opened it: 0 the current one, 1.. the previous ones."""
+        if sealed[:1] == VERSION:
+            wanted = sealed[1 : 1 + KEY_ID_BYTES]
+            rest = sealed[1 + KEY_ID_BYTES :]
+            candidates = [n for n, key in enumerate(self._keys) if key.id == wanted]
+            if not candidates:
+                raise SealingKeyMissing(
+                    f"an outbox item was sealed under key {wanted.hex()}, which is not "
+                    "configured (add it to return_data.previous_encryption_key_files)"
+                )
+        elif sealed[:1] == VERSION_1:
+            rest, candidates = sealed[1:], list(range(len(self._keys)))
+        else:
             raise ConfigurationError("outbox item sealed in an unknown format")
-        nonce, body = sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]
-        try:
-            plain = self._aead.decrypt(nonce, body, item_id.encode())
-        except InvalidTag:
-            raise ConfigurationError(
-                "an outbox item cannot be opened with the configured key (was it changed?)"
-            ) from None
-        nik, register, sk = json.loads(plain)
-        return Payload(nik=nik, nomor_register=register, nomor_sk=sk)
+        nonce, body = rest[:NONCE_BYTES], rest[NONCE_BYTES:]
+        for index in candidates:
+            try:
+                plain = self._keys[index].aead.decrypt(nonce, body, item_id.encode())
+            except InvalidTag:
+                continue
+            nik, register, sk, *caller = json.loads(plain)
+            return Payload(nik, register, sk, caller[0] if caller else None), index
+        raise ConfigurationError(
+            "an outbox item cannot be opened with any configured key (was it changed?)"
+        )
 
     def idempotency_key(self, payload: Payload, caller_key: str | None = None) -> str:
-        """A stable, opaque key: from the caller's Idempotency-Key if given, else the content."""
-        material = (
-            f"caller\x00{caller_key}"
-            if caller_key
-            else "\x00".join(["content", payload.nik, payload.nomor_register, payload.nomor_sk])
-        )
-        return hmac.new(self._mac_key, material.encode(), hashlib.sha256).hexdigest()[:40]
+        """A stable, opaque key (current key): from the caller's key if given, else the content."""
+        return self.idempotency_keys(payload, caller_key)[0]
+
+    def idempotency_keys(self, payload: Payload, caller_key: str | None = None) -> list[str]:
+        """The idempotency key under every configured key, the current one first."""
+        if caller_key:
+            payload = Payload(payload.nik, payload.nomor_register, payload.nomor_sk, caller_key)
+        return [key.mac(payload) for key in self._keys]
+
+    def mac_under(self, index: int, payload: Payload) -> str:
+        """The idempotency key under configured key `index` (0: the current one)."""
+        return self._keys[index].mac(payload)

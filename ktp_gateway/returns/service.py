@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import structlog
 from prometheus_client import CollectorRegistry
 
 from ktp_gateway.errors import ConfigurationError
 from ktp_gateway.returns.metrics import OutboxMetrics
 from ktp_gateway.returns.outbox import Outbox, OutboxObserver, Sender
+from ktp_gateway.returns.rotation import KeyUsage, usage
 from ktp_gateway.returns.sealing import Sealer
 from ktp_gateway.returns.settings import ReturnDataSettings
-from ktp_gateway.returns.store import open_store
+from ktp_gateway.returns.store import OutboxStore, open_store
+
+log = structlog.get_logger("ktp_gateway.returns")
+
+
+def sealer_for(settings: ReturnDataSettings) -> Sealer:
+    """The sealer of the configured current key and previous keys (each file checked)."""
+    return Sealer(settings.key(), settings.previous_keys())
+
+
+def report_keys(store: OutboxStore, sealer: Sealer) -> KeyUsage:
+    """Log, at start, items that still need a previous key or that no configured key opens."""
+    found = usage(store, sealer)
+    if found.previous:
+        log.warning("returns.sealed_under_previous_key", count=found.previous)
+    if found.unopenable:
+        # Kept, not deleted: they are delivered once the key that sealed them is configured.
+        log.error("returns.sealing_key_missing", count=found.unopenable, code="configuration_error")
+    return found
 
 
 def open_outbox(
@@ -32,7 +52,9 @@ def open_outbox(
     metrics = OutboxMetrics(registry, store.counts, store.oldest) if registry is not None else None
     observers = [o for o in (metrics, audit) if o is not None]
     observer = _Observers(observers) if observers else None
-    return Outbox(settings, store, Sealer(settings.key()), sender, observer=observer)
+    sealer = sealer_for(settings)
+    report_keys(store, sealer)
+    return Outbox(settings, store, sealer, sender, observer=observer)
 
 
 class _Observers:

@@ -43,6 +43,11 @@ class ReturnDataSettings(BaseModel):
     encryption_key: SecretStr | None = None
     # Owner-only file holding the base64 key (used when encryption_key is not set).
     encryption_key_file: Path | None = None
+    # Keys being rotated out (base64 secrets, like encryption_key): items sealed under them still
+    # open; `ktp-gateway returns rekey` re-seals them under the current key, then remove these.
+    previous_encryption_keys: list[SecretStr] = []
+    # Owner-only files holding previous keys (base64), like encryption_key_file; JSON list in env.
+    previous_encryption_key_files: list[Path] = []
     # Delivery attempts before an item goes to the dead letter (`ktp-gateway returns retry`).
     max_attempts: int = Field(default=12, ge=1, le=1000)
     # Seconds before the second attempt, doubling after each failure (+-20 % jitter).
@@ -67,21 +72,31 @@ class ReturnDataSettings(BaseModel):
 
     def key(self) -> bytes:
         """The 32-byte sealing key (a too-open key file or a malformed key is refused)."""
-        if self.encryption_key is not None:
-            text = self.encryption_key.get_secret_value()
-        elif self.encryption_key_file is not None:
-            path = self.encryption_key_file
-            if path.stat().st_mode & 0o077:
-                raise ConfigurationError(
-                    "return-data key file must not be readable by group or others"
-                )
-            text = path.read_text(encoding="ascii")
-        else:
+        if self.encryption_key is None and self.encryption_key_file is None:
             raise ConfigurationError("return-data encryption key is not configured")
-        try:
-            key = base64.b64decode(text.strip(), validate=True)
-        except (ValueError, binascii.Error):
-            raise ConfigurationError("return-data encryption key is not base64") from None
-        if len(key) != KEY_BYTES:
-            raise ConfigurationError("return-data encryption key must be 32 bytes (base64)")
-        return key
+        return _read_key(self.encryption_key, self.encryption_key_file)
+
+    def previous_keys(self) -> list[bytes]:
+        """Keys being rotated out, read and checked as the current one is."""
+        return [
+            *(_read_key(secret, None) for secret in self.previous_encryption_keys),
+            *(_read_key(None, path) for path in self.previous_encryption_key_files),
+        ]
+
+
+def _read_key(secret: SecretStr | None, path: Path | None) -> bytes:
+    """One key from its secret or its owner-only file: base64 of 32 bytes."""
+    if secret is not None:
+        text = secret.get_secret_value()
+    else:
+        assert path is not None  # noqa: S101 (callers pass one of the two)
+        if path.stat().st_mode & 0o077:
+            raise ConfigurationError("return-data key file must not be readable by group or others")
+        text = path.read_text(encoding="ascii")
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (ValueError, binascii.Error):
+        raise ConfigurationError("return-data encryption key is not base64") from None
+    if len(key) != KEY_BYTES:
+        raise ConfigurationError("return-data encryption key must be 32 bytes (base64)")
+    return key

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -18,10 +18,13 @@ from ktp_gateway.returns.store import (
     DEAD,
     OLDEST_SQL,
     PENDING,
+    RESEAL_SQL,
+    SEALED_SQL,
     TABLE,
     Row,
     counts_of,
     oldest_of,
+    reseal_parameters,
 )
 
 SCHEMA = f"""
@@ -73,22 +76,41 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise _unavailable(exc) from None
 
-    def add(self, row: Row) -> tuple[Row, bool]:
+    def add(self, row: Row, aliases: Sequence[str] = ()) -> tuple[Row, bool]:
+        keys = (row.idempotency_key, *aliases)
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")  # no other writer between the look-up and the insert
+            try:
+                found = db.execute(
+                    f"SELECT {COLUMNS} FROM {TABLE} WHERE idempotency_key IN "  # noqa: S608
+                    f"({', '.join('?' * len(keys))}) ORDER BY created_at LIMIT 1",
+                    keys,
+                ).fetchone()
+                if found is None:
+                    db.execute(
+                        f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                        (
+                            row.id, row.idempotency_key, row.sealed, row.status, row.attempts,
+                            row.next_attempt_at, row.lease_until, row.last_error, row.created_at,
+                        ),
+                    )  # fmt: skip
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return (row, True) if found is None else (_row(found), False)
+
+    def sealed(self) -> list[tuple[str, bytes, str]]:
+        with self._connect() as db:
+            return [(i, bytes(b), k) for i, b, k in db.execute(SEALED_SQL).fetchall()]
+
+    def reseal(self, item_id: str, was: bytes, sealed: bytes, idempotency_key: str) -> bool:
         with self._connect() as db:
             cursor = db.execute(
-                f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
-                "ON CONFLICT (idempotency_key) DO NOTHING",
-                (
-                    row.id, row.idempotency_key, row.sealed, row.status, row.attempts,
-                    row.next_attempt_at, row.lease_until, row.last_error, row.created_at,
-                ),
-            )  # fmt: skip
-            created = cursor.rowcount == 1
-            found = db.execute(
-                f"SELECT {COLUMNS} FROM {TABLE} WHERE idempotency_key = ?",  # noqa: S608
-                (row.idempotency_key,),
-            ).fetchone()
-        return _row(found), created
+                RESEAL_SQL.replace("%s", "?"),
+                reseal_parameters(item_id, was, sealed, idempotency_key),
+            )
+            return cursor.rowcount == 1
 
     def claim(self, now: float, limit: int, lease_seconds: float) -> list[Row]:
         with self._connect() as db:

@@ -8,7 +8,7 @@ Attempts are counted at claim time, so an item that crashes the process cannot l
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,6 +19,22 @@ PENDING, DEAD = "pending", "dead"
 # The read-only summaries, the same SQL on both backends (no parameters, so no paramstyle).
 COUNTS_SQL = f"SELECT status, COUNT(*) FROM {TABLE} GROUP BY status"  # noqa: S608
 OLDEST_SQL = f"SELECT status, MIN(created_at) FROM {TABLE} GROUP BY status"  # noqa: S608
+
+
+# `reseal`'s statement, both backends (%s placeholders; SQLite's store swaps them for ?).
+RESEAL_SQL = (
+    f"UPDATE {TABLE} SET sealed = %s, idempotency_key = CASE WHEN EXISTS "  # noqa: S608
+    f"(SELECT 1 FROM {TABLE} AS other WHERE other.idempotency_key = %s AND other.id <> %s) "
+    "THEN idempotency_key ELSE %s END WHERE id = %s AND sealed = %s"
+)
+SEALED_SQL = f"SELECT id, sealed, idempotency_key FROM {TABLE} ORDER BY created_at"  # noqa: S608
+
+
+def reseal_parameters(
+    item_id: str, was: bytes, sealed: bytes, idempotency_key: str
+) -> tuple[object, ...]:
+    """`RESEAL_SQL`'s parameters, in order."""
+    return (sealed, idempotency_key, item_id, idempotency_key, item_id, was)
 
 
 def counts_of(rows: Iterable[Any]) -> dict[str, int]:
@@ -49,8 +65,18 @@ class Row:
 class OutboxStore(Protocol):
     """Blocking storage calls; the outbox runs them in a worker thread."""
 
-    def add(self, row: Row) -> tuple[Row, bool]:
-        """Insert unless the idempotency key exists; the stored row and whether it is new."""
+    def add(self, row: Row, aliases: Sequence[str] = ()) -> tuple[Row, bool]:
+        """Insert unless the idempotency key (or an alias: the same item's key under a previous
+        sealing key) exists; the stored row and whether it is new."""
+        ...
+
+    def sealed(self) -> list[tuple[str, bytes, str]]:
+        """Every item's (id, sealed payload, idempotency key), for a key rotation."""
+        ...
+
+    def reseal(self, item_id: str, was: bytes, sealed: bytes, idempotency_key: str) -> bool:
+        """Replace an item's sealed payload in one statement if it is still `was`; the
+        idempotency key too unless another item holds it. False if the item changed or left."""
         ...
 
     def claim(self, now: float, limit: int, lease_seconds: float) -> list[Row]:

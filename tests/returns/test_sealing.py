@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ktp_gateway.errors import ConfigurationError
-from ktp_gateway.returns.sealing import Payload, Sealer
+from ktp_gateway.returns.sealing import Payload, Sealer, SealingKeyMissing
 
 NIK = "3171011505809901"
 PAYLOAD = Payload(NIK, "REG-0042/LPSK/2026", "SK-17/RP/LPSK/05/2026")
@@ -45,3 +45,45 @@ def test_any_payload_round_trips(register: str, sk: str) -> None:
     sealer = Sealer(bytes(32))
     payload = Payload(NIK, register, sk)
     assert sealer.open("x", sealer.seal("x", payload)) == payload
+
+
+def _first_format(key: bytes, item_id: str, payload: Payload) -> bytes:
+    """An item as sealed before key ids: 0x01 || nonce || ciphertext, three fields."""
+    import json
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from ktp_gateway.returns.sealing import _derive
+
+    aead = AESGCM(_derive(key, b"ktp-gateway return outbox seal v1"))
+    nonce = os.urandom(12)
+    plain = json.dumps([payload.nik, payload.nomor_register, payload.nomor_sk]).encode()
+    return b"\x01" + nonce + aead.encrypt(nonce, plain, item_id.encode())
+
+
+def test_rotation_opens_with_any_configured_key_and_seals_with_the_current() -> None:
+    old, new = b"\x0a" * 32, b"\x0b" * 32
+    sealed_old = Sealer(old).seal("item-1", PAYLOAD)
+    rotating = Sealer(new, [old])
+    assert rotating.open_indexed("item-1", sealed_old) == (PAYLOAD, 1)
+    assert rotating.open_indexed("item-1", rotating.seal("item-1", PAYLOAD)) == (PAYLOAD, 0)
+    assert rotating.open_indexed("item-1", _first_format(old, "item-1", PAYLOAD)) == (PAYLOAD, 1)
+    with pytest.raises(SealingKeyMissing, match=Sealer(old).key_id):
+        Sealer(new).open("item-1", sealed_old)
+    with pytest.raises(ConfigurationError):
+        Sealer(new).open("item-1", _first_format(old, "item-1", PAYLOAD))
+
+
+def test_key_ids_are_opaque_and_idempotency_keys_cover_every_key() -> None:
+    old, new = b"\x0a" * 32, b"\x0b" * 32
+    rotating = Sealer(new, [old])
+    assert len(rotating.key_id) == 8 and rotating.key_id not in (old.hex(), new.hex())
+    assert rotating.idempotency_keys(PAYLOAD) == [
+        Sealer(new).idempotency_key(PAYLOAD),
+        Sealer(old).idempotency_key(PAYLOAD),
+    ]
+    with_caller = Payload(NIK, PAYLOAD.nomor_register, PAYLOAD.nomor_sk, "case-1")
+    sealed = rotating.seal("x", with_caller)
+    assert rotating.open("x", sealed) == with_caller  # the caller's key survives a rekey
+    assert rotating.idempotency_key(with_caller) == rotating.idempotency_key(PAYLOAD, "case-1")
