@@ -68,7 +68,8 @@ class Verification:
     total_seconds: float
 
 
-async def _ask_registry(registry: Registry, nik: str) -> tuple[RegistryStatus, PersonData | None]:
+async def ask_registry(registry: Registry, nik: str) -> tuple[RegistryStatus, PersonData | None]:
+    """The record, or the finding (not found, deceased, blocked) that answers instead of it."""
     try:
         return RegistryStatus.FOUND, await registry.query_nik(nik)
     except DukcapilError as exc:
@@ -100,7 +101,7 @@ async def verify_tap(
     if cancel is not None and cancel.is_set():
         raise GatewayError("cancelled after the card read", code=ErrorCode.VERIFICATION_CANCELLED)
     asked = time.perf_counter()
-    status, record = await _ask_registry(registry, card.person.nik)
+    status, record = await ask_registry(registry, card.person.nik)
     registry_seconds = time.perf_counter() - asked
     comparison = compare(card.person, record) if record is not None else {}
     return Verification(

@@ -21,20 +21,14 @@ from ktp_gateway.api.routes.verifications import CARD_SOURCE, REGISTRY_SOURCE
 from ktp_gateway.claims.model import Claims
 from ktp_gateway.claims.verify import ClaimResult, Thresholds, check_claims
 from ktp_gateway.domain import PersonData
-from ktp_gateway.errors import DukcapilError, ErrorCode
 from ktp_gateway.least_data import FieldChoice, effective_fields
 from ktp_gateway.nik import validate_nik
 from ktp_gateway.privacy.policy import Access, Operation, current_request_id
-from ktp_gateway.verification import Registry, RegistryStatus, verify_tap
+from ktp_gateway.verification import RegistryStatus, ask_registry, verify_tap
 
 router = APIRouter(prefix="/v1/claims-verifications", tags=["claims"])
 
 NOTICE = "No population data released: per-field agreement with the registry only."
-_FINDINGS = {
-    ErrorCode.DUKCAPIL_NOT_FOUND: RegistryStatus.NOT_FOUND,
-    ErrorCode.DUKCAPIL_HOLDER_DECEASED: RegistryStatus.HOLDER_DECEASED,
-    ErrorCode.DUKCAPIL_RECORD_BLOCKED: RegistryStatus.RECORD_BLOCKED,
-}
 
 
 class ClaimsVerificationRequest(Accountable):
@@ -69,16 +63,6 @@ class ClaimsVerificationResponse(BaseModel):
     thresholds: dict[str, int] = Field(examples=[{"name": 90, "text": 85}])
     card: CardCheck | None = None
     source: Source
-
-
-async def _record(registry: Registry, nik: str) -> tuple[RegistryStatus, PersonData | None]:
-    try:
-        return RegistryStatus.FOUND, await registry.query_nik(nik)
-    except DukcapilError as exc:
-        status = _FINDINGS.get(exc.code)
-        if status is None:
-            raise
-        return status, None
 
 
 async def _by_card(
@@ -125,7 +109,7 @@ async def verify_claims(
         card: CardCheck | None = None
         if body.nik is not None:
             nik = validate_nik(body.nik)
-            status, record = await _record(access.registry(services.registry), nik)
+            status, record = await ask_registry(access.registry(services.registry), nik)
         else:
             status, record, card = await _by_card(services, body, access)
         settings = services.settings.claims
