@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -76,6 +77,20 @@ class FamilyMember(_Frozen):
 
     person: PersonData
     hubungan_keluarga: str | None = None
+
+
+class Registry(Protocol):
+    """What a verification needs of the population registry (the Dukcapil client is one)."""
+
+    async def query_nik(self, nik: str) -> PersonData: ...
+
+
+class PersonRegistry(Registry, Protocol):
+    """The registry's queries about one NIK: the record, the face photo, the family card."""
+
+    async def query_photo(self, nik: str) -> FacePhoto: ...
+
+    async def query_family(self, nik: str) -> list[FamilyMember]: ...
 
 
 assert {f.value for f in GrantedField} == set(PersonData.model_fields), "granted list drifted"  # noqa: S101

@@ -36,6 +36,8 @@ class ErrorCode(StrEnum):
     SAM_ACTIVATION_EXPIRED = "sam_activation_expired"
     # Dukcapil
     DUKCAPIL_NOT_FOUND = "dukcapil_not_found"
+    DUKCAPIL_NIK_FORMAT_REJECTED = "dukcapil_nik_format_rejected"
+    DUKCAPIL_DUPLICATE_RECORDS = "dukcapil_duplicate_records"
     DUKCAPIL_RECORD_BLOCKED = "dukcapil_record_blocked"
     DUKCAPIL_HOLDER_DECEASED = "dukcapil_holder_deceased"
     DUKCAPIL_AUTH_FAILED = "dukcapil_auth_failed"

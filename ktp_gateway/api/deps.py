@@ -10,12 +10,14 @@ from fastapi import Depends, Request
 from ktp_gateway.api.access import Access
 from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.config import Settings
+from ktp_gateway.domain import PersonRegistry
 from ktp_gateway.metrics import GatewayMetrics
-from ktp_gateway.privacy.policy import PersonRegistry, Policy
+from ktp_gateway.privacy.policy import Policy
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.returns.outbox import Outbox
+from ktp_gateway.verification.taps import Taps, WaitRule
 
 
 @dataclass
@@ -32,6 +34,13 @@ class Services:
     outbox: Outbox | None = None  # data balikan; opened by the lifespan when enabled
     monitor: ReaderMonitor | None = None
     events: EventHub | None = None  # set by the lifespan once the event loop runs
+
+    @property
+    def taps(self) -> Taps:
+        """Card taps on these readers and this registry, with the configured wait rule."""
+        limits = self.settings.reader
+        wait = WaitRule(limits.default_wait_seconds, limits.max_wait_seconds)
+        return Taps(self.readers, self.registry, self.metrics, wait)
 
 
 def get_services(request: Request) -> Services:

@@ -116,6 +116,16 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         "NIK not in the registry",
         "Dukcapil has no record for this NIK: check the number with the person.",
     ),
+    C.DUKCAPIL_NIK_FORMAT_REJECTED: Problem(
+        422,
+        "NIK not in Dukcapil's format",
+        "Dukcapil refuses this NIK's format although it passed the gateway's structural check: check the number with the person's KTP-el or KK; a card that carries it needs the Dinas Dukcapil.",
+    ),
+    C.DUKCAPIL_DUPLICATE_RECORDS: Problem(
+        409,
+        "Several registry records for this NIK",
+        "Dukcapil holds more than one record for this NIK (data ganda), so none is released: the person should have the records merged at their Dinas Dukcapil.",
+    ),
     C.DUKCAPIL_RECORD_BLOCKED: Problem(
         409,
         "Registry record not active",

@@ -199,8 +199,10 @@ class DukcapilClient:
         async def call() -> PersonData:
             envelope = await self._records(settings.call_nik, compact)
             if len(envelope.content) > 1:
-                # Which one is the person? Not ours to guess (like code 12, data ganda).
-                raise _error(ErrorCode.DUKCAPIL_REJECTED, "Dukcapil answered several records")
+                # Which one is the person? Not ours to guess: code 12's finding (data ganda).
+                raise _error(
+                    ErrorCode.DUKCAPIL_DUPLICATE_RECORDS, "Dukcapil answered several records"
+                )
             self._count_dropped(Operation.NIK, envelope, released_keys(settings.granted_fields))
             return person_from_record(
                 envelope.content[0], expected_nik=compact, granted=settings.granted_fields

@@ -9,8 +9,10 @@ Decisions recorded here:
 - Deceased holder (code 11): the record is NOT released, even when the coded style sends it
   alongside the code; callers get `dukcapil_holder_deceased` and report it as a finding.
 - Duplicate records (code 12): integrators disagree; the gateway cannot tell which record is the
-  person, so nothing is released (`dukcapil_rejected`).
-- NIK not in Dukcapil's format (code 15): Dukcapil holds no record for it, so `dukcapil_not_found`.
+  person, so nothing is released, and the finding has its own code (`dukcapil_duplicate_records`).
+- NIK not in Dukcapil's format (code 15): a NIK that passed the gateway's structural pre-check but
+  not Dukcapil's; its own code (`dukcapil_nik_format_rejected`), apart from "no record" (13).
+  The legacy style words it exactly as code 13 ("Data Tidak Ditemukan"), so there it is not_found.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ LOGIN = Meaning(C.DUKCAPIL_AUTH_FAILED, "login failed (user ID or password)")
 IP = Meaning(C.DUKCAPIL_IP_NOT_ALLOWED, "caller IP not on Dukcapil's allow-list")
 QUOTA = Meaning(C.DUKCAPIL_QUOTA_EXHAUSTED, "daily access quota used up")
 PARAMETERS = Meaning(C.DUKCAPIL_REJECTED, "request parameters incomplete or invalid")
-NIK_FORMAT = Meaning(C.DUKCAPIL_NOT_FOUND, "NIK not in Dukcapil's format")
+NIK_FORMAT = Meaning(C.DUKCAPIL_NIK_FORMAT_REJECTED, "NIK not in Dukcapil's format")
+DUPLICATES = Meaning(C.DUKCAPIL_DUPLICATE_RECORDS, "several records for this NIK (data ganda)")
 
 # RESPONSE_CODE (coded style), two digits as Dukcapil sends them.
 CODES: dict[str, Meaning] = {
@@ -55,7 +58,7 @@ CODES: dict[str, Meaning] = {
     "09": Meaning(C.DUKCAPIL_AUTH_FAILED, "user, password or IP empty"),
     "10": Meaning(C.DUKCAPIL_IP_NOT_ALLOWED, "invalid caller IP"),
     "11": DECEASED,
-    "12": Meaning(C.DUKCAPIL_REJECTED, "several records for this NIK (data ganda)"),
+    "12": DUPLICATES,
     "13": NOT_FOUND,
     "14": INACTIVE,
     "15": NIK_FORMAT,

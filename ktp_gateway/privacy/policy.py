@@ -21,7 +21,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
 
 import structlog
 from prometheus_client import CollectorRegistry
@@ -30,12 +29,18 @@ from ktp_gateway.agreement import Agreement, AgreementGuard, load_agreement
 from ktp_gateway.audit.chain import AuditError, Kind, Record
 from ktp_gateway.audit.store import AuditTrail
 from ktp_gateway.config import Settings
-from ktp_gateway.domain import FacePhoto, FamilyMember, GrantedField, PersonData
+from ktp_gateway.domain import (
+    FacePhoto,
+    FamilyMember,
+    GrantedField,
+    PersonData,
+    PersonRegistry,
+    Registry,
+)
 from ktp_gateway.errors import ConfigurationError, ErrorCode, GatewayError, RequestError
 from ktp_gateway.privacy.fields import PHOTO, FieldGate
 from ktp_gateway.privacy.metrics import PolicyMetrics
 from ktp_gateway.privacy.wipe import wipe_scope
-from ktp_gateway.verification import Registry
 
 log = structlog.get_logger("ktp_gateway.policy")
 
@@ -51,13 +56,6 @@ POLICY_CODES = frozenset(
 
 
 _NOT_GRANTED = ErrorCode.FIELD_NOT_GRANTED
-
-# Registry answers about the person are findings, not failures (as in a verification's outcome).
-_FINDINGS = {
-    ErrorCode.DUKCAPIL_NOT_FOUND.value: "not_in_registry",
-    ErrorCode.DUKCAPIL_HOLDER_DECEASED.value: "holder_deceased",
-    ErrorCode.DUKCAPIL_RECORD_BLOCKED.value: "record_blocked",
-}
 
 
 def current_request_id() -> str:
@@ -143,10 +141,9 @@ class Access:
         return _NotingPersonRegistry(inner, self)
 
     def audit_data(self, latency_ms: float, agreement: Agreement) -> dict[str, object]:
-        outcome = (
-            self.outcome
-            or _FINDINGS.get(self.code or "")
-            or ("refused" if self.code in {c.value for c in POLICY_CODES} else "error")
+        # A registry finding's word is set by whoever asked (verification.findings): one table.
+        outcome = self.outcome or (
+            "refused" if self.code in {c.value for c in POLICY_CODES} else "error"
         )
         return {
             "operation": self.operation.value,
@@ -167,14 +164,6 @@ class Access:
             "family_members_released": self.family_members_released,
             "agreement": agreement.user.number,
         }
-
-
-class PersonRegistry(Registry, Protocol):
-    """The registry's queries about one NIK: the record, the face photo, the family card."""
-
-    async def query_photo(self, nik: str) -> FacePhoto: ...
-
-    async def query_family(self, nik: str) -> list[FamilyMember]: ...
 
 
 class _NotingRegistry:

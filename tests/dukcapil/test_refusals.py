@@ -26,10 +26,10 @@ CODES = {
     "09": C.DUKCAPIL_AUTH_FAILED,
     "10": C.DUKCAPIL_IP_NOT_ALLOWED,
     "11": C.DUKCAPIL_HOLDER_DECEASED,
-    "12": C.DUKCAPIL_REJECTED,
+    "12": C.DUKCAPIL_DUPLICATE_RECORDS,
     "13": C.DUKCAPIL_NOT_FOUND,
     "14": C.DUKCAPIL_RECORD_BLOCKED,
-    "15": C.DUKCAPIL_NOT_FOUND,
+    "15": C.DUKCAPIL_NIK_FORMAT_REJECTED,
     "16": C.DUKCAPIL_REJECTED,
     "17": C.DUKCAPIL_AUTH_FAILED,
 }
@@ -37,6 +37,8 @@ CODES = {
 # The simulator's own wording for these (no public legacy text): the client must report it as
 # an unknown response that carries the message, not guess.
 LEGACY_UNSEEN = {"06", "08"}
+# The legacy style words code 15 exactly as code 13 ("Data Tidak Ditemukan"): no record.
+LEGACY_AS_NOT_FOUND = {"15"}
 
 
 @pytest.mark.parametrize(("code", "expected"), sorted(CODES.items()))
@@ -46,6 +48,8 @@ async def test_each_refusal_code_and_message(
     sim.arm({"mode": "refusal", "code": code, "count": 1})
     if sim.style == "legacy" and code in LEGACY_UNSEEN:
         expected = C.DUKCAPIL_UNKNOWN_RESPONSE  # no legacy text was ever seen for these
+    if sim.style == "legacy" and code in LEGACY_AS_NOT_FOUND:
+        expected = C.DUKCAPIL_NOT_FOUND
     error = await expect(expected, client.query_nik(BUDI))  # type: ignore[arg-type]
     assert isinstance(error, DukcapilRefusal)
     if sim.style == "coded":

@@ -24,7 +24,8 @@ from ktp_gateway.domain import PersonData
 from ktp_gateway.least_data import FieldChoice, effective_fields
 from ktp_gateway.nik import validate_nik
 from ktp_gateway.privacy.policy import Access, Operation, current_request_id
-from ktp_gateway.verification import RegistryStatus, ask_registry, verify_tap
+from ktp_gateway.verification.findings import RegistryStatus, finding_of
+from ktp_gateway.verification.tap import ask_registry
 
 router = APIRouter(prefix="/v1/claims-verifications", tags=["claims"])
 
@@ -68,17 +69,7 @@ class ClaimsVerificationResponse(BaseModel):
 async def _by_card(
     services: Services, body: ClaimsVerificationRequest, access: Access
 ) -> tuple[RegistryStatus, PersonData | None, CardCheck]:
-    limits = services.settings.reader
-    wait = limits.default_wait_seconds if body.wait_seconds is None else body.wait_seconds
-    access.reader = body.reader
-    result = await verify_tap(
-        services.readers,
-        access.registry(services.registry),
-        reader=body.reader,
-        wait_seconds=min(wait, limits.max_wait_seconds),
-    )
-    access.card_read, access.reader = True, result.card.reader
-    services.metrics.card_read(result.card)
+    result = await services.taps.verify(access, reader=body.reader, wait_seconds=body.wait_seconds)
     card = CardCheck(
         reader=result.card.reader,
         authenticated=True,
@@ -89,7 +80,7 @@ async def _by_card(
 
 def _outcome(status: RegistryStatus, all_match: bool) -> str:
     if status is not RegistryStatus.FOUND:
-        return status.value
+        return finding_of(status).audit  # the same word as every other route
     return "claims_match" if all_match else "claims_no_match"
 
 

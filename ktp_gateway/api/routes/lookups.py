@@ -26,7 +26,8 @@ from ktp_gateway.api.routes.verifications import REGISTRY_SOURCE
 from ktp_gateway.domain import FacePhoto, FamilyMember
 from ktp_gateway.least_data import FieldSet, effective_fields, release, require_parts
 from ktp_gateway.nik import validate_nik
-from ktp_gateway.privacy.policy import Access, Operation, current_request_id
+from ktp_gateway.privacy.policy import Operation, current_request_id
+from ktp_gateway.verification.lookups import look_up
 
 router = APIRouter(prefix="/v1/nik-lookups", tags=["registry"])
 
@@ -41,8 +42,7 @@ def _registry_source(body: NikLookupRequest) -> str:
     return "; ".join(parts)
 
 
-def _photo(access: Access, asked: FacePhoto) -> Photo:
-    photo = access.release_photo(asked)
+def _photo(photo: FacePhoto) -> Photo:
     return Photo(content_type=photo.content_type, base64=base64.b64encode(photo.data).decode())
 
 
@@ -76,21 +76,19 @@ async def create_lookup(
     ) as access:
         access.effective = frozenset(fields.effective)
         nik = validate_nik(body.nik)
-        registry = access.person_registry(services.registry)
-        data = await registry.query_nik(nik)
-        asked_photo = await registry.query_photo(nik) if body.include_photo else None
-        members = await registry.query_family(nik) if body.include_family else None
-        # Released (and audited as released) only once every query has answered: all or nothing.
-        released = release(access.release(data, source="registry"), fields)
-        photo = None if asked_photo is None else _photo(access, asked_photo)
-        family = None if members is None else _family(access.release_family(members), fields)
-        access.outcome = "found"
+        found = await look_up(
+            access,
+            services.registry,
+            nik,
+            photo=body.include_photo,
+            family=body.include_family,
+        )
         return NikLookupResponse(
             id=uuid.uuid4().hex,
-            data=released,
+            data=release(found.person, fields),
             fields=fields,
-            photo=photo,
-            family=family,
+            photo=None if found.photo is None else _photo(found.photo),
+            family=None if found.family is None else _family(found.family, fields),
             source=Source(
                 registry=_registry_source(body),
                 agreement=services.policy.agreement.reference,

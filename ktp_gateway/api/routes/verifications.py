@@ -24,32 +24,16 @@ from ktp_gateway.api.models import (
     VerificationRequest,
     VerificationResponse,
 )
-from ktp_gateway.compare import FieldMatch
-from ktp_gateway.errors import GatewayError
 from ktp_gateway.least_data import FieldSet, effective_fields, release, require_parts
 from ktp_gateway.privacy.policy import Access, Accountability, Operation, current_request_id
 from ktp_gateway.returns.auto import ReturnDataReceipt, queue_after_verification
-from ktp_gateway.verification import Outcome, RegistryStatus, Verification, verify_tap
+from ktp_gateway.verification.findings import RegistryStatus
+from ktp_gateway.verification.tap import Verification, outcome_of
 
 router = APIRouter(prefix="/v1/verifications", tags=["verifications"])
 
 CARD_SOURCE = "KTP-el chip, mutually authenticated through the reader's SAM"
 REGISTRY_SOURCE = "Dukcapil NIK query"
-
-
-def _wait(services: Services, requested: float | None) -> float:
-    settings = services.settings.reader
-    wait = settings.default_wait_seconds if requested is None else requested
-    return min(wait, settings.max_wait_seconds)
-
-
-def _outcome(result: Verification, comparison: dict[str, FieldMatch]) -> Outcome:
-    """The outcome over the released fields only: an unasked field cannot turn it to mismatch."""
-    if result.registry_status is not RegistryStatus.FOUND:
-        return result.outcome
-    if FieldMatch.MISMATCH in comparison.values():
-        return Outcome.MISMATCH
-    return Outcome.VERIFIED
 
 
 def _response(
@@ -67,7 +51,8 @@ def _response(
     comparison = {f.value: m for f, m in result.comparison.items() if f in effective}
     return VerificationResponse(
         id=uuid.uuid4().hex,
-        outcome=_outcome(result, comparison),
+        # Over the released fields only: an unasked field cannot turn it to mismatch.
+        outcome=outcome_of(result.registry_status, comparison.values()),
         card=CardResult(
             reader=card.reader,
             authenticated=True,
@@ -105,26 +90,13 @@ async def _verify(
     who: Accountability,
     cancel: threading.Event | None = None,
 ) -> VerificationResponse:
-    metrics = services.metrics
     async with services.policy.access(
         Operation.VERIFICATION, who, request_id=current_request_id(), photo=body.include_photo
     ) as access:
-        access.reader, access.effective = body.reader, frozenset(fields.effective)
-        try:
-            result = await verify_tap(
-                services.readers,
-                access.registry(services.registry),
-                reader=body.reader,
-                wait_seconds=_wait(services, body.wait_seconds),
-                cancel=cancel,
-            )
-        except GatewayError as exc:
-            metrics.verification(outcome="error", code=exc.code.value)
-            access.card_read = access.registry_queried  # the registry is asked after a read
-            raise
-        access.card_read, access.reader = True, result.card.reader
-        metrics.card_read(result.card)
-        metrics.verification(outcome=result.outcome.value, code="")
+        access.effective = frozenset(fields.effective)
+        result = await services.taps.verify(
+            access, reader=body.reader, wait_seconds=body.wait_seconds, cancel=cancel
+        )
         response = _response(result, services, body.include_photo, fields, access)
         access.outcome = response.outcome.value
         response.return_data = await _return_data(services, body, result)

@@ -1,58 +1,23 @@
 """A verification: authenticate and read the card, ask Dukcapil about its NIK, compare each field.
 
-Registry answers about the person (no record, deceased, blocked) are findings the officer needs,
-so they are part of the result; answers about the service (down, timeout, credentials, quota)
-are errors, because without the registry there is no verification.
+Registry answers about the person (findings.py) are part of the result; answers about the
+service (down, timeout, credentials, quota) are errors, because without the registry there is
+no verification.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Protocol
 
-from ktp_gateway.compare import FieldMatch, compare
-from ktp_gateway.domain import GrantedField, PersonData
+from ktp_gateway.domain import GrantedField, PersonData, Registry
 from ktp_gateway.errors import DukcapilError, ErrorCode, GatewayError
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.reader.tap import CardReading
-
-
-class Registry(Protocol):
-    """What a verification needs of the Dukcapil client."""
-
-    async def query_nik(self, nik: str) -> PersonData: ...
-
-
-class RegistryStatus(StrEnum):
-    FOUND = "found"
-    NOT_FOUND = "not_found"
-    HOLDER_DECEASED = "holder_deceased"
-    RECORD_BLOCKED = "record_blocked"
-
-
-class Outcome(StrEnum):
-    """The one-word answer an officer reads first."""
-
-    VERIFIED = "verified"
-    MISMATCH = "mismatch"
-    NOT_IN_REGISTRY = "not_in_registry"
-    HOLDER_DECEASED = "holder_deceased"
-    RECORD_BLOCKED = "record_blocked"
-
-
-_FINDINGS = {
-    ErrorCode.DUKCAPIL_NOT_FOUND: RegistryStatus.NOT_FOUND,
-    ErrorCode.DUKCAPIL_HOLDER_DECEASED: RegistryStatus.HOLDER_DECEASED,
-    ErrorCode.DUKCAPIL_RECORD_BLOCKED: RegistryStatus.RECORD_BLOCKED,
-}
-_OUTCOMES = {
-    RegistryStatus.NOT_FOUND: Outcome.NOT_IN_REGISTRY,
-    RegistryStatus.HOLDER_DECEASED: Outcome.HOLDER_DECEASED,
-    RegistryStatus.RECORD_BLOCKED: Outcome.RECORD_BLOCKED,
-}
+from ktp_gateway.verification.compare import FieldMatch, compare
+from ktp_gateway.verification.findings import Outcome, RegistryStatus, finding_for, finding_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,22 +34,21 @@ class Verification:
 
 
 async def ask_registry(registry: Registry, nik: str) -> tuple[RegistryStatus, PersonData | None]:
-    """The record, or the finding (not found, deceased, blocked) that answers instead of it."""
+    """The record, or the finding (findings.py) that answers instead of it."""
     try:
         return RegistryStatus.FOUND, await registry.query_nik(nik)
     except DukcapilError as exc:
-        status = _FINDINGS.get(exc.code)
-        if status is None:
+        finding = finding_for(exc.code)
+        if finding is None:
             raise
-        return status, None
+        return finding.status, None
 
 
-def _outcome(status: RegistryStatus, comparison: dict[GrantedField, FieldMatch]) -> Outcome:
+def outcome_of(status: RegistryStatus, results: Iterable[FieldMatch]) -> Outcome:
+    """The officer's word: the finding, else mismatch if any compared field differs."""
     if status is not RegistryStatus.FOUND:
-        return _OUTCOMES[status]
-    if any(result is FieldMatch.MISMATCH for result in comparison.values()):
-        return Outcome.MISMATCH
-    return Outcome.VERIFIED
+        return finding_of(status).outcome
+    return Outcome.MISMATCH if FieldMatch.MISMATCH in set(results) else Outcome.VERIFIED
 
 
 async def verify_tap(
@@ -109,7 +73,7 @@ async def verify_tap(
         registry_status=status,
         registry=record,
         comparison=comparison,
-        outcome=_outcome(status, comparison),
+        outcome=outcome_of(status, comparison.values()),
         registry_seconds=registry_seconds,
         total_seconds=time.perf_counter() - started,
     )

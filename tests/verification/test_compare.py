@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ktp_gateway.compare import FieldMatch, compare, normalise
 from ktp_gateway.domain import Address, GrantedField, PersonData
+from ktp_gateway.verification.compare import FieldMatch, compare, normalise
 
 CARD = PersonData(
     nik="3171011505809901",
