@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' simul
 
 from ktp_gateway.dukcapil_client import DukcapilClient
 from ktp_gateway.logs import configure_logging
+from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.returns.sealing import Sealer
 from ktp_gateway.returns.settings import ReturnDataSettings
-from ktp_gateway.returns.store import open_store
 from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
 from tests.dukcapil.conftest import Simulator, settings_for, start_simulator
 from tests.returns.conftest import outbox_settings

@@ -7,7 +7,6 @@ Reader and SAM state are read from the reader service at scrape time by a custom
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -20,23 +19,13 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
     from ktp_gateway.reader.monitor import ReaderMonitor
-    from ktp_gateway.reader.service import ReaderService
+    from ktp_gateway.reader.service import ReaderService, ReaderState
     from ktp_gateway.reader.tap import CardReading
 
 NS = "ktp_gateway"
 READ_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30)
 HTTP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 SAM_STATES = ("absent", "present", "open", "error")  # a state outside these is reported as error
-
-
-@dataclass(frozen=True, slots=True)
-class ReaderState:
-    """What the collector reports of one reader pair (`attached` last: older callers omit it)."""
-
-    reader: str
-    card_present: bool
-    sam_state: str
-    attached: bool = True
 
 
 def _reader_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:

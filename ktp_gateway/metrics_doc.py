@@ -21,9 +21,10 @@ from prometheus_client.registry import Collector
 
 from ktp_gateway.agreement import DEMO_AGREEMENT_FILE, AgreementGuard, load_agreement
 from ktp_gateway.certificates import CertificateExpiryCollector
-from ktp_gateway.metrics import GatewayMetrics, MonitorCollector, ReaderState, ReaderStateCollector
+from ktp_gateway.metrics import GatewayMetrics, MonitorCollector, ReaderStateCollector
 from ktp_gateway.privacy.metrics import PolicyMetrics
 from ktp_gateway.reader.monitor import ReaderMonitor
+from ktp_gateway.reader.service import ReaderState
 from ktp_gateway.returns.metrics import OutboxMetrics
 from ktp_gateway.sam.activation_metrics import ActivationCollector
 from ktp_gateway.sam.binding import ActivationState, ActivationStatus

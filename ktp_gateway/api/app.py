@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from ktp_gateway import __version__
-from ktp_gateway.api import errors, middleware, openapi
+from ktp_gateway.api import contract, errors, middleware
 from ktp_gateway.api.access import Access
 from ktp_gateway.api.auth import authenticate
 from ktp_gateway.api.body_limit import BodyLimit
@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         metrics_route.router,
     ):
         app.include_router(router, dependencies=[Depends(authenticate)])
-    openapi.install(app)
+    contract.install(app)
     return app
 
 

@@ -87,7 +87,7 @@ def _outbox_counts() -> Callable[[], dict[str, int]] | None:
     settings = _settings().return_data
     if not settings.enabled:
         return None
-    from ktp_gateway.returns.store import open_store
+    from ktp_gateway.returns.backends import open_store
 
     return lambda: open_store(settings).counts()
 

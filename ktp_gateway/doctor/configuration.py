@@ -17,11 +17,11 @@ from ktp_gateway.config import CONFIG_ENV, Settings
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, fail, ok, skip, warn
 from ktp_gateway.errors import ConfigurationError, GatewayError
+from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.rotation import usage
 from ktp_gateway.returns.sealing import Sealer
 from ktp_gateway.returns.service import sealer_for
 from ktp_gateway.returns.settings import Backend, ReturnDataSettings
-from ktp_gateway.returns.store import open_store
 
 SETTINGS_FIX = "correct the setting named (docs/configuration.md), then run the doctor again"
 OWNER_ONLY_FIX = "chown ktp-gateway: {path} && chmod 600 {path}"

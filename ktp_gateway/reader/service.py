@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 import structlog
 
 from ktp_gateway.errors import ErrorCode, GatewayError, ReaderError
-from ktp_gateway.metrics import ReaderState
 from ktp_gateway.reader.pairs import ReaderPair, find_pairs
 from ktp_gateway.reader.pcsc import PcscContext, ReaderStatus
 from ktp_gateway.reader.tap import CardReading, check_sam, read_card
@@ -27,6 +26,18 @@ from ktp_gateway.sam.binding import Activations, ActivationState, ActivationStat
 from ktp_gateway.specs import Specs
 
 log = structlog.get_logger("ktp_gateway.reader")
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderState:
+    """One reader pair as the metrics collector reports it (`attached` last: older callers omit
+    it)."""
+
+    reader: str
+    card_present: bool
+    sam_state: str
+    attached: bool = True
+
 
 # A reader whose last tap failed with one of these has a SAM in trouble (`sam_state` "error").
 SAM_FAULTS = frozenset(

@@ -12,12 +12,12 @@ import json
 
 from ktp_gateway.dukcapil_client.returns_wire import ReturnOutcome
 from ktp_gateway.errors import ConfigurationError
+from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.models import ItemStatus
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.returns.rotation import rekey, usage
 from ktp_gateway.returns.service import sealer_for
 from ktp_gateway.returns.settings import ReturnDataSettings
-from ktp_gateway.returns.store import open_store
 
 
 class _NoSender:

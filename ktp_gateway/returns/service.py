@@ -6,12 +6,13 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from ktp_gateway.errors import ConfigurationError
+from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.metrics import OutboxMetrics
 from ktp_gateway.returns.outbox import Outbox, OutboxObserver, Sender
 from ktp_gateway.returns.rotation import KeyUsage, usage
 from ktp_gateway.returns.sealing import Sealer
 from ktp_gateway.returns.settings import ReturnDataSettings
-from ktp_gateway.returns.store import OutboxStore, open_store
+from ktp_gateway.returns.store import OutboxStore
 
 log = structlog.get_logger("ktp_gateway.returns")
 

@@ -1,4 +1,4 @@
-"""The outbox's storage contract, shared by the SQLite and PostgreSQL stores.
+"""The outbox's storage contract: what sql_store.py implements on SQLite and on PostgreSQL.
 
 A row holds only what the return call needs, sealed (sealing.py), plus delivery bookkeeping.
 "Delivering" is not a status but a lease: `claim` sets `lease_until`, and a gateway that dies
@@ -8,43 +8,12 @@ Attempts are counted at claim time, so an item that crashes the process cannot l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from ktp_gateway.returns.settings import Backend, ReturnDataSettings
+from typing import Protocol
 
 TABLE = "ktp_gateway_return_outbox"
 PENDING, DEAD = "pending", "dead"
-# The read-only summaries, the same SQL on both backends (no parameters, so no paramstyle).
-COUNTS_SQL = f"SELECT status, COUNT(*) FROM {TABLE} GROUP BY status"  # noqa: S608
-OLDEST_SQL = f"SELECT status, MIN(created_at) FROM {TABLE} GROUP BY status"  # noqa: S608
-
-
-# `reseal`'s statement, both backends (%s placeholders; SQLite's store swaps them for ?).
-RESEAL_SQL = (
-    f"UPDATE {TABLE} SET sealed = %s, idempotency_key = CASE WHEN EXISTS "  # noqa: S608
-    f"(SELECT 1 FROM {TABLE} AS other WHERE other.idempotency_key = %s AND other.id <> %s) "
-    "THEN idempotency_key ELSE %s END WHERE id = %s AND sealed = %s"
-)
-SEALED_SQL = f"SELECT id, sealed, idempotency_key FROM {TABLE} ORDER BY created_at"  # noqa: S608
-
-
-def reseal_parameters(
-    item_id: str, was: bytes, sealed: bytes, idempotency_key: str
-) -> tuple[object, ...]:
-    """`RESEAL_SQL`'s parameters, in order."""
-    return (sealed, idempotency_key, item_id, idempotency_key, item_id, was)
-
-
-def counts_of(rows: Iterable[Any]) -> dict[str, int]:
-    """`COUNTS_SQL`'s rows as `OutboxStore.counts` answers them: every status, zero if none."""
-    return {PENDING: 0, DEAD: 0, **{status: int(count) for status, count in rows}}
-
-
-def oldest_of(rows: Iterable[Any]) -> dict[str, float]:
-    """`OLDEST_SQL`'s rows as `OutboxStore.oldest` answers them."""
-    return {status: float(created) for status, created in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +77,3 @@ class OutboxStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def open_store(settings: ReturnDataSettings) -> OutboxStore:
-    """The configured store, its table created if missing."""
-    if settings.backend is Backend.POSTGRES:
-        from ktp_gateway.returns.postgres_store import PostgresStore
-
-        assert settings.postgres_dsn is not None  # noqa: S101 (settings require it)
-        return PostgresStore(settings.postgres_dsn.get_secret_value())
-    from ktp_gateway.returns.sqlite_store import SqliteStore
-
-    return SqliteStore(settings.sqlite_path)

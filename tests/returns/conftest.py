@@ -10,8 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.settings import Backend, ReturnDataSettings
-from ktp_gateway.returns.store import TABLE, OutboxStore, open_store
+from ktp_gateway.returns.store import TABLE, OutboxStore
 
 from .postgres import PostgresServer, available, start_postgres
 

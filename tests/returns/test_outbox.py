@@ -13,11 +13,11 @@ from structlog.testing import capture_logs
 
 from ktp_gateway.dukcapil_client import DukcapilClient
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
+from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.models import ItemStatus
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.returns.sealing import Sealer
 from ktp_gateway.returns.settings import ReturnDataSettings
-from ktp_gateway.returns.store import open_store
 from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
 from tests.dukcapil.conftest import PEOPLE, Simulator, settings_for, start_simulator
 

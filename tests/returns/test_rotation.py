@@ -13,12 +13,13 @@ from structlog.testing import capture_logs
 
 from ktp_gateway.dukcapil_client import DukcapilClient
 from ktp_gateway.errors import ConfigurationError
+from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.returns.rotation import KeyUsage, rekey, usage
 from ktp_gateway.returns.sealing import Payload, SealingKeyMissing
 from ktp_gateway.returns.service import report_keys, sealer_for
 from ktp_gateway.returns.settings import ReturnDataSettings
-from ktp_gateway.returns.store import DEAD, PENDING, Row, open_store
+from ktp_gateway.returns.store import DEAD, PENDING, Row
 from tests.dukcapil.conftest import Simulator
 
 from .test_outbox import BUDI, REGISTER, SITI, SK, client, drain, returns, sim, simulator

@@ -1,0 +1,120 @@
+"""The package's imports point one way: no module of ktp_gateway imports itself back, ever.
+
+Every import counts, also those under `if TYPE_CHECKING:` and inside functions: a cycle hidden
+there is still a knot a newcomer must untie before moving either module.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "ktp_gateway"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    """Every module of the package by dotted name (a package by its __init__)."""
+    return {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _known(name: str, known: dict[str, Path]) -> str | None:
+    while name and name not in known:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _imported(node: ast.AST, module: str, is_package: bool, known: dict[str, Path]) -> set[str]:
+    """The package's modules one import statement names (`from pkg import submodule`: that)."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        base = module if is_package else module.rpartition(".")[0]
+        if node.level:
+            base = ".".join(base.split(".")[: len(base.split(".")) - node.level + 1])
+            source = f"{base}.{node.module}" if node.module else base
+        else:
+            source = node.module or ""
+        names = [
+            f"{source}.{alias.name}" if f"{source}.{alias.name}" in known else source
+            for alias in node.names
+        ]
+    else:
+        return set()
+    found = (_known(name, known) for name in names if name.startswith("ktp_gateway"))
+    return {target for target in found if target is not None and target != module}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (the closest existing module of each name)."""
+    known = modules()
+    graph: dict[str, set[str]] = {}
+    for module, path in known.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        is_package = path.name == "__init__.py"
+        graph[module] = set().union(
+            *(_imported(node, module, is_package, known) for node in ast.walk(tree))
+        )
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_cycle_among_the_package_modules() -> None:
+    knots = cycles(import_graph())
+    assert knots == [], "import cycles: " + "; ".join(" <-> ".join(c) for c in knots)
+
+
+def test_the_cycle_check_sees_a_cycle_through_three_modules() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_the_graph_sees_relative_type_checking_and_function_level_imports() -> None:
+    graph = import_graph()
+    assert "ktp_gateway.reader.service" in graph["ktp_gateway.metrics"]  # TYPE_CHECKING
+    assert "ktp_gateway.returns.postgres_store" in graph["ktp_gateway.returns.backends"]
