@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
 
     register_keys(commands)
 
-    from ktp_gateway.spec_check import add_parser as add_spec_parser
+    from ktp_gateway.specs.check import add_parser as add_spec_parser
 
     add_spec_parser(commands)
 

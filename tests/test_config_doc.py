@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from ktp_gateway.config import Settings
-from ktp_gateway.config_doc import DOC_PATH, markdown
+from ktp_gateway.config.doc import DOC_PATH, markdown
 
 
 def test_the_committed_reference_is_generated_from_the_settings_model() -> None:
     assert DOC_PATH.read_text(encoding="utf-8") == markdown(), (
-        "docs/configuration.md is stale: run `python -m ktp_gateway.config_doc --write`"
+        "docs/configuration.md is stale: run `python -m ktp_gateway.config.doc --write`"
     )
 
 

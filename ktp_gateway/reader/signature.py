@@ -14,8 +14,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ktp_gateway.spec_keys import trusted_keys
 from ktp_gateway.specs import CardProfile, ReaderProfile
+from ktp_gateway.specs.keys import trusted_keys
 
 ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 MAX_SIGNATURE_BYTES = 255  # a DER ECDSA P-256 signature is at most 72 bytes

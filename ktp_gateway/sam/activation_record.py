@@ -42,8 +42,8 @@ from pydantic import (
 
 from ktp_gateway.errors import ConfigurationError
 from ktp_gateway.sam.activation import Activation
-from ktp_gateway.spec_keys import trusted_keys
 from ktp_gateway.specs import Specs
+from ktp_gateway.specs.keys import trusted_keys
 
 RECORD_FORMAT = "ktp-gateway/activation-record/v1"
 MAX_RECORD_BYTES = 64 * 1024

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ktp_gateway.config_doc import markdown
+from ktp_gateway.config.doc import markdown
 from ktp_gateway.demo import DEMO_ACCOUNTABILITY, demo_client, gateway_env, post_json
 from ktp_gateway.doctor.cli import read_env_file
 from ktp_gateway.stack.pcscd import PcscdService

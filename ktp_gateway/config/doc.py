@@ -1,9 +1,9 @@
 """The configuration reference (docs/configuration.md), generated from the settings model.
 
-Walks `Settings` (config.py) and its sections: every setting's YAML key, environment variable,
-type, default, bounds, and its meaning taken from the section's docstring and the comments
+Walks `Settings` (config/__init__.py) and its sections: every setting's YAML key, environment
+variable, type, default, bounds, and its meaning taken from the section's docstring and the comments
 written beside each field in the source, so the reference cannot drift from the code (a test
-compares the committed file with this output). `python -m ktp_gateway.config_doc` prints it;
+compares the committed file with this output). `python -m ktp_gateway.config.doc` prints it;
 `--write` replaces docs/configuration.md.
 """
 
@@ -29,7 +29,7 @@ from pydantic.fields import FieldInfo
 
 from ktp_gateway.config import CONFIG_ENV, Settings
 
-SOURCE_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
 DOC_PATH = SOURCE_ROOT / "docs" / "configuration.md"
 ENV_PREFIX = "KTP_GATEWAY_"
 _FIELD = re.compile(r"^    (\w+)\s*:")
@@ -42,8 +42,8 @@ _BOUNDS = {
 
 HEADER = f"""# Configuration reference
 
-Generated from the settings model (`ktp_gateway/config.py` and the sections it nests) by
-`python -m ktp_gateway.config_doc --write`; a test fails when this file is stale.
+Generated from the settings model (`ktp_gateway/config/` and the sections it nests) by
+`python -m ktp_gateway.config.doc --write`; a test fails when this file is stale.
 
 Each setting comes from an environment variable (`{ENV_PREFIX}` + section + `__` + name, upper
 case) or from a YAML file named by `{CONFIG_ENV}` (the same names, nested, lower case); the
@@ -200,7 +200,7 @@ def markdown() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the reference, or `--write` it to docs/configuration.md."""
-    parser = argparse.ArgumentParser(prog="python -m ktp_gateway.config_doc")
+    parser = argparse.ArgumentParser(prog="python -m ktp_gateway.config.doc")
     parser.add_argument("--write", action="store_true", help=f"replace {DOC_PATH.name}")
     if parser.parse_args(argv).write:
         DOC_PATH.write_text(markdown(), encoding="utf-8")

@@ -25,10 +25,10 @@ from pydantic import (
 )
 
 from ktp_gateway.errors import ConfigurationError
-from ktp_gateway.spec_files import SpecFileError, SpecProblem, dotted, line_of, read_spec_file
-from ktp_gateway.spec_keys import PublicKeyRef
+from ktp_gateway.specs.files import SpecFileError, SpecProblem, dotted, line_of, read_spec_file
+from ktp_gateway.specs.keys import PublicKeyRef
 
-DEFAULT_SPECS_DIR = Path(__file__).resolve().parent.parent / "firmware_specs"
+DEFAULT_SPECS_DIR = Path(__file__).resolve().parents[2] / "firmware_specs"
 
 
 def _hex(value: Any) -> bytes:

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ktp_gateway.spec_files import SpecProblem
 from ktp_gateway.specs import DEFAULT_SPECS_DIR, check_specs, validate_profile_file
+from ktp_gateway.specs.files import SpecProblem
 
 
 def check_paths(files: list[Path], specs_dir: Path | None) -> tuple[list[str], list[SpecProblem]]:
