@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' simulator helpers
 
 from ktp_gateway.dukcapil_client import DukcapilClient
-from ktp_gateway.logs import configure_logging
+from ktp_gateway.observability.logs import configure_logging
 from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.returns.sealing import Sealer

@@ -17,7 +17,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ktp_gateway.api.app import create_app
     from ktp_gateway.config import Settings
-    from ktp_gateway.logs import configure_logging
+    from ktp_gateway.observability.logs import configure_logging
     from ktp_gateway.privacy.hardening import harden
 
     harden()  # before any secret or personal data is in memory: no core dump, not dumpable

@@ -116,5 +116,7 @@ def test_the_cycle_check_sees_a_cycle_through_three_modules() -> None:
 
 def test_the_graph_sees_relative_type_checking_and_function_level_imports() -> None:
     graph = import_graph()
-    assert "ktp_gateway.reader.service" in graph["ktp_gateway.metrics"]  # TYPE_CHECKING
+    assert (
+        "ktp_gateway.reader.service" in graph["ktp_gateway.observability.metrics"]
+    )  # TYPE_CHECKING
     assert "ktp_gateway.returns.postgres_store" in graph["ktp_gateway.returns.backends"]

@@ -22,10 +22,10 @@ from ktp_gateway.api.routes.caller import router as caller_router
 from ktp_gateway.api.routes.claims import router as claims_router
 from ktp_gateway.api.routes.jobs import router as jobs_router
 from ktp_gateway.api.routes.return_data import router as return_data_router
-from ktp_gateway.certificates import CertificateExpiryCollector, certificate_files
 from ktp_gateway.config import Settings
 from ktp_gateway.dukcapil_client.client import DukcapilClient
-from ktp_gateway.metrics import GatewayMetrics
+from ktp_gateway.observability.certificates import CertificateExpiryCollector, certificate_files
+from ktp_gateway.observability.metrics import GatewayMetrics
 from ktp_gateway.privacy.policy import Policy
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor

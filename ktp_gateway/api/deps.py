@@ -11,7 +11,7 @@ from ktp_gateway.api.access import Access
 from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.config import Settings
 from ktp_gateway.domain import PersonRegistry
-from ktp_gateway.metrics import GatewayMetrics
+from ktp_gateway.observability.metrics import GatewayMetrics
 from ktp_gateway.privacy.policy import Policy
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor

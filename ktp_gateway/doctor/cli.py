@@ -20,7 +20,7 @@ from ktp_gateway.doctor.model import Report, Status, worst
 from ktp_gateway.doctor.render import as_json, text
 from ktp_gateway.doctor.runner import run_families
 from ktp_gateway.errors import ConfigurationError
-from ktp_gateway.logs import configure_logging
+from ktp_gateway.observability.logs import configure_logging
 
 _STATUS = {0: Status.OK, 1: Status.WARN, 2: Status.FAIL}
 

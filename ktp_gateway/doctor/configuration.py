@@ -12,11 +12,11 @@ import os
 import stat
 from pathlib import Path
 
-from ktp_gateway.certificates import certificate_files, earliest_expiry
 from ktp_gateway.config import CONFIG_ENV, Settings
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, fail, ok, skip, warn
 from ktp_gateway.errors import ConfigurationError, GatewayError
+from ktp_gateway.observability.certificates import certificate_files, earliest_expiry
 from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.rotation import usage
 from ktp_gateway.returns.sealing import Sealer

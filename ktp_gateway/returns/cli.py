@@ -29,7 +29,7 @@ class _NoSender:
 
 def _settings() -> ReturnDataSettings:
     from ktp_gateway.config import Settings
-    from ktp_gateway.logs import configure_logging
+    from ktp_gateway.observability.logs import configure_logging
 
     every = Settings()
     configure_logging(every.log.level, json=every.log.json_output)  # to stderr: stdout is output

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from ktp_gateway.certificates import certificate_files
 from ktp_gateway.config import Settings
 from ktp_gateway.doctor.configuration import CERTIFICATE_ROLES, check_certificates
 from ktp_gateway.doctor.context import Context, Options
-from tests.test_certificates import pem
+from ktp_gateway.observability.certificates import certificate_files
+from tests.observability.test_certificates import pem
 
 NOW = dt.datetime.now(dt.UTC)
 

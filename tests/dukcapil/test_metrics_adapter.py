@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 
 from ktp_gateway.dukcapil_client import DukcapilClient
-from ktp_gateway.metrics import GatewayMetrics
+from ktp_gateway.observability.metrics import GatewayMetrics
 
 from .conftest import PEOPLE, Simulator, settings_for
 

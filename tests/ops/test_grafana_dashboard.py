@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ktp_gateway.metrics_doc import exported_series
+from ktp_gateway.observability.metrics_doc import exported_series
 
 from .grafana import DASHBOARD, expressions, load, panels
 

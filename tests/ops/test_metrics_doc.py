@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ktp_gateway.metrics_doc import reference, render
+from ktp_gateway.observability.metrics_doc import reference, render
 
 from .conftest import REPO
 
@@ -18,13 +18,13 @@ PERSONAL = re.compile(r"nik|nama|name|uid|serial|atr|card_id|request_id|officer|
 
 def test_the_committed_reference_is_current() -> None:
     assert DOC.read_text(encoding="utf-8") == render(), (
-        "docs/metrics.md is stale: run python -m ktp_gateway.metrics_doc"
+        "docs/metrics.md is stale: run python -m ktp_gateway.observability.metrics_doc"
     )
 
 
 def test_the_generator_writes_the_page_and_its_check_catches_a_stale_one(tmp_path: Path) -> None:
     page = tmp_path / "metrics.md"
-    run = [sys.executable, "-m", "ktp_gateway.metrics_doc", "--output", str(page)]
+    run = [sys.executable, "-m", "ktp_gateway.observability.metrics_doc", "--output", str(page)]
     subprocess.run(run, check=True, timeout=60)  # noqa: S603 (our own module)
     assert page.read_text(encoding="utf-8") == render()
     assert subprocess.run([*run, "--check"], timeout=60).returncode == 0  # noqa: S603

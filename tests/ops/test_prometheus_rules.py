@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ktp_gateway.metrics_doc import exported_series
+from ktp_gateway.observability.metrics_doc import exported_series
 
 from .conftest import DEPLOY, REPO, RULES
 from .prometheus import render_config, render_rules

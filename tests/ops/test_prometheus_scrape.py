@@ -31,7 +31,7 @@ from ktp_gateway.demo import (
     post_json,
     simulator_process,
 )
-from ktp_gateway.metrics_doc import exported_series
+from ktp_gateway.observability.metrics_doc import exported_series
 from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.processes import ManagedProcess, free_port

@@ -1,9 +1,10 @@
 """The metrics reference (docs/metrics.md), generated from the collectors the gateway registers.
 
-`python -m ktp_gateway.metrics_doc` rewrites the page; `--check` exits 1 when it is stale. Each
-collector is built on a fresh registry with placeholder sources (no pcscd, no database, the demo
-agreement), so the table lists every family with its type, labels and help text as `/metrics`
-exports them. The rule and dashboard tests check their expressions against `exported_series()`.
+`python -m ktp_gateway.observability.metrics_doc` rewrites the page; `--check` exits 1 when it
+is stale. Each collector is built on a fresh registry with placeholder sources (no pcscd, no
+database, the demo agreement), so the table lists every family with its type, labels and help
+text as `/metrics` exports them. The rule and dashboard tests check their expressions against
+`exported_series()`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from ktp_gateway.agreement import DEMO_AGREEMENT_FILE, AgreementGuard, load_agreement
-from ktp_gateway.certificates import CertificateExpiryCollector
-from ktp_gateway.metrics import GatewayMetrics, MonitorCollector, ReaderStateCollector
+from ktp_gateway.observability.certificates import CertificateExpiryCollector
+from ktp_gateway.observability.metrics import GatewayMetrics, MonitorCollector, ReaderStateCollector
 from ktp_gateway.privacy.metrics import PolicyMetrics
 from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderState
@@ -99,9 +100,9 @@ def _certificates(registry: CollectorRegistry) -> None:
 
 # Where each family is defined: the module that owns the fact (kept in build_services' order).
 SOURCES: tuple[tuple[str, Callable[[CollectorRegistry], None]], ...] = (
-    ("ktp_gateway/metrics.py", _gateway),
+    ("ktp_gateway/observability/metrics.py", _gateway),
     ("ktp_gateway/sam/activation_metrics.py", _activations),
-    ("ktp_gateway/certificates.py", _certificates),
+    ("ktp_gateway/observability/certificates.py", _certificates),
     ("ktp_gateway/privacy/metrics.py", _policy),
     ("ktp_gateway/returns/metrics.py", _outbox),
 )
@@ -170,7 +171,8 @@ cached), so a scrape shows the state of that moment; a reader that is unplugged 
 reader series rather than reporting 0. Counters and histograms also export a `_created` series.
 The alerts built on these are in [alerts.md](alerts.md).
 
-Generated from the collectors (`python -m ktp_gateway.metrics_doc`); a test keeps it in sync.
+Generated from the collectors (`python -m ktp_gateway.observability.metrics_doc`); a test keeps
+it in sync.
 
 """
 
@@ -189,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
         if current != page:
-            print(f"{args.output} is stale: run python -m ktp_gateway.metrics_doc", file=sys.stderr)
+            print(
+                f"{args.output} is stale: run python -m ktp_gateway.observability.metrics_doc",
+                file=sys.stderr,
+            )
             return 1
         return 0
     args.output.write_text(page, encoding="utf-8")

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from prometheus_client import CollectorRegistry, generate_latest
 
-from ktp_gateway.certificates import CertificateExpiryCollector, certificate_files
 from ktp_gateway.config import Settings
+from ktp_gateway.observability.certificates import CertificateExpiryCollector, certificate_files
 
 METRIC = "ktp_gateway_tls_certificate_expiry_timestamp_seconds"
 UTC = dt.UTC

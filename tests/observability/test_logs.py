@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 
 from ktp_gateway.domain import PersonData
 from ktp_gateway.errors import ConfigurationError, DukcapilError, ErrorCode
-from ktp_gateway.logs import APDU, configure_logging, exception_summary, redact, scrub
+from ktp_gateway.observability.logs import APDU, configure_logging, exception_summary, redact, scrub
 
 NIK = "3171011505809901"  # a synthetic person's NIK (simulators/data/synthetic_people.yaml)
 REDACTING = [exception_summary, redact]

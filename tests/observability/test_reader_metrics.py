@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from ktp_gateway.metrics import GatewayMetrics, sw_class
+from ktp_gateway.observability.metrics import GatewayMetrics, sw_class
 from ktp_gateway.reader.monitor import ReaderMonitor
 
 

@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from ktp_gateway import __version__
 from ktp_gateway.domain import PersonData
-from ktp_gateway.metrics import GatewayMetrics, ReaderStateCollector
+from ktp_gateway.observability.metrics import GatewayMetrics, ReaderStateCollector
 from ktp_gateway.reader.connection import TrafficStats
 from ktp_gateway.reader.service import ReaderState
 from ktp_gateway.reader.tap import CardReading
