@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.callers.keys import hash_key, new_key
+from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.simulators.activation import record_json, virtual_records
 from ktp_gateway.simulators.population import load_population
 from ktp_gateway.stack.pcscd import PcscdService

@@ -13,7 +13,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ktp_gateway.agreement import PURPOSE_PATTERN
+from ktp_gateway.privacy.agreement import PURPOSE_PATTERN
 from ktp_gateway.privacy.policy import Accountability
 
 OFFICER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@/-]{0,63}$"

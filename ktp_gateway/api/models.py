@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ktp_gateway.api.accountability import Accountable
-from ktp_gateway.least_data import FieldChoice, FieldSet, ReleasedPerson
+from ktp_gateway.privacy.least_data import FieldChoice, FieldSet, ReleasedPerson
 from ktp_gateway.returns.auto import ReturnDataReceipt
 from ktp_gateway.returns.models import NomorSk
 from ktp_gateway.verification.compare import FieldMatch

@@ -93,7 +93,7 @@ def _outbox_counts() -> Callable[[], dict[str, int]] | None:
 
 
 def _agreement_summary() -> dict[str, str]:
-    from ktp_gateway.agreement import load_agreement
+    from ktp_gateway.privacy.agreement import load_agreement
 
     settings = _settings().agreement
     if settings.file is None:
@@ -125,7 +125,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _guard() -> Any:
-    from ktp_gateway.agreement import AgreementGuard, load_agreement
+    from ktp_gateway.privacy.agreement import AgreementGuard, load_agreement
 
     settings = _settings()
     if settings.agreement.file is None:

@@ -5,10 +5,10 @@ Renewing a PKS takes months of correspondence, so it warns well before the end (
 
 from __future__ import annotations
 
-from ktp_gateway.agreement import AgreementGuard, AgreementState, load_agreement
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, fail, ok, skip, warn
 from ktp_gateway.errors import ConfigurationError
+from ktp_gateway.privacy.agreement import AgreementGuard, AgreementState, load_agreement
 
 CHECK, TITLE = "agreement", "agreement"
 RENEW_FIX = "start the renewal with Dukcapil now; install the new agreement file when signed"

@@ -20,9 +20,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from ktp_gateway.agreement import DEMO_AGREEMENT_FILE, AgreementGuard, load_agreement
 from ktp_gateway.observability.certificates import CertificateExpiryCollector
 from ktp_gateway.observability.metrics import GatewayMetrics, MonitorCollector, ReaderStateCollector
+from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE, AgreementGuard, load_agreement
 from ktp_gateway.privacy.metrics import PolicyMetrics
 from ktp_gateway.reader.monitor import ReaderMonitor
 from ktp_gateway.reader.service import ReaderState

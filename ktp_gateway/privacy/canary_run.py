@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, demo_client, gateway_env
+from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.privacy.canary import Canary, CanarySet, Place, SearchResult, make_canaries, search
 from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
 from ktp_gateway.stack.pcscd import PcscdService

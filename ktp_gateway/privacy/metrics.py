@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
-from ktp_gateway.agreement import AgreementGuard, AgreementState
+from ktp_gateway.privacy.agreement import AgreementGuard, AgreementState
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric

@@ -25,7 +25,6 @@ from pathlib import Path
 import structlog
 from prometheus_client import CollectorRegistry
 
-from ktp_gateway.agreement import Agreement, AgreementGuard, load_agreement
 from ktp_gateway.audit.chain import AuditError, Kind, Record
 from ktp_gateway.audit.store import AuditTrail
 from ktp_gateway.config import Settings
@@ -38,6 +37,7 @@ from ktp_gateway.domain import (
     Registry,
 )
 from ktp_gateway.errors import ConfigurationError, ErrorCode, GatewayError, RequestError
+from ktp_gateway.privacy.agreement import Agreement, AgreementGuard, load_agreement
 from ktp_gateway.privacy.fields import PHOTO, FieldGate
 from ktp_gateway.privacy.metrics import PolicyMetrics
 from ktp_gateway.privacy.wipe import wipe_scope

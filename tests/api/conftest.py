@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ktp_gateway.agreement import DEMO_AGREEMENT_FILE, load_agreement
 from ktp_gateway.api.app import create_app
 from ktp_gateway.config import ActivationSettings, AgreementSettings, AuditSettings, Settings
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
+from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE, load_agreement
 from ktp_gateway.simulators.activation import record_json, virtual_records
 from ktp_gateway.stack.pcscd import PcscdService
 from ktp_gateway.stack.processes import ManagedProcess, free_port

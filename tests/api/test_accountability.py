@@ -14,13 +14,13 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.api.app import build_services, create_app
 from ktp_gateway.audit.render import to_html
 from ktp_gateway.audit.report import build_report, date_range
 from ktp_gateway.audit.verify import verify_trail
 from ktp_gateway.config import AgreementSettings
 from ktp_gateway.errors import ConfigurationError
+from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.privacy.policy import Policy
 from ktp_gateway.stack.pcscd import PcscdService
 from tests.api.conftest import ACCOUNTABLE, AGREEMENT, Simulator, make_settings

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.api.app import create_app
 from ktp_gateway.audit.chain import Kind
 from ktp_gateway.audit.store import AuditTrail
 from ktp_gateway.config import AgreementSettings, AuthSettings, Settings
+from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.simulators.population import PHOTO_DIR
 from ktp_gateway.stack.pcscd import PcscdService
 from tests.api.callers import bearer, make_key, write_clients

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.audit.chain import Kind
 from ktp_gateway.audit.render import to_csv, to_html, to_json
 from ktp_gateway.audit.report import build_report, date_range, semester
 from ktp_gateway.audit.store import AuditTrail
 from ktp_gateway.errors import ConfigurationError
+from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
 
 AGREEMENT = {"reference": "PKS DEMO (DEMO-001/PKS/DUKCAPIL/2026; DEMO-001/PKS/LPSK/2026)"}
 

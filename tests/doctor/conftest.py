@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.demo import demo_client
 from ktp_gateway.dukcapil_client.credentials import write_secret
+from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.simulators.activation import virtual_records, write_record
 from ktp_gateway.simulators.dukcapil.app import RETURN_PATH
 from ktp_gateway.simulators.sam import VirtualSam

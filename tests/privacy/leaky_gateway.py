@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ktp_gateway import cli
-from ktp_gateway.agreement import Agreement
 from ktp_gateway.domain import PersonData
 from ktp_gateway.dukcapil_client.client import DukcapilClient
 from ktp_gateway.errors import DukcapilError
 from ktp_gateway.observability.metrics import GatewayMetrics
+from ktp_gateway.privacy.agreement import Agreement
 from ktp_gateway.privacy.policy import Access
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.reader.tap import CardReading

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ktp_gateway.agreement import (
+from ktp_gateway.domain import GrantedField
+from ktp_gateway.errors import ConfigurationError, ErrorCode
+from ktp_gateway.privacy.agreement import (
     DEMO_AGREEMENT_FILE,
     AgreementError,
     AgreementGuard,
     AgreementState,
     load_agreement,
 )
-from ktp_gateway.domain import GrantedField
-from ktp_gateway.errors import ConfigurationError, ErrorCode
 
 
 def _demo() -> dict[str, object]:

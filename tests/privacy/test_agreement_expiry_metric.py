@@ -6,7 +6,7 @@ import datetime as dt
 
 from prometheus_client import CollectorRegistry
 
-from ktp_gateway.agreement import DEMO_AGREEMENT_FILE, AgreementGuard, load_agreement
+from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE, AgreementGuard, load_agreement
 from ktp_gateway.privacy.metrics import AgreementCollector, ends_at
 
 

@@ -9,11 +9,11 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from ktp_gateway.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.audit.chain import AuditError
 from ktp_gateway.audit.verify import verify_trail
 from ktp_gateway.domain import FamilyMember, PersonData
 from ktp_gateway.errors import DukcapilError, ErrorCode, GatewayError
+from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.privacy.policy import Accountability, Operation, Policy
 from ktp_gateway.privacy.wipe import track
 

@@ -11,9 +11,9 @@ import datetime as dt
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from ktp_gateway.agreement import AgreementState, Party, Purpose
 from ktp_gateway.api.deps import ServicesDep
 from ktp_gateway.domain import GrantedField
+from ktp_gateway.privacy.agreement import AgreementState, Party, Purpose
 
 router = APIRouter(prefix="/v1/agreement", tags=["agreement"])
 

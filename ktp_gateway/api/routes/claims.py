@@ -21,8 +21,8 @@ from ktp_gateway.api.routes.verifications import CARD_SOURCE, REGISTRY_SOURCE
 from ktp_gateway.claims.model import Claims
 from ktp_gateway.claims.verify import ClaimResult, Thresholds, check_claims
 from ktp_gateway.domain import PersonData
-from ktp_gateway.least_data import FieldChoice, effective_fields
 from ktp_gateway.nik import validate_nik
+from ktp_gateway.privacy.least_data import FieldChoice, effective_fields
 from ktp_gateway.privacy.policy import Access, Operation, current_request_id
 from ktp_gateway.verification.findings import RegistryStatus, finding_of
 from ktp_gateway.verification.tap import ask_registry

@@ -24,8 +24,8 @@ from ktp_gateway.api.models import (
 )
 from ktp_gateway.api.routes.verifications import REGISTRY_SOURCE
 from ktp_gateway.domain import FacePhoto, FamilyMember
-from ktp_gateway.least_data import FieldSet, effective_fields, release, require_parts
 from ktp_gateway.nik import validate_nik
+from ktp_gateway.privacy.least_data import FieldSet, effective_fields, release, require_parts
 from ktp_gateway.privacy.policy import Operation, current_request_id
 from ktp_gateway.verification.lookups import look_up
 

@@ -24,7 +24,7 @@ from ktp_gateway.api.models import (
     VerificationRequest,
     VerificationResponse,
 )
-from ktp_gateway.least_data import FieldSet, effective_fields, release, require_parts
+from ktp_gateway.privacy.least_data import FieldSet, effective_fields, release, require_parts
 from ktp_gateway.privacy.policy import Access, Accountability, Operation, current_request_id
 from ktp_gateway.returns.auto import ReturnDataReceipt, queue_after_verification
 from ktp_gateway.verification.findings import RegistryStatus

@@ -31,7 +31,7 @@ from pydantic import (
 from ktp_gateway.domain import GrantedField
 from ktp_gateway.errors import ConfigurationError, ErrorCode, GatewayError
 
-DEMO_AGREEMENT_FILE = Path(__file__).parent / "data" / "demo-agreement.yaml"
+DEMO_AGREEMENT_FILE = Path(__file__).resolve().parents[1] / "data" / "demo-agreement.yaml"
 MAX_AGREEMENT_BYTES = 64 * 1024
 MAX_REASON_CHARS = 200
 PURPOSE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ktp_gateway.domain import GrantedField
-from ktp_gateway.least_data import FieldChoice, FieldNotGranted, effective_fields
+from ktp_gateway.privacy.least_data import FieldChoice, FieldNotGranted, effective_fields
 
 FIELDS = st.lists(st.sampled_from(list(GrantedField)), unique=True)
 
