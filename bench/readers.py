@@ -16,8 +16,8 @@ import httpx
 
 from bench.stack import BenchStack
 from bench.stats import cpu_seconds
-from ktp_gateway.demo import DEMO_ACCOUNTABILITY
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 
 PEOPLE = ("budi", "siti")  # synthetic people (simulators/data/synthetic_people.yaml)
 SKIPPED = "skipped: one reader unit on this stack"

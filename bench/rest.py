@@ -15,9 +15,9 @@ from typing import Any
 from bench.http_load import LoadResult, Target, load
 from bench.stack import BenchStack
 from bench.stats import cpu_seconds, percentile, rss_bytes
-from ktp_gateway.demo import DEMO_ACCOUNTABILITY, DEMO_USER_ID
 from ktp_gateway.dukcapil_client.wire import KeyStyle, NikRequest
-from ktp_gateway.simulators.population import load_population
+from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY, DEMO_USER_ID
+from ktp_gateway_dev.simulators.population import load_population
 
 PERSON = "budi"  # a synthetic person (simulators/data/synthetic_people.yaml)
 MEMORY_CONCURRENCY = 8

@@ -29,7 +29,7 @@ from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.returns.sealing import Sealer
 from ktp_gateway.returns.settings import ReturnDataSettings
-from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
+from ktp_gateway_dev.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
 from tests.dukcapil.conftest import Simulator, settings_for, start_simulator
 from tests.returns.conftest import outbox_settings
 from tests.returns.postgres import start_postgres

@@ -19,8 +19,8 @@ from ktp_gateway.reader.pcsc import PcscContext
 from ktp_gateway.reader.tap import CardReading, read_card
 from ktp_gateway.sam.activation_record import parse_record
 from ktp_gateway.sam.binding import Activations
-from ktp_gateway.simulators.activation import VIRTUAL_AGENCY, record_json, virtual_records
 from ktp_gateway.specs import CardProfile, SamProfile, Specs
+from ktp_gateway_dev.simulators.activation import VIRTUAL_AGENCY, record_json, virtual_records
 
 HEADER = 4  # CLA INS P1 P2
 STATUS_WORD = 2

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import httpx
 
-from ktp_gateway.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, demo_client, gateway_env
-from ktp_gateway.stack.pcscd import PcscdService, list_readers
-from ktp_gateway.stack.processes import ManagedProcess, free_port
-from ktp_gateway.stack.virtual import SECOND_CARD_READER, SECOND_SAM_READER, VirtualReaderPair
+from ktp_gateway_dev.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, demo_client, gateway_env
+from ktp_gateway_dev.stack.pcscd import PcscdService, list_readers
+from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.stack.virtual import SECOND_CARD_READER, SECOND_SAM_READER, VirtualReaderPair
 
 # One officer and one client far over the production rate limits, by design.
 UNLIMITED = {
@@ -72,7 +72,7 @@ def _pid(process: ManagedProcess) -> int:
 
 
 def _second_unit_served() -> bool:
-    """True when pcscd lists the second virtual reader unit (ktp_gateway/stack/pcscd.py)."""
+    """True when pcscd lists the second virtual reader unit (ktp_gateway_dev/stack/pcscd.py)."""
     return {SECOND_CARD_READER, SECOND_SAM_READER} <= set(list_readers())
 
 
@@ -96,7 +96,7 @@ def bench_stack(*, pcsc: bool, two_units: bool = False) -> Iterator[BenchStack]:
         simulator = stack.enter_context(
             ManagedProcess.python_module(
                 "Dukcapil simulator",
-                "ktp_gateway.simulators.dukcapil",
+                "ktp_gateway_dev.simulators.dukcapil",
                 *argv,
                 "--consumer-path",
                 DEMO_CONSUMER_PATH,

@@ -22,10 +22,10 @@ from bench.radio import project
 from bench.sequence import TapSequence, record_tap, virtual_activations
 from bench.stack import BenchStack
 from bench.stats import summary
-from ktp_gateway.demo import DEMO_ACCOUNTABILITY
 from ktp_gateway.reader.pairs import find_pairs
 from ktp_gateway.reader.pcsc import PcscContext
 from ktp_gateway.specs import CardProfile, SamProfile, load_specs
+from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY
 
 APDU_METRIC = "ktp_gateway_apdu_duration_seconds"
 PERSON = "budi"  # a synthetic person (simulators/data/synthetic_people.yaml)

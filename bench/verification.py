@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from ktp_gateway.demo import DEMO_ACCOUNTABILITY, post_json, virtual_stack
+from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY, post_json, virtual_stack
 
 RESULTS = Path(__file__).parent / "results"
 # One officer taps as fast as the stack allows: far over the production rate limits, by design.

@@ -1,15 +1,21 @@
-"""`ktp-gateway`: serve the API, list readers, run the demo on the virtual stack."""
+"""`ktp-gateway`: serve the API, list readers, and the operators' commands of each package.
+
+The dev stack's `demo` and `canary` come in through the `ktp_gateway.commands` entry points,
+so the product never imports the dev stack.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from ktp_gateway import __version__
 from ktp_gateway.errors import GatewayError
+
+COMMANDS_GROUP = "ktp_gateway.commands"  # each entry point: a function(subparsers) -> None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -77,12 +83,6 @@ def _readers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from ktp_gateway.demo import run_demo
-
-    return asyncio.run(run_demo(person=args.person, as_json=args.json, port=args.port))
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ktp-gateway", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ktp-gateway {__version__}")
@@ -104,14 +104,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     readers.set_defaults(run=_readers)
 
-    demo = commands.add_parser("demo", help="one officer's tap on the virtual reader, end to end")
-    demo.add_argument("--json", action="store_true", help="print the verification result as JSON")
-    demo.add_argument(
-        "--person", default="budi", help="synthetic person whose card is placed (default: budi)"
-    )
-    demo.add_argument("--port", type=int, default=0, help="gateway port (default: a free one)")
-    demo.set_defaults(run=_demo)
-
     from ktp_gateway.callers.cli import register as register_keys
 
     register_keys(commands)
@@ -131,6 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     from ktp_gateway.doctor.cli import add_parser as add_doctor_parser
 
     add_doctor_parser(commands)
+    for plugin in entry_points(group=COMMANDS_GROUP):
+        plugin.load()(commands)  # e.g. the dev stack's demo and canary (ktp_gateway_dev)
     return parser
 
 

@@ -5,10 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 echo "== ruff"
-.venv/bin/ruff check ktp_gateway tests bench
-.venv/bin/ruff format --check ktp_gateway tests bench
+.venv/bin/ruff check ktp_gateway ktp_gateway_dev tests bench
+.venv/bin/ruff format --check ktp_gateway ktp_gateway_dev tests bench
 echo "== mypy (strict)"
-.venv/bin/mypy  # the package, as pyproject's [tool.mypy] says
+.venv/bin/mypy  # the packages, as pyproject's [tool.mypy] says
 echo "== pytest"
 status=0
 .venv/bin/pytest -q -p no:cacheprovider "$@" || status=$?

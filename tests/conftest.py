@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ktp_gateway.stack.pcscd import PCSCD_BINARY, PcscdService
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway.reader.pcscd_host import PCSCD_BINARY
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 

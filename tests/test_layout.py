@@ -1,4 +1,5 @@
-"""The package's imports point one way: no module of ktp_gateway imports itself back, ever.
+"""The package's imports point one way: no module of ktp_gateway imports itself back, ever,
+and none imports the dev stack (ktp_gateway_dev: simulators, virtual stack, demo, canary).
 
 Every import counts, also those under `if TYPE_CHECKING:` and inside functions: a cycle hidden
 there is still a knot a newcomer must untie before moving either module.
@@ -120,3 +121,33 @@ def test_the_graph_sees_relative_type_checking_and_function_level_imports() -> N
         "ktp_gateway.reader.service" in graph["ktp_gateway.observability.metrics"]
     )  # TYPE_CHECKING
     assert "ktp_gateway.returns.postgres_store" in graph["ktp_gateway.returns.backends"]
+
+
+def _all_imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_the_product_never_imports_the_dev_stack() -> None:
+    offenders = sorted(
+        f"{module} imports {name}"
+        for module, path in modules().items()
+        for name in _all_imports(path)
+        if name == "ktp_gateway_dev" or name.startswith("ktp_gateway_dev.")
+    )
+    assert offenders == []
+
+
+def test_the_package_root_holds_leaves_only() -> None:
+    """errors, domain types, NIK rules and the CLI entry point; everything else in a package."""
+    root = {path.stem for path in PACKAGE.glob("*.py")}
+    assert root == {"__init__", "cli", "domain", "errors", "nik"}
+    graph = import_graph()
+    leaves = {f"ktp_gateway.{name}" for name in ("domain", "errors", "nik")}
+    for leaf in leaves:
+        assert graph[leaf] <= leaves, f"{leaf} imports {graph[leaf] - leaves}"

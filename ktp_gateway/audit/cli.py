@@ -1,4 +1,4 @@
-"""`ktp-gateway audit verify|prune`, `report`, `agreement show|suspend|resume`, `canary`.
+"""`ktp-gateway audit verify|prune`, `report`, `agreement show|suspend|resume`.
 
 They read the same settings as the gateway (KTP_GATEWAY_*), work while it runs or is stopped,
 and print counts, codes and hashes only. Suspension and resumption are written to the audit
@@ -195,42 +195,6 @@ def _resume(args: argparse.Namespace) -> int:
     return 0
 
 
-def _canary(args: argparse.Namespace) -> int:
-    from ktp_gateway.privacy.canary_run import CanaryRun
-
-    run = CanaryRun(verifications_per_card=args.verifications)
-    try:
-        report = run.run()
-    finally:
-        if not args.keep:
-            run.cleanup()
-    summary = report.summary()
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(render_canary(summary))
-    return 0 if report.passed else 1
-
-
-def render_canary(summary: dict[str, Any]) -> str:
-    """The canary run's closing note, as people read it."""
-    lines = [
-        f"canary run: {'PASSED, zero hits' if summary['passed'] else 'FAILED'}",
-        f"  {summary['canary_identities']} canary identities, {summary['verifications']} "
-        f"verifications, {summary['nik_lookups']} NIK lookups, {summary['error_responses']} "
-        "error responses provoked",
-        f"  {summary['values_searched']} values searched in {summary['needles_searched']} forms "
-        f"(plain, lower case, URL-encoded, hex, base64 at three alignments)",
-        f"  {summary['places_searched']} places: {', '.join(summary['places'])}",
-        f"  {summary['files_searched']} files and {summary['texts_searched']} captured texts, "
-        f"{summary['bytes_searched']} bytes, in {summary['seconds']} s",
-        f"  hits: {len(summary['hits'])}",
-    ]
-    lines += [f"    {hit}" for hit in summary["hits"]]
-    lines += [f"  unexpected answer: {u}" for u in summary["unexpected_answers"]]
-    return "\n".join(lines)
-
-
 def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
@@ -272,11 +236,3 @@ def add_commands(commands: Any) -> None:
     resume = agreement_commands.add_parser("resume", help="lift a suspension")
     resume.add_argument("--operator", required=True)
     resume.set_defaults(run=_resume)
-
-    canary = commands.add_parser(
-        "canary", help="prove no storage: canary identities through the virtual stack, then search"
-    )
-    canary.add_argument("--verifications", type=int, default=40, help="per canary card")
-    canary.add_argument("--json", action="store_true")
-    canary.add_argument("--keep", action="store_true", help="keep the run's directory")
-    canary.set_defaults(run=_canary)

@@ -18,9 +18,9 @@ from ktp_gateway.api.app import create_app
 from ktp_gateway.config import ActivationSettings, AgreementSettings, AuditSettings, Settings
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
 from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE, load_agreement
-from ktp_gateway.simulators.activation import record_json, virtual_records
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.simulators.activation import record_json, virtual_records
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
 
 USER_ID = "UJICOBA-API"
 PASSWORD = "sandi-ujicoba-api"
@@ -60,7 +60,7 @@ def simulator() -> Iterator[Simulator]:
     port = free_port()
     process = ManagedProcess.python_module(
         "Dukcapil simulator",
-        "ktp_gateway.simulators.dukcapil",
+        "ktp_gateway_dev.simulators.dukcapil",
         "--port", str(port), "--consumer-path", CONSUMER_PATH,
         ready_url=f"http://127.0.0.1:{port}/_simulator/stats",
         env={"DUKCAPIL_SIM_USER_ID": USER_ID, "DUKCAPIL_SIM_PASSWORD": PASSWORD},

@@ -22,7 +22,7 @@ from ktp_gateway.config import AgreementSettings
 from ktp_gateway.errors import ConfigurationError
 from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway.privacy.policy import Policy
-from ktp_gateway.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.pcscd import PcscdService
 from tests.api.conftest import ACCOUNTABLE, AGREEMENT, Simulator, make_settings
 
 BUDI = "3171011505809901"

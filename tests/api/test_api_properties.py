@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from ktp_gateway.api.app import create_app
 from ktp_gateway.config import AuthSettings, LimitSettings, ReaderSettings
-from ktp_gateway.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.pcscd import PcscdService
 from tests.api.callers import bearer, make_key, write_clients
 from tests.api.conftest import Simulator, make_settings
 

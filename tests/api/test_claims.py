@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 from tests.api.conftest import ACCOUNTABLE, Simulator
 
 BUDI = "3171011505809901"

@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 
 from ktp_gateway.config import ApiSettings
-from ktp_gateway.stack.processes import free_port
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway_dev.stack.processes import free_port
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 from tests.api.conftest import ACCOUNTABLE, Simulator, make_settings
 from tests.api.servers import serving
 

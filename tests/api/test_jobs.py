@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from ktp_gateway.api.app import create_app
 from ktp_gateway.config import AuthSettings, JobSettings, ReaderSettings
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 from tests.api.callers import bearer, make_key, write_clients
 from tests.api.conftest import ACCOUNTABLE, Simulator, make_settings
 

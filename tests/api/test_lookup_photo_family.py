@@ -15,8 +15,8 @@ from ktp_gateway.audit.chain import Kind
 from ktp_gateway.audit.store import AuditTrail
 from ktp_gateway.config import AgreementSettings, AuthSettings, Settings
 from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
-from ktp_gateway.simulators.population import PHOTO_DIR
-from ktp_gateway.stack.pcscd import PcscdService
+from ktp_gateway_dev.simulators.population import PHOTO_DIR
+from ktp_gateway_dev.stack.pcscd import PcscdService
 from tests.api.callers import bearer, make_key, write_clients
 from tests.api.conftest import Simulator, accountable, make_settings
 

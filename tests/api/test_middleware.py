@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
 from ktp_gateway.api.app import create_app
-from ktp_gateway.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.pcscd import PcscdService
 from tests.api.conftest import Simulator, accountable, make_settings
 
 

@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 from ktp_gateway.api.app import create_app
 from ktp_gateway.api.server import server_config
 from ktp_gateway.config import ApiSettings, AuthSettings
-from ktp_gateway.stack.processes import free_port
+from ktp_gateway_dev.stack.processes import free_port
 from tests.api.callers import bearer, make_key, write_clients
 from tests.api.conftest import Simulator, make_settings
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from ktp_gateway.api.app import create_app
 from ktp_gateway.api.openapi import render
-from ktp_gateway.simulators.population import load_population
+from ktp_gateway_dev.simulators.population import load_population
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi.json"
 REGENERATE = "regenerate it: .venv/bin/python -m ktp_gateway.api.openapi > openapi.json"

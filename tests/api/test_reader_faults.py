@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 
 from ktp_gateway.api.app import create_app
 from ktp_gateway.config import ReaderSettings
-from ktp_gateway.simulators.card import VirtualKtpCard
-from ktp_gateway.simulators.faults import FaultyCard, ForeignCard
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.virtual import CARD_READER, VirtualReaderPair
+from ktp_gateway_dev.simulators.card import VirtualKtpCard
+from ktp_gateway_dev.simulators.faults import FaultyCard, ForeignCard
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.virtual import CARD_READER, VirtualReaderPair
 from tests.api.conftest import Simulator, make_settings, verification_body
 
 pytestmark = pytest.mark.pcsc

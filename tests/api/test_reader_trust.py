@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from ktp_gateway.api.app import build_services, create_app
 from ktp_gateway.config import ActivationSettings
 from ktp_gateway.errors import ConfigurationError
-from ktp_gateway.simulators import keys
-from ktp_gateway.simulators.activation import virtual_record, write_record
-from ktp_gateway.simulators.sam import VirtualSam
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.virtual import CARD_READER, VirtualReaderPair
+from ktp_gateway_dev.simulators import keys
+from ktp_gateway_dev.simulators.activation import virtual_record, write_record
+from ktp_gateway_dev.simulators.sam import VirtualSam
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.virtual import CARD_READER, VirtualReaderPair
 from tests.api.conftest import Simulator, make_settings, verification_body
 
 pytestmark = pytest.mark.pcsc

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from ktp_gateway.audit.report import build_report, date_range
 from ktp_gateway.privacy.policy import Policy
-from ktp_gateway.stack.virtual import VirtualReaderPair
 from ktp_gateway.verification.findings import FINDINGS, RegistryStatus
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 from tests.api.conftest import ACCOUNTABLE, AGREEMENT, Simulator
 
 BUDI = "3171011505809901"

@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 
 from ktp_gateway.api.app import create_app
 from ktp_gateway.domain import GrantedField
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.processes import free_port
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.processes import free_port
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 from tests.api.conftest import ACCOUNTABLE, Simulator, make_settings
 
 

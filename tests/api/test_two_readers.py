@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from ktp_gateway.stack.virtual import CARD_READER, SECOND_CARD_READER, VirtualReaderPair
+from ktp_gateway_dev.stack.virtual import CARD_READER, SECOND_CARD_READER, VirtualReaderPair
 from tests.api.conftest import verification_body
 
 pytestmark = pytest.mark.pcsc

@@ -7,7 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from ktp_gateway.stack.virtual import CARD_READER, VirtualReaderPair
+from ktp_gateway_dev.stack.virtual import CARD_READER, VirtualReaderPair
 from tests.api.conftest import ACCOUNTABLE, AGREEMENT, Simulator
 
 pytestmark = pytest.mark.pcsc

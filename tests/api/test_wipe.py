@@ -8,8 +8,8 @@ import pytest
 
 from ktp_gateway.api.app import build_services
 from ktp_gateway.privacy.wipe import Buffers, wipe_scope
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 from tests.api.conftest import Simulator, make_settings
 
 

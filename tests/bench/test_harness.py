@@ -12,8 +12,8 @@ import pytest
 
 from bench.floor import compute_floor, reads_for
 from bench.run import main
-from ktp_gateway.simulators.population import load_population
 from ktp_gateway.specs import load_specs
+from ktp_gateway_dev.simulators.population import load_population
 
 pytestmark = pytest.mark.pcsc
 

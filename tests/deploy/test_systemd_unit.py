@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from ktp_gateway.config.doc import markdown
-from ktp_gateway.demo import DEMO_ACCOUNTABILITY, demo_client, gateway_env, post_json
 from ktp_gateway.doctor.cli import read_env_file
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.processes import ManagedProcess, free_port
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY, demo_client, gateway_env, post_json
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
 UNIT = DEPLOY / "ktp-gateway.service"
@@ -82,7 +82,7 @@ def simulator_port() -> Iterator[int]:
     port = free_port()
     with ManagedProcess.python_module(
         "Dukcapil simulator",
-        "ktp_gateway.simulators.dukcapil",
+        "ktp_gateway_dev.simulators.dukcapil",
         "--port", str(port), "--consumer-path", "demo/lpsk",
         ready_url=f"http://127.0.0.1:{port}/_simulator/stats",
         env={"DUKCAPIL_SIM_USER_ID": "DEMO-LPSK-01", "DUKCAPIL_SIM_PASSWORD": "sandi-mdwe"},

@@ -17,16 +17,16 @@ from typing import Any
 
 import pytest
 
-from ktp_gateway.demo import demo_client
 from ktp_gateway.dukcapil_client.credentials import write_secret
 from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
-from ktp_gateway.simulators.activation import virtual_records, write_record
-from ktp_gateway.simulators.dukcapil.app import RETURN_PATH
-from ktp_gateway.simulators.sam import VirtualSam
 from ktp_gateway.specs import load_specs
-from ktp_gateway.stack.pcscd import list_readers
-from ktp_gateway.stack.processes import ManagedProcess, free_port
-from ktp_gateway.stack.virtual import SECOND_CARD_READER, VirtualReaderPair
+from ktp_gateway_dev.demo import demo_client
+from ktp_gateway_dev.simulators.activation import virtual_records, write_record
+from ktp_gateway_dev.simulators.dukcapil.app import RETURN_PATH
+from ktp_gateway_dev.simulators.sam import VirtualSam
+from ktp_gateway_dev.stack.pcscd import list_readers
+from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.stack.virtual import SECOND_CARD_READER, VirtualReaderPair
 from tests.api.conftest import Simulator
 
 USER_ID = "UJICOBA-DOCTOR"
@@ -64,7 +64,7 @@ def doctor_simulator() -> Iterator[Simulator]:
     port = free_port()
     process = ManagedProcess.python_module(
         "Dukcapil simulator",
-        "ktp_gateway.simulators.dukcapil",
+        "ktp_gateway_dev.simulators.dukcapil",
         "--port", str(port), "--consumer-path", CONSUMER_PATH,
         ready_url=f"http://127.0.0.1:{port}/_simulator/stats",
         env={

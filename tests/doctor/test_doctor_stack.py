@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ktp_gateway.simulators.population import load_population
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.processes import free_port
-from ktp_gateway.stack.virtual import CARD_READER, VirtualReaderPair
+from ktp_gateway_dev.simulators.population import load_population
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.processes import free_port
+from ktp_gateway_dev.stack.virtual import CARD_READER, VirtualReaderPair
 from tests.api.conftest import Simulator
 from tests.doctor.conftest import run_doctor
 

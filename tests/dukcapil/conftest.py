@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from ktp_gateway.dukcapil_client import DukcapilClient, DukcapilSettings, KeyStyle
-from ktp_gateway.simulators.population import load_population
+from ktp_gateway_dev.simulators.population import load_population
 
 REPO = Path(__file__).resolve().parents[2]
 USER_ID = "UJICOBA-TEST"
@@ -107,14 +107,14 @@ def start_simulator(
     env: dict[str, str] | None = None,
     allowed_ip: str = CALLER_IP,
 ) -> Simulator:
-    """Spawn `python -m ktp_gateway.simulators.dukcapil` and wait until it answers.
+    """Spawn `python -m ktp_gateway_dev.simulators.dukcapil` and wait until it answers.
 
     With `env`, credentials come from the environment instead of flags.
     """
     port = free_port()
     credentials = [] if env else ["--user-id", USER_ID, "--password", PASSWORD]
     args = [
-        sys.executable, "-m", "ktp_gateway.simulators.dukcapil",
+        sys.executable, "-m", "ktp_gateway_dev.simulators.dukcapil",
         "--host", "127.0.0.1", "--port", str(port), "--style", style,
         "--consumer-path", CONSUMER_PATH, *credentials, "--allowed-ip", allowed_ip, *extra,
     ]  # fmt: skip

@@ -15,7 +15,7 @@ from ktp_gateway.dukcapil_client import DukcapilClient, KeyStyle
 from ktp_gateway.dukcapil_client.messages import DukcapilRefusal
 from ktp_gateway.errors import ConfigurationError, DukcapilError, ErrorCode
 from ktp_gateway.nik import InvalidNikError
-from ktp_gateway.simulators.dukcapil.faults import UNKNOWN_TEXT
+from ktp_gateway_dev.simulators.dukcapil.faults import UNKNOWN_TEXT
 
 from .conftest import PASSWORD, PEOPLE, Simulator, settings_for, start_simulator
 

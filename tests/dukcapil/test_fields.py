@@ -13,8 +13,8 @@ from ktp_gateway.domain import GrantedField, PersonData
 from ktp_gateway.dukcapil_client.fields import parse_birth_date, person_from_record
 from ktp_gateway.dukcapil_client.wire import WireRecord
 from ktp_gateway.errors import DukcapilError, ErrorCode
-from ktp_gateway.simulators.dukcapil.responses import person_record
-from ktp_gateway.simulators.population import load_population
+from ktp_gateway_dev.simulators.dukcapil.responses import person_record
+from ktp_gateway_dev.simulators.population import load_population
 
 POPULATION = load_population()
 NOT_GRANTED = ("AGAMA", "GOL_DARAH", "PDDK_AKH", "STAT_HBKEL", "NIK_IBU", "NIK_AYAH", "NO_KK",

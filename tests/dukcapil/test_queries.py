@@ -8,7 +8,7 @@ from ktp_gateway.domain import GrantedField
 from ktp_gateway.dukcapil_client import DukcapilClient
 from ktp_gateway.errors import ErrorCode
 from ktp_gateway.nik import InvalidNikError
-from ktp_gateway.simulators.population import load_population
+from ktp_gateway_dev.simulators.population import load_population
 
 from .conftest import PEOPLE, Simulator, settings_for
 from .test_client import Recorder, expect

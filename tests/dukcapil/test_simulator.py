@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ktp_gateway.simulators.dukcapil import SimulatorConfig, Style, create_app
+from ktp_gateway_dev.simulators.dukcapil import SimulatorConfig, Style, create_app
 
 from .conftest import (
     CALLER_IP,
@@ -226,6 +226,6 @@ def test_cli_credentials_from_environment_and_a_fault_from_start() -> None:
 
 
 def test_cli_refuses_a_public_bind_without_allow_remote() -> None:
-    from ktp_gateway.simulators.dukcapil.__main__ import main
+    from ktp_gateway_dev.simulators.dukcapil.__main__ import main
 
     assert main(["--host", "0.0.0.0"]) == 2

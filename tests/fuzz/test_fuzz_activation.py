@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from ktp_gateway.errors import ConfigurationError
 from ktp_gateway.sam.activation_record import parse_record
-from ktp_gateway.simulators.activation import virtual_record
 from ktp_gateway.specs import load_specs
+from ktp_gateway_dev.simulators.activation import virtual_record
 from tests.fuzz.budget import fuzz
 
 SPECS = load_specs()

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from ktp_gateway.simulators import sam as sam_module
-from ktp_gateway.simulators.card import VirtualKtpCard
-from ktp_gateway.simulators.card import applet as card_module
-from ktp_gateway.simulators.iso7816 import ApduError, Command, parse_tlvs, with_tck
-from ktp_gateway.simulators.sam import VirtualSam
+from ktp_gateway_dev.simulators import sam as sam_module
+from ktp_gateway_dev.simulators.card import VirtualKtpCard
+from ktp_gateway_dev.simulators.card import applet as card_module
+from ktp_gateway_dev.simulators.iso7816 import ApduError, Command, parse_tlvs, with_tck
+from ktp_gateway_dev.simulators.sam import VirtualSam
 from tests.fuzz.budget import fuzz
 from tests.simulators.relay import CARD, SAM, HostRelay, apdu
 

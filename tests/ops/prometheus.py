@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ktp_gateway.stack.processes import free_port, terminate
+from ktp_gateway_dev.stack.processes import free_port, terminate
 
 from .conftest import DEPLOY, RULES
 

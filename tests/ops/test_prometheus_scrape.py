@@ -25,17 +25,17 @@ import pytest
 import yaml
 
 from ktp_gateway.callers.keys import hash_key, new_key
-from ktp_gateway.demo import (
+from ktp_gateway.observability.metrics_doc import exported_series
+from ktp_gateway_dev.demo import (
     DEMO_ACCOUNTABILITY,
     gateway_env,
     post_json,
     simulator_process,
 )
-from ktp_gateway.observability.metrics_doc import exported_series
-from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.processes import ManagedProcess, free_port
-from ktp_gateway.stack.virtual import CARD_READER, VirtualReaderPair
+from ktp_gateway_dev.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.stack.virtual import CARD_READER, VirtualReaderPair
 
 from . import grafana
 from .conftest import RULES

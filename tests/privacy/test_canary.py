@@ -1,7 +1,7 @@
 """The canary proof, through the real stack: zero hits; and a leak put in on purpose is found.
 
 pcscd, the virtual SAM and cards, the Dukcapil simulator and the gateway run as real processes
-(ktp_gateway/privacy/canary_run.py). The closing note prints with `pytest -s`.
+(ktp_gateway_dev/canary_run.py). The closing note prints with `pytest -s`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from ktp_gateway.audit.cli import render_canary
 from ktp_gateway.audit.render import to_csv, to_html, to_json
 from ktp_gateway.audit.report import build_report, date_range
 from ktp_gateway.audit.store import AuditTrail
-from ktp_gateway.privacy.canary import Place, make_canaries, needles_for, search
-from ktp_gateway.privacy.canary_run import CanaryReport, CanaryRun
-from ktp_gateway.stack.pcscd import PcscdService
+from ktp_gateway_dev.canary import Place, make_canaries, needles_for, search
+from ktp_gateway_dev.canary_run import CanaryReport, CanaryRun
+from ktp_gateway_dev.commands import render_canary
+from ktp_gateway_dev.stack.pcscd import PcscdService
 
 LEAKY = (sys.executable, "-m", "tests.privacy.leaky_gateway", "serve")
 

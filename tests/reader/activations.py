@@ -7,8 +7,8 @@ from typing import Any
 
 from ktp_gateway.sam.activation_record import parse_record
 from ktp_gateway.sam.binding import Activations, Clock, utc_now
-from ktp_gateway.simulators.activation import VIRTUAL_AGENCY, record_json, virtual_record
 from ktp_gateway.specs import load_specs
+from ktp_gateway_dev.simulators.activation import VIRTUAL_AGENCY, record_json, virtual_record
 
 
 def virtual_activations(

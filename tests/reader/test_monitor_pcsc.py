@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from ktp_gateway.reader.monitor import EventKind, MonitorState, ReaderEvent, ReaderMonitor
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.virtual import CARD_READER, SAM_READER, VirtualReaderPair
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.virtual import CARD_READER, SAM_READER, VirtualReaderPair
 
 pytestmark = pytest.mark.pcsc
 

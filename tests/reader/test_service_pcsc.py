@@ -12,12 +12,12 @@ from ktp_gateway.reader.pcsc import PcscContext
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.sam.activation_record import parse_record
 from ktp_gateway.sam.binding import Activations
-from ktp_gateway.simulators.activation import VIRTUAL_AGENCY, record_json, virtual_records
-from ktp_gateway.simulators.card import VirtualKtpCard
-from ktp_gateway.simulators.faults import FaultyCard
-from ktp_gateway.simulators.population import load_population
 from ktp_gateway.specs import load_specs
-from ktp_gateway.stack.virtual import (
+from ktp_gateway_dev.simulators.activation import VIRTUAL_AGENCY, record_json, virtual_records
+from ktp_gateway_dev.simulators.card import VirtualKtpCard
+from ktp_gateway_dev.simulators.faults import FaultyCard
+from ktp_gateway_dev.simulators.population import load_population
+from ktp_gateway_dev.stack.virtual import (
     CARD_READER,
     SAM_READER,
     SECOND_CARD_READER,

@@ -16,11 +16,11 @@ import structlog
 from ktp_gateway.errors import ErrorCode, GatewayError
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.sam.binding import Activations, ActivationState
-from ktp_gateway.simulators import keys
-from ktp_gateway.simulators.sam import MAX_OPEN_TRIES, VirtualSam
 from ktp_gateway.specs import load_specs
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.virtual import CARD_READER, VirtualReaderPair
+from ktp_gateway_dev.simulators import keys
+from ktp_gateway_dev.simulators.sam import MAX_OPEN_TRIES, VirtualSam
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.virtual import CARD_READER, VirtualReaderPair
 from tests.reader.activations import at, virtual_activations
 
 pytestmark = pytest.mark.pcsc

@@ -10,9 +10,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ktp_gateway.demo import gateway_env
-from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
-from ktp_gateway.stack.processes import ManagedProcess
+from ktp_gateway_dev.demo import gateway_env
+from ktp_gateway_dev.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
+from ktp_gateway_dev.stack.processes import ManagedProcess
 from tests.dukcapil.conftest import CONSUMER_PATH, PASSWORD, USER_ID, Simulator
 
 from .conftest import KEY

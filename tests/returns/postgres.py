@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ktp_gateway.stack.processes import free_port
+from ktp_gateway_dev.stack.processes import free_port
 
 
 def _bin(name: str) -> Path | None:

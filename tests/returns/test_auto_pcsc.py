@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ktp_gateway.demo import DEMO_ACCOUNTABILITY
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.processes import free_port
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.processes import free_port
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 from tests.dukcapil.conftest import Simulator, start_simulator
 
 from .gateway import Gateway, outbox_env

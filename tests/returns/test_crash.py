@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ktp_gateway.stack.processes import free_port
+from ktp_gateway_dev.stack.processes import free_port
 from tests.dukcapil.conftest import Simulator, start_simulator
 
 from .gateway import Gateway, outbox_env

@@ -18,7 +18,7 @@ from ktp_gateway.returns.models import ItemStatus
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.returns.sealing import Sealer
 from ktp_gateway.returns.settings import ReturnDataSettings
-from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
+from ktp_gateway_dev.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
 from tests.dukcapil.conftest import PEOPLE, Simulator, settings_for, start_simulator
 
 from .conftest import outbox_settings

@@ -13,9 +13,9 @@ import pytest
 from ktp_gateway.config import ActivationSettings
 from ktp_gateway.errors import ConfigurationError
 from ktp_gateway.sam.activation_record import parse_record, read_record_file, sign_record
-from ktp_gateway.simulators import keys
-from ktp_gateway.simulators.activation import record_json, virtual_record, write_record
 from ktp_gateway.specs import Specs, load_specs
+from ktp_gateway_dev.simulators import keys
+from ktp_gateway_dev.simulators.activation import record_json, virtual_record, write_record
 
 SPECS = load_specs()
 PCID_HEX = keys.reader_activation().pcid.hex().upper()

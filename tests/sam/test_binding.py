@@ -12,10 +12,10 @@ from ktp_gateway.reader.pairs import ReaderPair
 from ktp_gateway.sam.activation_record import parse_record
 from ktp_gateway.sam.binding import Activations, ActivationState
 from ktp_gateway.sam.session import SamSession
-from ktp_gateway.simulators import keys
-from ktp_gateway.simulators.activation import record_json, virtual_record
-from ktp_gateway.simulators.sam import VirtualSam
 from ktp_gateway.specs import load_specs
+from ktp_gateway_dev.simulators import keys
+from ktp_gateway_dev.simulators.activation import record_json, virtual_record
+from ktp_gateway_dev.simulators.sam import VirtualSam
 from tests.reader.activations import at, virtual_activations
 
 SPECS = load_specs()

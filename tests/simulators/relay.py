@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ktp_gateway.simulators.keys import reader_activation
 from ktp_gateway.specs import load_specs
+from ktp_gateway_dev.simulators.keys import reader_activation
 
 Transmit = Callable[[bytes], bytes]
 OK = 0x9000

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ktp_gateway.simulators.card import CardVariant, VirtualKtpCard
-from ktp_gateway.simulators.card.files import card_uid, chip_serial
-from ktp_gateway.simulators.crypto import verify_digest
-from ktp_gateway.simulators.iso7816 import with_tck
-from ktp_gateway.simulators.keys import KEY_VERSION, issuer_public_key
-from ktp_gateway.simulators.population import load_population
+from ktp_gateway_dev.simulators.card import CardVariant, VirtualKtpCard
+from ktp_gateway_dev.simulators.card.files import card_uid, chip_serial
+from ktp_gateway_dev.simulators.crypto import verify_digest
+from ktp_gateway_dev.simulators.iso7816 import with_tck
+from ktp_gateway_dev.simulators.keys import KEY_VERSION, issuer_public_key
+from ktp_gateway_dev.simulators.population import load_population
 from tests.simulators.relay import CARD, OK, HostRelay, apdu, split
 
 BUDI = load_population().by_key("budi")

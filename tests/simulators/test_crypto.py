@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.cmac import CMAC
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ktp_gateway.simulators import crypto, keys
+from ktp_gateway_dev.simulators import crypto, keys
 
 
 def _cbc(key: bytes, data: bytes) -> bytes:

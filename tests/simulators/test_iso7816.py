@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ktp_gateway.simulators.iso7816 import ApduError, Command, parse_tlvs, tlv, with_tck
 from ktp_gateway.specs import load_specs
+from ktp_gateway_dev.simulators.iso7816 import ApduError, Command, parse_tlvs, tlv, with_tck
 
 SPECS = load_specs()
 

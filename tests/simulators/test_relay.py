@@ -11,10 +11,10 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
-from ktp_gateway.simulators.card import CardVariant, VirtualKtpCard
-from ktp_gateway.simulators.keys import card_master_key
-from ktp_gateway.simulators.population import load_population
-from ktp_gateway.simulators.sam import VirtualSam
+from ktp_gateway_dev.simulators.card import CardVariant, VirtualKtpCard
+from ktp_gateway_dev.simulators.keys import card_master_key
+from ktp_gateway_dev.simulators.population import load_population
+from ktp_gateway_dev.simulators.sam import VirtualSam
 from tests.simulators.relay import CARD, OK, SAM, HostRelay, apdu, split
 
 BUDI = load_population().by_key("budi")

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ktp_gateway.simulators.iso7816 import with_tck
-from ktp_gateway.simulators.keys import reader_activation
-from ktp_gateway.simulators.sam import MAX_OPEN_TRIES, VirtualSam
+from ktp_gateway_dev.simulators.iso7816 import with_tck
+from ktp_gateway_dev.simulators.keys import reader_activation
+from ktp_gateway_dev.simulators.sam import MAX_OPEN_TRIES, VirtualSam
 from tests.simulators.relay import OK, SAM, apdu, split
 
 INS = SAM.instructions

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ktp_gateway.simulators.crypto import KeyPair
-from ktp_gateway.simulators.iso7816 import Command, Response
-from ktp_gateway.simulators.keys import derive
-from ktp_gateway.simulators.secure_messaging import (
+from ktp_gateway_dev.simulators.crypto import KeyPair
+from ktp_gateway_dev.simulators.iso7816 import Command, Response
+from ktp_gateway_dev.simulators.keys import derive
+from ktp_gateway_dev.simulators.secure_messaging import (
     SecureChannel,
     SmError,
     protected_response_length,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ktp_gateway.simulators.vpcd import Control, VpcdLink, VpcdUnavailable
+from ktp_gateway_dev.simulators.vpcd import Control, VpcdLink, VpcdUnavailable
 
 ATR = bytes.fromhex("3B8880014B54502D454C010063")
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ktp_gateway.stack import pcscd as module
-from ktp_gateway.stack.pcscd import (
+from ktp_gateway_dev.stack import pcscd as module
+from ktp_gateway_dev.stack.pcscd import (
     VIRTUAL_READERS,
     VPCD_PORTS,
     PcscdError,

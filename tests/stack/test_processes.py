@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from ktp_gateway.stack.processes import ManagedProcess, ProcessFailedError, free_port
+from ktp_gateway_dev.stack.processes import ManagedProcess, ProcessFailedError, free_port
 
 
 def test_a_child_that_exits_at_start_is_reported_with_its_code() -> None:

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from ktp_gateway.simulators.card.files import card_uid
-from ktp_gateway.simulators.population import load_population
-from ktp_gateway.stack.virtual import CARD_READER, SAM_READER, VirtualReaderPair
+from ktp_gateway_dev.simulators.card.files import card_uid
+from ktp_gateway_dev.simulators.population import load_population
+from ktp_gateway_dev.stack.virtual import CARD_READER, SAM_READER, VirtualReaderPair
 from tests.simulators.relay import CARD, OK, SAM, HostRelay, split
 from tests.stack.pcsc_helpers import Pcsc
 

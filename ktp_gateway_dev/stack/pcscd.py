@@ -12,7 +12,7 @@ vpcd driver keeps one table of connections per loaded library, indexed by slot o
 entries sharing one library overwrite each other's slots; each further unit therefore loads its
 own copy of the driver (pcscd loads a library once per path).
 
-CLI: `python -m ktp_gateway.stack.pcscd start|stop|status`.
+CLI: `python -m ktp_gateway_dev.stack.pcscd start|stop|status`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import fcntl
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,11 +33,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from ktp_gateway.simulators.vpcd import CARD_PORT
-from ktp_gateway.stack.processes import terminate
+from ktp_gateway.reader.pcscd_host import (
+    PCSCD_BINARY,
+    alive,
+    pcscd_pids,
+    socket_answers,
+)
+from ktp_gateway_dev.simulators.vpcd import CARD_PORT
+from ktp_gateway_dev.stack.processes import terminate
 
-PCSCD_BINARY = Path("/usr/sbin/pcscd")
-PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")  # Debian's vsmartcard-vpcd
 RUNTIME_DIR = Path(tempfile.gettempdir()) / f"ktp-gateway-pcscd-{os.getuid()}"
 READER_CONF_DIR = RUNTIME_DIR / "reader.conf.d"
@@ -112,7 +115,8 @@ def render_reader_conf(
         stale.unlink()
     for index, unit in enumerate(units):
         (conf_dir / f"vpcd-unit{index + 1}").write_text(
-            f"# ktp-gateway virtual reader unit {index + 1} (written by ktp_gateway.stack.pcscd).\n"
+            f"# ktp-gateway virtual reader unit {index + 1} "
+            "(written by ktp_gateway_dev.stack.pcscd).\n"
             f'# Readers "{unit.card_reader}" (card, TCP {unit.ports[0]}) and '
             f'"{unit.sam_reader}" (SAM, TCP {unit.ports[1]}).\n'
             "# DEVICENAME /dev/null:<port> makes vpcd listen for emulators on every interface.\n"
@@ -144,36 +148,6 @@ class PcscdStatus:
             and set(readers) <= set(self.readers)
             and set(ports) <= set(self.listening_ports)
         )
-
-
-def socket_answers(path: Path = PCSCD_SOCKET) -> bool:
-    """True when something accepts connections on pcscd's socket."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1.0)
-        try:
-            sock.connect(str(path))
-        except OSError:
-            return False
-    return True
-
-
-def pcscd_pids() -> tuple[int, ...]:
-    """Pids of processes named pcscd (from /proc; empty where /proc is absent)."""
-    pids = []
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        with contextlib.suppress(OSError):
-            if comm.read_text().strip() == "pcscd" and _alive(int(comm.parent.name)):
-                pids.append(int(comm.parent.name))
-    return tuple(sorted(pids))
-
-
-def _alive(pid: int) -> bool:
-    """Running and not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def listening_ports() -> tuple[int, ...]:
@@ -374,7 +348,7 @@ def _started_pid() -> int | None:
     except OSError:
         return None
     ours = str(READER_CONF_DIR).encode() in cmdline and cmdline[0].endswith(b"pcscd")
-    return pid if ours and _alive(pid) else None
+    return pid if ours and alive(pid) else None
 
 
 def _cli_start() -> int:
@@ -392,14 +366,14 @@ def _cli_start() -> int:
 def _cli_stop() -> int:
     pid = _started_pid()
     if pid is None:
-        print("no pcscd started by `ktp_gateway.stack.pcscd start` is running; nothing stopped")
+        print("no pcscd started by `ktp_gateway_dev.stack.pcscd start` is running; nothing stopped")
         PID_FILE.unlink(missing_ok=True)
         return 0
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_SECONDS
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
-    if _alive(pid):
+    if alive(pid):
         os.kill(pid, signal.SIGKILL)
     PID_FILE.unlink(missing_ok=True)
     print(f"pcscd {pid} stopped")
@@ -419,8 +393,8 @@ def _cli_status() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m ktp_gateway.stack.pcscd start|stop|status`."""
-    parser = argparse.ArgumentParser(prog="python -m ktp_gateway.stack.pcscd")
+    """`python -m ktp_gateway_dev.stack.pcscd start|stop|status`."""
+    parser = argparse.ArgumentParser(prog="python -m ktp_gateway_dev.stack.pcscd")
     parser.add_argument("command", choices=("start", "stop", "status"))
     command = parser.parse_args(argv).command
     try:

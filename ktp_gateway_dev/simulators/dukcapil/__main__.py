@@ -1,4 +1,4 @@
-"""`python -m ktp_gateway.simulators.dukcapil`: a simulated Dukcapil as a real HTTP server."""
+"""`python -m ktp_gateway_dev.simulators.dukcapil`: a simulated Dukcapil as a real HTTP server."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from ktp_gateway.simulators.dukcapil.config import (
+from ktp_gateway_dev.simulators.dukcapil.config import (
     DEFAULT_PASSWORD,
     DEFAULT_PORT,
     DEFAULT_RETURN_TOKEN,
@@ -28,7 +28,7 @@ RETURN_TOKEN_ENV = "DUKCAPIL_SIM_RETURN_TOKEN"  # noqa: S105 (the variable's nam
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ktp_gateway.simulators.dukcapil")
+    parser = argparse.ArgumentParser(prog="python -m ktp_gateway_dev.simulators.dukcapil")
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="bind address (loopback unless --allow-remote)")
     add("--port", type=int, default=DEFAULT_PORT)
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import uvicorn
 
-    from ktp_gateway.simulators.dukcapil.app import create_app
+    from ktp_gateway_dev.simulators.dukcapil.app import create_app
 
     uvicorn.run(
         create_app(_config(args)),

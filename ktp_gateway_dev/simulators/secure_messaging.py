@@ -8,7 +8,7 @@ both ends. The KTP-el's real format is not public: this is the project's ICAO-93
 
 from __future__ import annotations
 
-from ktp_gateway.simulators.crypto import (
+from ktp_gateway_dev.simulators.crypto import (
     MAC_LENGTH,
     CryptoError,
     KeyPair,
@@ -19,7 +19,7 @@ from ktp_gateway.simulators.crypto import (
     tdes_encrypt,
     unpad,
 )
-from ktp_gateway.simulators.iso7816 import (
+from ktp_gateway_dev.simulators.iso7816 import (
     SHORT_MAX,
     SW,
     ApduError,

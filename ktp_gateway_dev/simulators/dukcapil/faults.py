@@ -9,8 +9,8 @@ import json
 
 from starlette.responses import Response
 
-from ktp_gateway.simulators.dukcapil.config import Fault, FaultMode, Style
-from ktp_gateway.simulators.dukcapil.responses import NOT_FOUND, envelope
+from ktp_gateway_dev.simulators.dukcapil.config import Fault, FaultMode, Style
+from ktp_gateway_dev.simulators.dukcapil.responses import NOT_FOUND, envelope
 
 JSON = "application/json;charset=UTF-8"
 _NOT_FOUND = json.dumps(envelope([NOT_FOUND.record(Style.LEGACY)], None))

@@ -23,11 +23,11 @@ import yaml
 
 from ktp_gateway.callers.keys import hash_key, new_key
 from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
-from ktp_gateway.simulators.activation import record_json, virtual_records
-from ktp_gateway.simulators.population import load_population
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.processes import ManagedProcess, free_port
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway_dev.simulators.activation import record_json, virtual_records
+from ktp_gateway_dev.simulators.population import load_population
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 
 TAP_DELAY_SECONDS = 0.5  # the officer taps shortly after the case application asks
 WAIT_FOR_CARD_SECONDS = 15.0
@@ -47,7 +47,7 @@ def simulator_process(port: int, password: str, log_dir: Path) -> ManagedProcess
     """The Dukcapil simulator the demo's gateway is wired to (`gateway_env`), not yet started."""
     return ManagedProcess.python_module(
         "Dukcapil simulator",
-        "ktp_gateway.simulators.dukcapil",
+        "ktp_gateway_dev.simulators.dukcapil",
         "--host", "127.0.0.1", "--port", str(port), "--consumer-path", DEMO_CONSUMER_PATH,
         ready_url=f"http://127.0.0.1:{port}/_simulator/stats",
         env={"DUKCAPIL_SIM_USER_ID": DEMO_USER_ID, "DUKCAPIL_SIM_PASSWORD": password},

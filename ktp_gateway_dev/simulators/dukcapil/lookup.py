@@ -11,10 +11,10 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from ktp_gateway.simulators.dukcapil import responses as r
-from ktp_gateway.simulators.dukcapil.config import Style
-from ktp_gateway.simulators.dukcapil.state import SimulatorState
-from ktp_gateway.simulators.population import Person, Population, RegistryStatus
+from ktp_gateway_dev.simulators.dukcapil import responses as r
+from ktp_gateway_dev.simulators.dukcapil.config import Style
+from ktp_gateway_dev.simulators.dukcapil.state import SimulatorState
+from ktp_gateway_dev.simulators.population import Person, Population, RegistryStatus
 
 # Every spelling integrators were seen to send (notes, "Request"); each profile uses one.
 BODY_KEYS: dict[str, tuple[str, ...]] = {

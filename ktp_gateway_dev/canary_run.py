@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ktp_gateway.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, demo_client, gateway_env
 from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
-from ktp_gateway.privacy.canary import Canary, CanarySet, Place, SearchResult, make_canaries, search
-from ktp_gateway.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
-from ktp_gateway.stack.pcscd import PcscdService
-from ktp_gateway.stack.processes import ManagedProcess, free_port
-from ktp_gateway.stack.virtual import VirtualReaderPair
+from ktp_gateway_dev.canary import Canary, CanarySet, Place, SearchResult, make_canaries, search
+from ktp_gateway_dev.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, demo_client, gateway_env
+from ktp_gateway_dev.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 GATEWAY = (sys.executable, "-m", "ktp_gateway.cli", "serve")
 OFFICER = "PETUGAS-KANARI-01"
 PURPOSE = "perlindungan_saksi"
@@ -239,7 +239,7 @@ class CanaryRun:
             stack.enter_context(
                 ManagedProcess.python_module(
                     "Dukcapil simulator",
-                    "ktp_gateway.simulators.dukcapil",
+                    "ktp_gateway_dev.simulators.dukcapil",
                     "--port",
                     str(simulator_port),
                     "--consumer-path",

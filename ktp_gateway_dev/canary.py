@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from ktp_gateway.simulators.population import PHOTO_DIR, Address, Person
+from ktp_gateway_dev.simulators.population import PHOTO_DIR, Address, Person
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MIN_ENCODED_BYTES = 12  # shorter values' hex/base64 fragments could occur by chance

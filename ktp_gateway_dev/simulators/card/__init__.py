@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ktp_gateway.simulators.card.applet import VirtualKtpCard
-from ktp_gateway.simulators.card.files import CardImage, CardVariant, build_image
+from ktp_gateway_dev.simulators.card.applet import VirtualKtpCard
+from ktp_gateway_dev.simulators.card.files import CardImage, CardVariant, build_image
 
 __all__ = ["CardImage", "CardVariant", "VirtualKtpCard", "build_image"]

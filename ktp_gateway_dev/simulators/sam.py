@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ktp_gateway.simulators import keys as test_keys
-from ktp_gateway.simulators.crypto import (
+from ktp_gateway.specs import SamProfile, load_specs
+from ktp_gateway_dev.simulators import keys as test_keys
+from ktp_gateway_dev.simulators.crypto import (
     BLOCK,
     CryptoError,
     KeyPair,
@@ -31,7 +32,7 @@ from ktp_gateway.simulators.crypto import (
     tdes_encrypt,
     verify_digest,
 )
-from ktp_gateway.simulators.iso7816 import (
+from ktp_gateway_dev.simulators.iso7816 import (
     SHORT_MAX,
     SW,
     ApduError,
@@ -40,8 +41,7 @@ from ktp_gateway.simulators.iso7816 import (
     status,
     with_tck,
 )
-from ktp_gateway.simulators.secure_messaging import SecureChannel, SmError
-from ktp_gateway.specs import SamProfile, load_specs
+from ktp_gateway_dev.simulators.secure_messaging import SecureChannel, SmError
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ktp_gateway.simulators.dukcapil.config import Style
-from ktp_gateway.simulators.population import Person, Population
+from ktp_gateway_dev.simulators.dukcapil.config import Style
+from ktp_gateway_dev.simulators.population import Person, Population
 
 FAKE_NIK = "0" * 16  # a parent outside the synthetic population: an obviously fictional NIK
 

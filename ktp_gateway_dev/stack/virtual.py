@@ -1,6 +1,6 @@
 """A virtual KTP-el reader: the SAM stays in its slot for the session, cards come and go.
 
-For tests and the demo. pcscd must serve the vpcd readers (see `ktp_gateway.stack.pcscd`); the
+For tests and the demo. pcscd must serve the vpcd readers (see `ktp_gateway_dev.stack.pcscd`); the
 gateway then finds "Virtual PCD 00 00" / "Virtual PCD 00 01" (and the second unit, "Virtual PCD
 2 00 00" / "... 01") like any reader pair and opens each SAM with its test-only activation record.
 """
@@ -13,13 +13,13 @@ from types import TracebackType
 from typing import Any
 
 from ktp_gateway.reader.pcsc import PcscContext
-from ktp_gateway.simulators import keys
-from ktp_gateway.simulators.card import CardVariant, VirtualKtpCard
-from ktp_gateway.simulators.keys import ReaderActivation, reader_activation
-from ktp_gateway.simulators.population import Person
-from ktp_gateway.simulators.sam import VirtualSam
-from ktp_gateway.simulators.vpcd import DEFAULT_HOST, VirtualSmartcard, VpcdLink
-from ktp_gateway.stack.pcscd import VIRTUAL_UNITS
+from ktp_gateway_dev.simulators import keys
+from ktp_gateway_dev.simulators.card import CardVariant, VirtualKtpCard
+from ktp_gateway_dev.simulators.keys import ReaderActivation, reader_activation
+from ktp_gateway_dev.simulators.population import Person
+from ktp_gateway_dev.simulators.sam import VirtualSam
+from ktp_gateway_dev.simulators.vpcd import DEFAULT_HOST, VirtualSmartcard, VpcdLink
+from ktp_gateway_dev.stack.pcscd import VIRTUAL_UNITS
 
 FIRST_UNIT, SECOND_UNIT = VIRTUAL_UNITS
 CARD_READER = FIRST_UNIT.card_reader  # "Virtual PCD 00 00"

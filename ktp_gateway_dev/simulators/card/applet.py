@@ -12,8 +12,9 @@ import logging
 import os
 from collections.abc import Callable
 
-from ktp_gateway.simulators.card.files import CardImage, CardVariant, build_image
-from ktp_gateway.simulators.crypto import (
+from ktp_gateway.specs import Access, CardProfile, load_specs
+from ktp_gateway_dev.simulators.card.files import CardImage, CardVariant, build_image
+from ktp_gateway_dev.simulators.crypto import (
     BLOCK,
     CryptoError,
     KeyPair,
@@ -25,7 +26,7 @@ from ktp_gateway.simulators.crypto import (
     tdes_decrypt,
     tdes_encrypt,
 )
-from ktp_gateway.simulators.iso7816 import (
+from ktp_gateway_dev.simulators.iso7816 import (
     SHORT_MAX,
     SW,
     ApduError,
@@ -34,20 +35,19 @@ from ktp_gateway.simulators.iso7816 import (
     status,
     with_tck,
 )
-from ktp_gateway.simulators.keys import (
+from ktp_gateway_dev.simulators.keys import (
     card_master_key,
     clone_master_key,
     forger_private_key,
     issuer_private_key,
 )
-from ktp_gateway.simulators.population import Person, load_population
-from ktp_gateway.simulators.secure_messaging import (
+from ktp_gateway_dev.simulators.population import Person, load_population
+from ktp_gateway_dev.simulators.secure_messaging import (
     SM_CLA_BITS,
     SecureChannel,
     SmError,
     protected_response_length,
 )
-from ktp_gateway.specs import Access, CardProfile, load_specs
 
 log = logging.getLogger(__name__)
 

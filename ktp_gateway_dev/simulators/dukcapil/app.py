@@ -13,18 +13,18 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
-from ktp_gateway.simulators.dukcapil.config import (
+from ktp_gateway_dev.simulators.dukcapil.config import (
     Fault,
     FaultMode,
     RuntimeConfig,
     SimulatorConfig,
 )
-from ktp_gateway.simulators.dukcapil.faults import JSON, fault_response
-from ktp_gateway.simulators.dukcapil.lookup import Query, answer, other_person
-from ktp_gateway.simulators.dukcapil.responses import QUOTA_USED_UP, REFUSALS, envelope
-from ktp_gateway.simulators.dukcapil.state import SimulatorState
-from ktp_gateway.simulators.dukcapil.store import store
-from ktp_gateway.simulators.population import DEFAULT_PEOPLE_FILE, Population, load_population
+from ktp_gateway_dev.simulators.dukcapil.faults import JSON, fault_response
+from ktp_gateway_dev.simulators.dukcapil.lookup import Query, answer, other_person
+from ktp_gateway_dev.simulators.dukcapil.responses import QUOTA_USED_UP, REFUSALS, envelope
+from ktp_gateway_dev.simulators.dukcapil.state import SimulatorState
+from ktp_gateway_dev.simulators.dukcapil.store import store
+from ktp_gateway_dev.simulators.population import DEFAULT_PEOPLE_FILE, Population, load_population
 
 ADMIN_PREFIX = "/_simulator"
 RETURN_PATH = "/dukcapil/data-balikan/store"

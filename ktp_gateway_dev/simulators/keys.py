@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ktp_gateway.simulators.crypto import TDES_KEY_LENGTH
+from ktp_gateway_dev.simulators.crypto import TDES_KEY_LENGTH
 
 _PREFIX = "ktp-gateway virtual "
 KEY_VERSION = 0x01  # the version byte the virtual cards' CC carries and the virtual SAM holds

@@ -3,7 +3,7 @@
 Signed with the virtual activation signer of `simulators.keys` (trusted only by the test-only
 vpcd reader profile), for the virtual SAM's serial and activation values. Deterministic by
 default, so the demo, the tests and a record written with `python -m
-ktp_gateway.simulators.activation --out FILE` agree byte for byte.
+ktp_gateway_dev.simulators.activation --out FILE` agree byte for byte.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ktp_gateway.sam.activation_record import RECORD_FORMAT, sign_record
-from ktp_gateway.simulators import keys
 from ktp_gateway.specs import load_specs
+from ktp_gateway_dev.simulators import keys
 
 VIRTUAL_READER_PROFILE = "vpcd-virtual"
 VIRTUAL_CARD_READERS = ("Virtual PCD 00 00", "Virtual PCD 2 00 00")  # the vpcd reader units
@@ -100,7 +100,7 @@ def write_record(path: Path, envelope: dict[str, Any]) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ktp_gateway.simulators.activation",
+        prog="python -m ktp_gateway_dev.simulators.activation",
         description="Write the virtual reader's TEST-ONLY activation record (owner-only file).",
     )
     parser.add_argument("--out", type=Path, required=True)

@@ -18,9 +18,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ktp_gateway.simulators.dukcapil.config import FaultMode, FaultTarget
-from ktp_gateway.simulators.dukcapil.faults import fault_response
-from ktp_gateway.simulators.dukcapil.state import SimulatorState
+from ktp_gateway_dev.simulators.dukcapil.config import FaultMode, FaultTarget
+from ktp_gateway_dev.simulators.dukcapil.faults import fault_response
+from ktp_gateway_dev.simulators.dukcapil.state import SimulatorState
 
 SUCCESS = "Success"
 ALREADY_SENT = "Data sudah pernah dikirim"

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ktp_gateway.simulators.crypto import sign
-from ktp_gateway.simulators.keys import KEY_VERSION
-from ktp_gateway.simulators.population import Person, Record
 from ktp_gateway.specs import CardProfile
+from ktp_gateway_dev.simulators.crypto import sign
+from ktp_gateway_dev.simulators.keys import KEY_VERSION
+from ktp_gateway_dev.simulators.population import Person, Record
 
 UID_LENGTH = 7  # ISO 14443-3 type A double-size UID
 SERIAL_LENGTH = 8

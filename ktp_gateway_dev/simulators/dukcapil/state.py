@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ktp_gateway.simulators.dukcapil.config import (
+from ktp_gateway_dev.simulators.dukcapil.config import (
     Fault,
     FaultMode,
     FaultTarget,
@@ -18,7 +18,7 @@ from ktp_gateway.simulators.dukcapil.config import (
     SimulatorConfig,
     Style,
 )
-from ktp_gateway.simulators.dukcapil.ledger import ReturnLedger
+from ktp_gateway_dev.simulators.dukcapil.ledger import ReturnLedger
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from ktp_gateway.simulators.vpcd import CardPulledError, VirtualSmartcard
+from ktp_gateway_dev.simulators.vpcd import CardPulledError, VirtualSmartcard
 
 MUTE_LIMIT_SECONDS = 120.0  # a mute card answers nothing for this long (or until it is removed)
 FOREIGN_ATR = bytes.fromhex("3B8F8001804F0CA0000003060300010000000068")  # a PC/SC storage card

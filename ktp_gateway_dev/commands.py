@@ -1,0 +1,71 @@
+"""The dev stack's commands on the `ktp-gateway` command line: `demo` and `canary`.
+
+The product's CLI never imports this package: it loads every `ktp_gateway.commands` entry point
+(pyproject.toml), and this is the one the repository's own distribution declares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from ktp_gateway_dev.canary_run import CanaryRun
+from ktp_gateway_dev.demo import run_demo
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return asyncio.run(run_demo(person=args.person, as_json=args.json, port=args.port))
+
+
+def _canary(args: argparse.Namespace) -> int:
+    run = CanaryRun(verifications_per_card=args.verifications)
+    try:
+        report = run.run()
+    finally:
+        if not args.keep:
+            run.cleanup()
+    summary = report.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(render_canary(summary))
+    return 0 if report.passed else 1
+
+
+def render_canary(summary: dict[str, Any]) -> str:
+    """The canary run's closing note, as people read it."""
+    lines = [
+        f"canary run: {'PASSED, zero hits' if summary['passed'] else 'FAILED'}",
+        f"  {summary['canary_identities']} canary identities, {summary['verifications']} "
+        f"verifications, {summary['nik_lookups']} NIK lookups, {summary['error_responses']} "
+        "error responses provoked",
+        f"  {summary['values_searched']} values searched in {summary['needles_searched']} forms "
+        f"(plain, lower case, URL-encoded, hex, base64 at three alignments)",
+        f"  {summary['places_searched']} places: {', '.join(summary['places'])}",
+        f"  {summary['files_searched']} files and {summary['texts_searched']} captured texts, "
+        f"{summary['bytes_searched']} bytes, in {summary['seconds']} s",
+        f"  hits: {len(summary['hits'])}",
+    ]
+    lines += [f"    {hit}" for hit in summary["hits"]]
+    lines += [f"  unexpected answer: {u}" for u in summary["unexpected_answers"]]
+    return "\n".join(lines)
+
+
+def register(commands: Any) -> None:
+    """Add `demo` and `canary` to the command line's subcommands."""
+    demo = commands.add_parser("demo", help="one officer's tap on the virtual reader, end to end")
+    demo.add_argument("--json", action="store_true", help="print the verification result as JSON")
+    demo.add_argument(
+        "--person", default="budi", help="synthetic person whose card is placed (default: budi)"
+    )
+    demo.add_argument("--port", type=int, default=0, help="gateway port (default: a free one)")
+    demo.set_defaults(run=_demo)
+    canary = commands.add_parser(
+        "canary", help="prove no storage: canary identities through the virtual stack, then search"
+    )
+    canary.add_argument("--verifications", type=int, default=40, help="per canary card")
+    canary.add_argument("--json", action="store_true")
+    canary.add_argument("--keep", action="store_true", help="keep the run's directory")
+    canary.set_defaults(run=_canary)
