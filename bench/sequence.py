@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ktp_gateway.reader.connection import Connection
-from ktp_gateway.reader.pairs import ReaderPair
-from ktp_gateway.reader.pcsc import PcscContext
-from ktp_gateway.reader.tap import CardReading, read_card
+from ktp_gateway.reader.card.tap import CardReading, read_card
+from ktp_gateway.reader.smartcard.connection import Connection
+from ktp_gateway.reader.smartcard.pairs import ReaderPair
+from ktp_gateway.reader.smartcard.pcsc import PcscContext
 from ktp_gateway.sam.activation_record import parse_record
 from ktp_gateway.sam.binding import Activations
 from ktp_gateway.specs import CardProfile, SamProfile, Specs

@@ -22,8 +22,8 @@ from bench.radio import project
 from bench.sequence import TapSequence, record_tap, virtual_activations
 from bench.stack import BenchStack
 from bench.stats import summary
-from ktp_gateway.reader.pairs import find_pairs
-from ktp_gateway.reader.pcsc import PcscContext
+from ktp_gateway.reader.smartcard.pairs import find_pairs
+from ktp_gateway.reader.smartcard.pcsc import PcscContext
 from ktp_gateway.specs import CardProfile, SamProfile, load_specs
 from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY
 

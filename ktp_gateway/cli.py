@@ -44,8 +44,8 @@ def _readers(args: argparse.Namespace) -> int:
         from ktp_gateway.reader.watch import watch
 
         return watch(as_json=args.json, seconds=args.seconds)
-    from ktp_gateway.reader.pairs import find_pairs
-    from ktp_gateway.reader.pcsc import PcscContext
+    from ktp_gateway.reader.smartcard.pairs import find_pairs
+    from ktp_gateway.reader.smartcard.pcsc import PcscContext
     from ktp_gateway.specs import load_specs
 
     specs = load_specs()

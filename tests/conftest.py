@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ktp_gateway.reader.pcscd_host import PCSCD_BINARY
+from ktp_gateway.reader.smartcard.pcscd_host import PCSCD_BINARY
 from ktp_gateway_dev.stack.pcscd import PcscdService
 from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 

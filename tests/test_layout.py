@@ -151,3 +151,67 @@ def test_the_package_root_holds_leaves_only() -> None:
     leaves = {f"ktp_gateway.{name}" for name in ("domain", "errors", "nik")}
     for leaf in leaves:
         assert graph[leaf] <= leaves, f"{leaf} imports {graph[leaf] - leaves}"
+
+
+# The reader stack, bottom up: each layer may import only its own and lower layers, directly or
+# through any module outside the stack (a sam module reaching the reader service through a
+# metrics module would still be an import pointing up).
+LAYERS = (
+    "ktp_gateway.reader.smartcard",  # APDUs, processors, the one pyscard module
+    "ktp_gateway.sam",
+    "ktp_gateway.reader.card",  # the KTP-el application
+    "ktp_gateway.reader",  # pairs' users: the reader service, monitor, events
+    "ktp_gateway.verification",
+    "ktp_gateway.api",
+)
+
+
+def layer_of(module: str) -> int | None:
+    """The reader-stack layer of a module (the most specific prefix), None outside the stack."""
+    matches = [
+        (len(prefix), index)
+        for index, prefix in enumerate(LAYERS)
+        if module == prefix or module.startswith(prefix + ".")
+    ]
+    return max(matches)[1] if matches else None
+
+
+def _reach(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = list(graph[start])
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph.get(module, ()))
+    return seen
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Every module of the stack that reaches a module of a higher layer."""
+    found = []
+    for module in sorted(graph):
+        own = layer_of(module)
+        if own is None:
+            continue
+        for target in sorted(_reach(graph, module)):
+            other = layer_of(target)
+            if other is not None and other > own:
+                found.append(f"{module} (layer {own}) reaches {target} (layer {other})")
+    return found
+
+
+def test_the_reader_stack_imports_point_down_only() -> None:
+    upward = upward_imports(import_graph())
+    assert upward == [], "\n".join(upward)
+
+
+def test_the_layer_check_sees_an_import_up_through_a_module_outside_the_stack() -> None:
+    graph = {
+        "ktp_gateway.sam.session": {"ktp_gateway.observability.metrics"},
+        "ktp_gateway.observability.metrics": {"ktp_gateway.reader.service"},
+        "ktp_gateway.reader.service": set(),
+    }
+    assert upward_imports(graph) == [
+        "ktp_gateway.sam.session (layer 1) reaches ktp_gateway.reader.service (layer 3)"
+    ]

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ktp_gateway.config import CONFIG_ENV, Settings
 from ktp_gateway.errors import GatewayError
-from ktp_gateway.reader.pairs import ReaderPair
+from ktp_gateway.reader.smartcard.pairs import ReaderPair
 from ktp_gateway.specs import DEFAULT_SPECS_DIR, Specs
 
 MAX_PROBLEMS = 3

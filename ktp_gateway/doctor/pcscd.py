@@ -13,7 +13,12 @@ from pathlib import Path
 
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, fail, ok
-from ktp_gateway.reader.pcscd_host import PCSCD_BINARY, PCSCD_SOCKET, pcscd_pids, socket_answers
+from ktp_gateway.reader.smartcard.pcscd_host import (
+    PCSCD_BINARY,
+    PCSCD_SOCKET,
+    pcscd_pids,
+    socket_answers,
+)
 
 SOCKET_ENV = "PCSCLITE_CSOCK_NAME"  # pcsc-lite's own override of the socket path
 VERSION_SECONDS = 3.0

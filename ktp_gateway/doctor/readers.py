@@ -10,8 +10,8 @@ from __future__ import annotations
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, fail, ok, warn
 from ktp_gateway.errors import ConfigurationError, ReaderError
-from ktp_gateway.reader.pairs import ReaderPair, find_pairs
-from ktp_gateway.reader.pcsc import PcscContext
+from ktp_gateway.reader.smartcard.pairs import ReaderPair, find_pairs
+from ktp_gateway.reader.smartcard.pcsc import PcscContext
 from ktp_gateway.specs import Specs, load_specs
 
 HANG_FIX = "PC/SC did not answer: `sudo systemctl restart pcscd`, then run the doctor again"

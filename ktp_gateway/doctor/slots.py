@@ -12,9 +12,9 @@ import datetime as dt
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, Status, fail, ok, skip, warn
 from ktp_gateway.errors import ConfigurationError, ErrorCode, GatewayError
-from ktp_gateway.reader.connection import processor_for
-from ktp_gateway.reader.pairs import ReaderPair
-from ktp_gateway.reader.pcsc import PcscContext, ReaderStatus
+from ktp_gateway.reader.smartcard.connection import processor_for
+from ktp_gateway.reader.smartcard.pairs import ReaderPair
+from ktp_gateway.reader.smartcard.pcsc import PcscContext, ReaderStatus
 from ktp_gateway.sam.activation_record import ActivationRecord
 from ktp_gateway.sam.binding import Activations
 from ktp_gateway.sam.session import SamSession

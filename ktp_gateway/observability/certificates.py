@@ -17,7 +17,7 @@ from cryptography import x509
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ktp_gateway.observability.metrics import NS
+from ktp_gateway.observability.namespace import NS
 
 if TYPE_CHECKING:
     from ktp_gateway.config import Settings

@@ -14,15 +14,15 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ktp_gateway import __version__
+from ktp_gateway.observability.namespace import NS
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
+    from ktp_gateway.reader.card.tap import CardReading
     from ktp_gateway.reader.monitor import ReaderMonitor
     from ktp_gateway.reader.service import ReaderService, ReaderState
-    from ktp_gateway.reader.tap import CardReading
 
-NS = "ktp_gateway"
 READ_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30)
 HTTP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 SAM_STATES = ("absent", "present", "open", "error")  # a state outside these is reported as error

@@ -1,4 +1,6 @@
-"""PC/SC driver layer: APDUs, the `Connection` edge, reader pairs and the KTP-el application.
+"""The reader stack, from the PC/SC edge to the reader service.
 
-Only `ktp_gateway.reader.pcsc` imports pyscard; everything above it sees `Connection`.
+`smartcard/` (APDUs, processors, the one pyscard module) <- `ktp_gateway.sam` <- `card/` (the
+KTP-el application) <- this package's own modules: the reader service, the PC/SC monitor, the
+event hub, `readers --watch`. Imports point that way only (tests/test_layout.py).
 """

@@ -18,7 +18,7 @@ from enum import StrEnum
 import structlog
 
 from ktp_gateway.errors import ReaderError
-from ktp_gateway.reader.pcsc import PNP_NOTIFICATION, PcscContext, SlotEvent
+from ktp_gateway.reader.smartcard.pcsc import PNP_NOTIFICATION, PcscContext, SlotEvent
 
 log = structlog.get_logger("ktp_gateway.reader.monitor")
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 import structlog
 
 from ktp_gateway.errors import ErrorCode, GatewayError, ReaderError
-from ktp_gateway.reader.pairs import ReaderPair, find_pairs
-from ktp_gateway.reader.pcsc import PcscContext, ReaderStatus
-from ktp_gateway.reader.tap import CardReading, check_sam, read_card
+from ktp_gateway.reader.card.tap import CardReading, check_sam, read_card
+from ktp_gateway.reader.smartcard.pairs import ReaderPair, find_pairs
+from ktp_gateway.reader.smartcard.pcsc import PcscContext, ReaderStatus
 from ktp_gateway.sam.binding import Activations, ActivationState, ActivationStatus
 from ktp_gateway.specs import Specs
 

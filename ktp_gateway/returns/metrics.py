@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ktp_gateway.observability.metrics import NS
+from ktp_gateway.observability.namespace import NS
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric

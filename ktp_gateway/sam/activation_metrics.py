@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ktp_gateway.observability.metrics import NS
+from ktp_gateway.observability.namespace import NS
 from ktp_gateway.sam.binding import ActivationState, ActivationStatus
 
 Snapshot = Callable[[], Iterable[tuple[str, ActivationStatus]]]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ktp_gateway.errors import ErrorCode, SamError
-from ktp_gateway.reader.pairs import ReaderPair
+from ktp_gateway.reader.smartcard.pairs import ReaderPair
 from ktp_gateway.sam.activation_record import ActivationRecord
 from ktp_gateway.sam.session import SamSession
 

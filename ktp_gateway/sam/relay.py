@@ -6,8 +6,8 @@ answer with the SAM. The layers below (chaining, raw transport) do not know it i
 
 from __future__ import annotations
 
-from ktp_gateway.reader.apdu import CommandApdu, ResponseApdu
-from ktp_gateway.reader.connection import ChainingProcessor
+from ktp_gateway.reader.smartcard.apdu import CommandApdu, ResponseApdu
+from ktp_gateway.reader.smartcard.connection import ChainingProcessor
 from ktp_gateway.sam.session import SamSession
 
 

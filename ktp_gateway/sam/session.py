@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ktp_gateway.errors import CardError, ErrorCode, SamError
-from ktp_gateway.reader.apdu import SHORT_MAX, SW, CommandApdu, ResponseApdu
-from ktp_gateway.reader.connection import ChainingProcessor
+from ktp_gateway.reader.smartcard.apdu import SHORT_MAX, SW, CommandApdu, ResponseApdu
+from ktp_gateway.reader.smartcard.connection import ChainingProcessor
 from ktp_gateway.specs import SamProfile
 
 

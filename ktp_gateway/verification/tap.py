@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from ktp_gateway.domain import GrantedField, PersonData, Registry
 from ktp_gateway.errors import DukcapilError, ErrorCode, GatewayError
+from ktp_gateway.reader.card.tap import CardReading
 from ktp_gateway.reader.service import ReaderService
-from ktp_gateway.reader.tap import CardReading
 from ktp_gateway.verification.compare import FieldMatch, compare
 from ktp_gateway.verification.findings import Outcome, RegistryStatus, finding_for, finding_of
 

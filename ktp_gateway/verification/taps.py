@@ -13,8 +13,8 @@ from typing import Protocol
 from ktp_gateway.domain import Registry
 from ktp_gateway.errors import GatewayError
 from ktp_gateway.privacy.policy import Access
+from ktp_gateway.reader.card.tap import CardReading
 from ktp_gateway.reader.service import ReaderService
-from ktp_gateway.reader.tap import CardReading
 from ktp_gateway.verification.tap import Verification, verify_tap
 
 

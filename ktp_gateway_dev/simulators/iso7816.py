@@ -1,9 +1,9 @@
 """ISO 7816 pieces the emulators need: command parsing, status words, BER-TLV and the ATR's TCK.
 
 The emulators deliberately parse APDUs with their own small code instead of the host's
-`ktp_gateway.reader.apdu`: a shared codec would let one encoding bug cancel itself out between
-host and card, and the virtual stack exists to catch exactly such bugs. Short APDUs only, as the
-KTP-el relay never needs extended length.
+`ktp_gateway.reader.smartcard.apdu`: a shared codec would let one encoding bug cancel itself out
+between host and card, and the virtual stack exists to catch exactly such bugs. Short APDUs only,
+as the KTP-el relay never needs extended length.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from ktp_gateway.reader.pcscd_host import (
+from ktp_gateway.reader.smartcard.pcscd_host import (
     PCSCD_BINARY,
     alive,
     pcscd_pids,
@@ -168,7 +168,7 @@ def listening_ports() -> tuple[int, ...]:
 def list_readers() -> tuple[str, ...]:
     """PC/SC reader names, through the gateway's one pyscard module; empty if pcscd is absent."""
     from ktp_gateway.errors import ReaderError
-    from ktp_gateway.reader.pcsc import PcscContext
+    from ktp_gateway.reader.smartcard.pcsc import PcscContext
 
     try:
         with PcscContext() as context:

@@ -12,7 +12,7 @@ import time
 from types import TracebackType
 from typing import Any
 
-from ktp_gateway.reader.pcsc import PcscContext
+from ktp_gateway.reader.smartcard.pcsc import PcscContext
 from ktp_gateway_dev.simulators import keys
 from ktp_gateway_dev.simulators.card import CardVariant, VirtualKtpCard
 from ktp_gateway_dev.simulators.keys import ReaderActivation, reader_activation

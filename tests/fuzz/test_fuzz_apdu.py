@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ktp_gateway.reader.apdu import (
+from ktp_gateway.reader.smartcard.apdu import (
     EXTENDED_MAX,
     ApduFormatError,
     CommandApdu,

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from ktp_gateway.domain import PersonData
 from ktp_gateway.errors import CardError, ErrorCode
-from ktp_gateway.reader.biodata import to_person_data
+from ktp_gateway.reader.card.biodata import to_person_data
 from ktp_gateway.specs import load_specs
 from tests.fuzz.budget import fuzz
 

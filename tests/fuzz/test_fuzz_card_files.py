@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from ktp_gateway.errors import ErrorCode, GatewayError
-from ktp_gateway.reader.connection import MAX_CHAINED_RESPONSES, processor_for
-from ktp_gateway.reader.ktp_card import KtpCard
+from ktp_gateway.reader.card.ktp_card import KtpCard
+from ktp_gateway.reader.smartcard.connection import MAX_CHAINED_RESPONSES, processor_for
 from ktp_gateway.specs import load_specs
 from tests.fuzz.budget import fuzz
 

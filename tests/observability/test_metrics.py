@@ -8,9 +8,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from ktp_gateway import __version__
 from ktp_gateway.domain import PersonData
 from ktp_gateway.observability.metrics import GatewayMetrics, ReaderStateCollector
-from ktp_gateway.reader.connection import TrafficStats
+from ktp_gateway.reader.card.tap import CardReading
 from ktp_gateway.reader.service import ReaderState
-from ktp_gateway.reader.tap import CardReading
+from ktp_gateway.reader.smartcard.connection import TrafficStats
 
 NIK = "3171011505809901"  # a synthetic person's NIK (simulators/data/synthetic_people.yaml)
 READER = "Virtual PCD 00 00"

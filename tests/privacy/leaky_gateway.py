@@ -19,8 +19,8 @@ from ktp_gateway.errors import DukcapilError
 from ktp_gateway.observability.metrics import GatewayMetrics
 from ktp_gateway.privacy.agreement import Agreement
 from ktp_gateway.privacy.policy import Access
+from ktp_gateway.reader.card.tap import CardReading
 from ktp_gateway.reader.service import ReaderService
-from ktp_gateway.reader.tap import CardReading
 
 _read = ReaderService.read
 _card_read = GatewayMetrics.card_read

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ktp_gateway.reader.apdu import SW, ApduFormatError, CommandApdu, ResponseApdu
+from ktp_gateway.reader.smartcard.apdu import SW, ApduFormatError, CommandApdu, ResponseApdu
 
 
 def test_case_1_is_header_only() -> None:

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from ktp_gateway.errors import CardError, ErrorCode
-from ktp_gateway.reader.biodata import split_biodata, to_person_data
+from ktp_gateway.reader.card.biodata import split_biodata, to_person_data
 from ktp_gateway.specs import load_specs
 
 SPEC = load_specs().cards["ktp-el"].biodata

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ktp_gateway.reader.apdu import CommandApdu
-from ktp_gateway.reader.connection import processor_for
+from ktp_gateway.reader.smartcard.apdu import CommandApdu
+from ktp_gateway.reader.smartcard.connection import processor_for
 from tests.reader.scripted import ScriptedConnection
 
 

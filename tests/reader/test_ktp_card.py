@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from ktp_gateway.errors import CardError, ErrorCode
-from ktp_gateway.reader.connection import processor_for
-from ktp_gateway.reader.ktp_card import KtpCard
+from ktp_gateway.reader.card.ktp_card import KtpCard
+from ktp_gateway.reader.smartcard.connection import processor_for
 from ktp_gateway.specs import load_specs
 from tests.reader.scripted import ScriptedConnection
 

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from ktp_gateway.errors import ErrorCode, GatewayError
-from ktp_gateway.reader.pcsc import PcscContext
 from ktp_gateway.reader.service import ReaderService
+from ktp_gateway.reader.smartcard.pcsc import PcscContext
 from ktp_gateway.sam.activation_record import parse_record
 from ktp_gateway.sam.binding import Activations
 from ktp_gateway.specs import load_specs

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from ktp_gateway.errors import ErrorCode, SamError
-from ktp_gateway.reader.connection import processor_for
-from ktp_gateway.reader.pairs import ReaderPair
+from ktp_gateway.reader.smartcard.connection import processor_for
+from ktp_gateway.reader.smartcard.pairs import ReaderPair
 from ktp_gateway.sam.activation_record import parse_record
 from ktp_gateway.sam.binding import Activations, ActivationState
 from ktp_gateway.sam.session import SamSession

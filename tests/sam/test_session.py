@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from ktp_gateway.errors import CardError, ErrorCode, SamError
-from ktp_gateway.reader.apdu import CommandApdu, ResponseApdu
-from ktp_gateway.reader.connection import processor_for
+from ktp_gateway.reader.smartcard.apdu import CommandApdu, ResponseApdu
+from ktp_gateway.reader.smartcard.connection import processor_for
 from ktp_gateway.sam.activation import Activation
 from ktp_gateway.sam.relay import SamRelayProcessor
 from ktp_gateway.sam.session import SamSession

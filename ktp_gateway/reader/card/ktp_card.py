@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ktp_gateway.errors import CardError, ErrorCode
 from ktp_gateway.privacy.wipe import track
-from ktp_gateway.reader.apdu import SW, CommandApdu, ResponseApdu
-from ktp_gateway.reader.connection import ApduProcessor, ChainingProcessor
+from ktp_gateway.reader.smartcard.apdu import SW, CommandApdu, ResponseApdu
+from ktp_gateway.reader.smartcard.connection import ApduProcessor, ChainingProcessor
 from ktp_gateway.sam.relay import SamRelayProcessor
 from ktp_gateway.sam.session import SamSession
 from ktp_gateway.specs import Access, CardProfile

@@ -8,11 +8,11 @@ from typing import Protocol
 
 from ktp_gateway.domain import PersonData
 from ktp_gateway.errors import CardError, ErrorCode, ReaderError, SamError
-from ktp_gateway.reader.biodata import to_person_data
-from ktp_gateway.reader.connection import Connection, TrafficStats, processor_for
-from ktp_gateway.reader.ktp_card import KtpCard
-from ktp_gateway.reader.pairs import ReaderPair
-from ktp_gateway.reader.signature import HostCheck, verify_on_host
+from ktp_gateway.reader.card.biodata import to_person_data
+from ktp_gateway.reader.card.ktp_card import KtpCard
+from ktp_gateway.reader.card.signature import HostCheck, verify_on_host
+from ktp_gateway.reader.smartcard.connection import Connection, TrafficStats, processor_for
+from ktp_gateway.reader.smartcard.pairs import ReaderPair
 from ktp_gateway.sam.session import SamSession
 from ktp_gateway.specs import Specs
 

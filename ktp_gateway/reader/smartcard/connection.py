@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ktp_gateway.errors import CardError, ErrorCode
-from ktp_gateway.reader.apdu import SHORT_MAX, ApduFormatError, CommandApdu, ResponseApdu
+from ktp_gateway.reader.smartcard.apdu import SHORT_MAX, ApduFormatError, CommandApdu, ResponseApdu
 
 INS_GET_RESPONSE = 0xC0
 MAX_CHAINED_RESPONSES = 256  # bounds a card that answers 61xx forever
