@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     JOB_NOT_FOUND = "job_not_found"
+    JOBS_UNAVAILABLE = "jobs_unavailable"
     VERIFICATION_CANCELLED = "verification_cancelled"
     REQUEST_TOO_LARGE = "request_too_large"
     RATE_LIMITED = "rate_limited"
@@ -78,6 +79,8 @@ class GatewayError(Exception):
     """Base of every error the gateway reports; `code` is what callers match on."""
 
     code: ErrorCode = ErrorCode.INTERNAL_ERROR
+    # A fact, not a header: when trying again may help. Only api/ turns it into Retry-After.
+    retry_after_seconds: float | None = None
 
     def __init__(self, detail: str, *, code: ErrorCode | None = None) -> None:
         super().__init__(detail)

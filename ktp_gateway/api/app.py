@@ -103,7 +103,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 built.events.close()
             if built.monitor is not None:
                 built.monitor.stop()
-            built.readers.close()
+            if built.readers is not None:
+                built.readers.close()
             close = getattr(built.registry, "aclose", None)
             if close is not None:
                 await close()

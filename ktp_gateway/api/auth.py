@@ -6,7 +6,7 @@ clients or certificates exist. The authenticated client's name goes to the reque
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -28,7 +28,6 @@ class Unauthorized(GatewayError):
     """No credential, or one the gateway does not accept (deliberately not saying which)."""
 
     code = ErrorCode.UNAUTHORIZED
-    http_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="ktp-gateway"'}
 
 
 async def authenticate(

@@ -1,4 +1,9 @@
-"""Dependencies as `Annotated` aliases: routes ask for services, tests override them."""
+"""Dependencies as `Annotated` aliases, one per service: routes ask for what they use.
+
+Each dependency raises its typed error when its service is absent (a gateway without readers,
+without a data balikan outbox), so a route never meets None, and a test overrides one service
+(`app.dependency_overrides[get_registry] = ...`) without building the others.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from ktp_gateway.api.access import Access
 from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.config import Settings
 from ktp_gateway.domain import PersonRegistry
+from ktp_gateway.errors import ErrorCode, GatewayError, ReaderError
 from ktp_gateway.observability.metrics import GatewayMetrics
 from ktp_gateway.privacy.policy import Policy
 from ktp_gateway.reader.events import EventHub
@@ -25,7 +31,7 @@ class Services:
     """What the routes work with; built by the app's lifespan from the settings."""
 
     settings: Settings
-    readers: ReaderService
+    readers: ReaderService | None  # None: this node has no readers (a registry-only gateway)
     registry: PersonRegistry  # Dukcapil: NIK, face photo and family card queries
     metrics: GatewayMetrics
     policy: Policy  # agreement, field gate, audit trail: every card or registry access
@@ -35,13 +41,6 @@ class Services:
     monitor: ReaderMonitor | None = None
     events: EventHub | None = None  # set by the lifespan once the event loop runs
 
-    @property
-    def taps(self) -> Taps:
-        """Card taps on these readers and this registry, with the configured wait rule."""
-        limits = self.settings.reader
-        wait = WaitRule(limits.default_wait_seconds, limits.max_wait_seconds)
-        return Taps(self.readers, self.registry, self.metrics, wait)
-
 
 def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
@@ -49,3 +48,73 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def get_metrics(services: ServicesDep) -> GatewayMetrics:
+    return services.metrics
+
+
+def get_policy(services: ServicesDep) -> Policy:
+    return services.policy
+
+
+def get_registry(services: ServicesDep) -> PersonRegistry:
+    return services.registry
+
+
+def get_readers(services: ServicesDep) -> ReaderService:
+    if services.readers is None:
+        raise ReaderError("this gateway has no readers", code=ErrorCode.READER_NOT_FOUND)
+    return services.readers
+
+
+ReadersDep = Annotated[ReaderService, Depends(get_readers)]
+RegistryDep = Annotated[PersonRegistry, Depends(get_registry)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]
+PolicyDep = Annotated[Policy, Depends(get_policy)]
+
+
+def get_taps(
+    readers: ReadersDep, registry: RegistryDep, metrics: MetricsDep, settings: SettingsDep
+) -> Taps:
+    """Card taps on these readers and this registry, with the configured wait rule."""
+    wait = WaitRule(settings.reader.default_wait_seconds, settings.reader.max_wait_seconds)
+    return Taps(readers, registry, metrics, wait)
+
+
+def taps_of(services: Services) -> Taps:
+    """`get_taps` for a route that taps only in one of its modes (claims by card)."""
+    return get_taps(get_readers(services), services.registry, services.metrics, services.settings)
+
+
+def get_outbox(services: ServicesDep) -> Outbox:
+    if services.outbox is None:
+        raise GatewayError(
+            "return data is not configured on this gateway", code=ErrorCode.RETURN_DATA_DISABLED
+        )
+    return services.outbox
+
+
+def get_jobs(services: ServicesDep) -> JobStore:
+    if services.jobs is None:
+        raise GatewayError(
+            "background verifications are not running", code=ErrorCode.JOBS_UNAVAILABLE
+        )
+    return services.jobs
+
+
+def get_events(services: ServicesDep) -> EventHub:
+    if services.events is None:
+        raise ReaderError("the reader monitor is not running", code=ErrorCode.READER_UNAVAILABLE)
+    return services.events
+
+
+TapsDep = Annotated[Taps, Depends(get_taps)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+JobsDep = Annotated[JobStore, Depends(get_jobs)]
+EventsDep = Annotated[EventHub, Depends(get_events)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import structlog
@@ -17,6 +18,7 @@ from ktp_gateway.errors import ErrorCode, GatewayError
 log = structlog.get_logger("ktp_gateway.api")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ktp-gateway"'}  # RFC 9110 15.5.2: with every 401
 
 
 def problem_response(
@@ -50,9 +52,15 @@ def problem_response(
 async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)  # noqa: S101 - registered for GatewayError only
     request.state.error_code = exc.code.value
-    # A subclass may carry response headers (Retry-After, WWW-Authenticate).
-    headers: Mapping[str, str] | None = getattr(exc, "http_headers", None)
-    return problem_response(request, exc.code, exc.detail, headers=headers)
+    return problem_response(request, exc.code, exc.detail, headers=http_headers(exc))
+
+
+def http_headers(exc: GatewayError) -> dict[str, str]:
+    """The headers an error's facts call for: the one place HTTP is made of them."""
+    headers = dict(CHALLENGE) if exc.code is ErrorCode.UNAUTHORIZED else {}
+    if exc.retry_after_seconds is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_seconds)))
+    return headers
 
 
 _HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}

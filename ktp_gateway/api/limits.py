@@ -6,7 +6,6 @@ completely carries no information and is dropped when the table grows.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -17,14 +16,13 @@ MAX_KEYS = 10_000
 
 
 class RateLimited(GatewayError):
-    """Too many requests from one client or one officer; `retry_after` says when to come back."""
+    """Too many requests from one client or one officer; `retry_after_seconds` says when."""
 
     code = ErrorCode.RATE_LIMITED
 
     def __init__(self, detail: str, *, retry_after: float) -> None:
         super().__init__(detail)
-        self.retry_after = max(1, math.ceil(retry_after))
-        self.http_headers = {"Retry-After": str(self.retry_after)}
+        self.retry_after_seconds = retry_after
 
 
 class TokenBucket:

@@ -201,6 +201,11 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         "Verification job not found",
         "The job id is unknown, belongs to another client, or its result expired (results are kept for seconds only): start a new verification.",
     ),
+    C.JOBS_UNAVAILABLE: Problem(
+        503,
+        "Async verifications unavailable",
+        "The gateway is starting or stopping and runs no background verifications now: retry in a moment, or call synchronously.",
+    ),
     C.VERIFICATION_CANCELLED: Problem(
         409,
         "Verification cancelled",

@@ -9,7 +9,6 @@ it again. Only service failures count (unreachable, timeout, unusable answer): a
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from enum import StrEnum
@@ -37,7 +36,6 @@ class CircuitOpenError(DukcapilError):
             f"Dukcapil failed repeatedly; not asking again for {retry_after_seconds:.0f} s"
         )
         self.retry_after_seconds = retry_after_seconds
-        self.http_headers = {"Retry-After": str(max(math.ceil(retry_after_seconds), 1))}
 
 
 class CircuitBreaker:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import math
 import random
 import ssl
 import time
@@ -297,7 +296,6 @@ class DukcapilClient:
             if refused.resets_at is not None:
                 seconds = max((refused.resets_at - now).total_seconds(), 0.0)
                 refused.retry_after_seconds = seconds
-                refused.http_headers = {"Retry-After": str(math.ceil(seconds))}
         return refused
 
     def _count_dropped(self, operation: str, envelope: Envelope, released: frozenset[str]) -> None:

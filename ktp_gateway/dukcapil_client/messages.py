@@ -114,7 +114,6 @@ class DukcapilRefusal(DukcapilError):
         # Quota refusals: when the daily quota resets, if known (Retry-After or the settings).
         self.resets_at: dt.datetime | None = None
         self.retry_after_seconds: float | None = None
-        self.http_headers: dict[str, str] | None = None  # the API's Retry-After, when known
 
 
 def refusal(record: WireRecord) -> DukcapilRefusal | None:

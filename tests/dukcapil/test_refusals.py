@@ -75,8 +75,8 @@ async def test_quota_reset_from_retry_after(legacy: Simulator) -> None:
     assert isinstance(error, DukcapilRefusal) and error.resets_at is not None
     left = (error.resets_at - dt.datetime.now(dt.UTC)).total_seconds()
     assert 3590 < left <= 3600
-    assert error.http_headers is not None
-    assert 3590 <= int(error.http_headers["Retry-After"]) <= 3600
+    assert error.retry_after_seconds is not None
+    assert 3590 <= error.retry_after_seconds <= 3600
 
 
 async def test_quota_reset_defaults_to_midnight_in_jakarta(legacy: Simulator) -> None:
@@ -94,4 +94,4 @@ async def test_quota_reset_unknown_when_not_configured(legacy: Simulator) -> Non
     async with DukcapilClient(settings_for(legacy, quota_resets_at=None)) as client:
         error = await expect(C.DUKCAPIL_QUOTA_EXHAUSTED, client.query_nik(BUDI))  # type: ignore[arg-type]
     assert isinstance(error, DukcapilRefusal)
-    assert error.resets_at is None and error.http_headers is None
+    assert error.resets_at is None and error.retry_after_seconds is None

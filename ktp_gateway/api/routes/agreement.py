@@ -11,7 +11,7 @@ import datetime as dt
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from ktp_gateway.api.deps import ServicesDep
+from ktp_gateway.api.deps import PolicyDep
 from ktp_gateway.domain import GrantedField
 from ktp_gateway.privacy.agreement import AgreementState, Party, Purpose
 
@@ -37,9 +37,9 @@ class AgreementOut(BaseModel):
 
 
 @router.get("", response_model=AgreementOut)
-async def get_agreement(services: ServicesDep) -> AgreementOut:
+async def get_agreement(policy: PolicyDep) -> AgreementOut:
     """The agreement the gateway serves under, and its standing today."""
-    guard = services.policy.guard
+    guard = policy.guard
     agreement, standing = guard.agreement, guard.standing()
     return AgreementOut(
         title=agreement.title,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from ktp_gateway.api.accountability import Accountable
 from ktp_gateway.api.auth import CallerDep, limit_officer
-from ktp_gateway.api.deps import Services, ServicesDep
+from ktp_gateway.api.deps import RegistryDep, Services, ServicesDep, taps_of
 from ktp_gateway.api.models import Source
 from ktp_gateway.api.routes.verifications import CARD_SOURCE, REGISTRY_SOURCE
 from ktp_gateway.claims.model import Claims
@@ -69,7 +69,8 @@ class ClaimsVerificationResponse(BaseModel):
 async def _by_card(
     services: Services, body: ClaimsVerificationRequest, access: Access
 ) -> tuple[RegistryStatus, PersonData | None, CardCheck]:
-    result = await services.taps.verify(access, reader=body.reader, wait_seconds=body.wait_seconds)
+    taps = taps_of(services)  # reader_not_found on a gateway without readers
+    result = await taps.verify(access, reader=body.reader, wait_seconds=body.wait_seconds)
     card = CardCheck(
         reader=result.card.reader,
         authenticated=True,
@@ -86,7 +87,10 @@ def _outcome(status: RegistryStatus, all_match: bool) -> str:
 
 @router.post("", response_model=ClaimsVerificationResponse)
 async def verify_claims(
-    body: ClaimsVerificationRequest, services: ServicesDep, caller: CallerDep
+    body: ClaimsVerificationRequest,
+    services: ServicesDep,
+    registry: RegistryDep,
+    caller: CallerDep,
 ) -> ClaimsVerificationResponse:
     """Match / no match per claimed field, with a normalised similarity score (0-100)."""
     allowed = caller.fields & services.policy.gate.granted
@@ -100,7 +104,7 @@ async def verify_claims(
         card: CardCheck | None = None
         if body.nik is not None:
             nik = validate_nik(body.nik)
-            status, record = await ask_registry(access.registry(services.registry), nik)
+            status, record = await ask_registry(access.registry(registry), nik)
         else:
             status, record, card = await _by_card(services, body, access)
         settings = services.settings.claims

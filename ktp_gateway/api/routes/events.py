@@ -10,8 +10,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from ktp_gateway.api.deps import ServicesDep
-from ktp_gateway.errors import ErrorCode, ReaderError
+from ktp_gateway.api.deps import EventsDep
 from ktp_gateway.reader.monitor import ReaderEvent
 
 router = APIRouter(prefix="/v1/events", tags=["readers"])
@@ -44,9 +43,6 @@ async def _stream(request: Request, events: AsyncIterator[ReaderEvent]) -> Async
 
 
 @router.get("", response_class=StreamingResponse)
-async def reader_events(request: Request, services: ServicesDep) -> StreamingResponse:
+async def reader_events(request: Request, hub: EventsDep) -> StreamingResponse:
     """Current reader state as events, then reader attached/detached and card inserted/removed."""
-    hub = services.events
-    if hub is None:
-        raise ReaderError("the reader monitor is not running", code=ErrorCode.READER_UNAVAILABLE)
     return StreamingResponse(_stream(request, hub.subscribe()), media_type="text/event-stream")

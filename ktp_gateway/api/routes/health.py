@@ -23,6 +23,8 @@ async def healthz(services: ServicesDep) -> Health:
         monitor=monitor.state.value if monitor else None,
         pcsc_context_resets=monitor.context_resets if monitor else None,
     )
+    if services.readers is None:  # a registry-only gateway: nothing to tap on, nothing wrong
+        return health.model_copy(update={"readers": 0})
     try:
         readers = await services.readers.list_readers()
     except ReaderError as exc:

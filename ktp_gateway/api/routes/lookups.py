@@ -14,7 +14,7 @@ import uuid
 from fastapi import APIRouter
 
 from ktp_gateway.api.auth import CallerDep, limit_officer
-from ktp_gateway.api.deps import ServicesDep
+from ktp_gateway.api.deps import RegistryDep, ServicesDep
 from ktp_gateway.api.models import (
     FamilyMemberOut,
     NikLookupRequest,
@@ -55,7 +55,7 @@ def _family(members: list[FamilyMember], fields: FieldSet) -> list[FamilyMemberO
 
 @router.post("", response_model=NikLookupResponse)
 async def create_lookup(
-    body: NikLookupRequest, services: ServicesDep, caller: CallerDep
+    body: NikLookupRequest, services: ServicesDep, registry: RegistryDep, caller: CallerDep
 ) -> NikLookupResponse:
     """The granted fields Dukcapil holds for a NIK; a malformed NIK never leaves the gateway."""
     fields = effective_fields(body, caller.fields & services.policy.gate.granted)
@@ -78,7 +78,7 @@ async def create_lookup(
         nik = validate_nik(body.nik)
         found = await look_up(
             access,
-            services.registry,
+            registry,
             nik,
             photo=body.include_photo,
             family=body.include_family,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ktp_gateway.api.deps import ServicesDep
+from ktp_gateway.api.deps import MetricsDep
 
 router = APIRouter(tags=["metrics"])
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(services: ServicesDep) -> Response:
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(gateway: MetricsDep) -> Response:
+    return Response(generate_latest(gateway.registry), media_type=CONTENT_TYPE_LATEST)

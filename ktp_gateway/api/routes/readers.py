@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ktp_gateway.api.deps import ServicesDep
+from ktp_gateway.api.deps import ReadersDep
 from ktp_gateway.api.models import ReaderOut, ReadersResponse
 
 router = APIRouter(prefix="/v1/readers", tags=["readers"])
 
 
 @router.get("", response_model=ReadersResponse)
-async def list_readers(services: ServicesDep) -> ReadersResponse:
-    readers = await services.readers.list_readers()
+async def list_readers(service: ReadersDep) -> ReadersResponse:
+    readers = await service.list_readers()
     return ReadersResponse(
         readers=[ReaderOut.model_validate(r, from_attributes=True) for r in readers]
     )

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from ktp_gateway.api.auth import CallerDep, limit_officer
-from ktp_gateway.api.deps import Services, ServicesDep
+from ktp_gateway.api.deps import Services, ServicesDep, TapsDep, get_jobs
 from ktp_gateway.api.disconnect import cancel_on_disconnect
 from ktp_gateway.api.jobs_out import JobOut, job_out
 from ktp_gateway.api.models import (
@@ -29,6 +29,7 @@ from ktp_gateway.privacy.policy import Access, Accountability, Operation, curren
 from ktp_gateway.returns.auto import ReturnDataReceipt, queue_after_verification
 from ktp_gateway.verification.findings import RegistryStatus
 from ktp_gateway.verification.tap import Verification, outcome_of
+from ktp_gateway.verification.taps import Taps
 
 router = APIRouter(prefix="/v1/verifications", tags=["verifications"])
 
@@ -85,6 +86,7 @@ def _response(
 
 async def _verify(
     services: Services,
+    taps: Taps,
     body: VerificationRequest,
     fields: FieldSet,
     who: Accountability,
@@ -94,7 +96,7 @@ async def _verify(
         Operation.VERIFICATION, who, request_id=current_request_id(), photo=body.include_photo
     ) as access:
         access.effective = frozenset(fields.effective)
-        result = await services.taps.verify(
+        result = await taps.verify(
             access, reader=body.reader, wait_seconds=body.wait_seconds, cancel=cancel
         )
         response = _response(result, services, body.include_photo, fields, access)
@@ -131,6 +133,7 @@ async def create_verification(
     body: VerificationRequest,
     request: Request,
     services: ServicesDep,
+    taps: TapsDep,
     caller: CallerDep,
     prefer: Annotated[str | None, Header(description="`respond-async` for a job")] = None,
 ) -> VerificationResponse | JSONResponse:
@@ -147,13 +150,12 @@ async def create_verification(
     limit_officer(services, who.officer_id)
     if not _wants_async(body, prefer):
         async with cancel_on_disconnect(request) as cancel:  # a hang-up frees the reader
-            return await _verify(services, body, fields, who, cancel)
-    jobs = services.jobs
-    assert jobs is not None  # noqa: S101 - the lifespan sets it
+            return await _verify(services, taps, body, fields, who, cancel)
+    jobs = get_jobs(services)  # jobs_unavailable while the gateway starts or stops
     await services.policy.precheck(
         Operation.VERIFICATION, who, request_id=current_request_id(), photo=body.include_photo
     )  # refused now, not later in the job
-    job = jobs.start(caller.name, lambda cancel: _verify(services, body, fields, who, cancel))
+    job = jobs.start(caller.name, lambda cancel: _verify(services, taps, body, fields, who, cancel))
     location = f"{router.prefix}/{job.id}"
     return JSONResponse(
         job_out(job, jobs).model_dump(mode="json"),
