@@ -79,6 +79,15 @@ class FamilyMember(_Frozen):
     hubungan_keluarga: str | None = None
 
 
+class Grants(_Frozen):
+    """What the agreement lets the gateway ask the registry for and release: handed to the
+    Dukcapil client as an object, never through a setting an operator could also set."""
+
+    fields: frozenset[GrantedField] = frozenset(GrantedField)
+    photo: bool = True
+    family: bool = True
+
+
 class Registry(Protocol):
     """What a verification needs of the population registry (the Dukcapil client is one)."""
 

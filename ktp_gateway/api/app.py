@@ -23,6 +23,7 @@ from ktp_gateway.api.routes.claims import router as claims_router
 from ktp_gateway.api.routes.jobs import router as jobs_router
 from ktp_gateway.api.routes.return_data import router as return_data_router
 from ktp_gateway.config import Settings
+from ktp_gateway.domain import Grants
 from ktp_gateway.dukcapil_client.client import DukcapilClient
 from ktp_gateway.observability.certificates import CertificateExpiryCollector, certificate_files
 from ktp_gateway.observability.metrics import GatewayMetrics
@@ -57,14 +58,10 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
     # The agreement's grant is the only list: the client maps and releases those, and asks for
     # the photo or the family card only if the agreement grants them.
     gate = policy.gate
-    asked = settings.dukcapil.model_copy(
-        update={
-            "granted_fields": gate.granted,
-            "photo_granted": gate.photo_granted,
-            "family_granted": gate.family_granted,
-        }
+    grants = Grants(fields=gate.granted, photo=gate.photo_granted, family=gate.family_granted)
+    dukcapil = DukcapilClient(
+        settings.dukcapil, grants=grants, observer=metrics.dukcapil_observer()
     )
-    dukcapil = DukcapilClient(asked, observer=metrics.dukcapil_observer())
     return Services(
         settings=settings,
         readers=readers,

@@ -22,7 +22,7 @@ from typing import Any, Protocol, Self, TypeVar
 import httpx
 import structlog
 
-from ktp_gateway.domain import FacePhoto, FamilyMember, PersonData
+from ktp_gateway.domain import FacePhoto, FamilyMember, Grants, PersonData
 from ktp_gateway.dukcapil_client.breaker import BreakerState, CircuitBreaker
 from ktp_gateway.dukcapil_client.credentials import CredentialSource
 from ktp_gateway.dukcapil_client.fields import (
@@ -140,10 +140,16 @@ class DukcapilClient:
     """Ask Dukcapil about one NIK, and send it data balikan; one instance per gateway process."""
 
     def __init__(
-        self, settings: DukcapilSettings, *, observer: DukcapilObserver | None = None
+        self,
+        settings: DukcapilSettings,
+        *,
+        grants: Grants | None = None,
+        observer: DukcapilObserver | None = None,
     ) -> None:
         settings.require_credentials()
         self._settings = settings
+        # The agreement's grants (the gateway passes them); asked for, mapped and released only.
+        self._grants = grants or Grants()
         self._observer: DukcapilObserver = observer or NullObserver()
         self._credentials = _credentials(settings)
         self._limit = asyncio.Semaphore(settings.max_concurrency)
@@ -202,9 +208,9 @@ class DukcapilClient:
                 raise _error(
                     ErrorCode.DUKCAPIL_DUPLICATE_RECORDS, "Dukcapil answered several records"
                 )
-            self._count_dropped(Operation.NIK, envelope, released_keys(settings.granted_fields))
+            self._count_dropped(Operation.NIK, envelope, released_keys(self._grants.fields))
             return person_from_record(
-                envelope.content[0], expected_nik=compact, granted=settings.granted_fields
+                envelope.content[0], expected_nik=compact, granted=self._grants.fields
             )
 
         return await self._run(Operation.NIK, call)
@@ -213,7 +219,7 @@ class DukcapilClient:
         """The face photo (foto wajah) Dukcapil holds for `nik`, if the agreement grants it."""
         compact = validate_nik(nik)
         settings = self._settings
-        self._require_grant(settings.photo_granted, "the face photo")
+        self._require_grant(self._grants.photo, "the face photo")
 
         async def call() -> FacePhoto:
             envelope = await self._records(settings.call_photo, compact)
@@ -232,14 +238,14 @@ class DukcapilClient:
         """The members of `nik`'s Kartu Keluarga (granted fields each; the KK number never)."""
         compact = validate_nik(nik)
         settings = self._settings
-        self._require_grant(settings.family_granted, "family card members")
+        self._require_grant(self._grants.family, "family card members")
 
         async def call() -> list[FamilyMember]:
             envelope = await self._records(settings.call_family, compact)
-            released = released_keys(settings.granted_fields, "STAT_HBKEL")
+            released = released_keys(self._grants.fields, "STAT_HBKEL")
             self._count_dropped(Operation.FAMILY, envelope, released)
             return family_from_records(
-                envelope.content, asked_nik=compact, granted=settings.granted_fields
+                envelope.content, asked_nik=compact, granted=self._grants.fields
             )
 
         return await self._run(Operation.FAMILY, call)

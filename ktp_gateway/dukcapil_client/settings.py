@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from ktp_gateway.domain import GrantedField
 from ktp_gateway.dukcapil_client.returns_wire import ReturnWireSettings
 from ktp_gateway.dukcapil_client.tls import parse_pin
 from ktp_gateway.dukcapil_client.wire import KeyStyle
@@ -84,12 +83,6 @@ class DukcapilSettings(BaseModel):
     breaker_failures: int = Field(default=5, ge=1, le=100)
     # Seconds the open breaker fails calls at once (`dukcapil_circuit_open`) before a probe.
     breaker_open_seconds: float = Field(default=30.0, gt=0, le=3600)
-    # Fields asked for and released; the gateway replaces this with the agreement file's list.
-    granted_fields: frozenset[GrantedField] = frozenset(GrantedField)
-    # False: face photo queries are refused before sending (`field_not_granted`).
-    photo_granted: bool = True
-    # False: family-card (KK) queries are refused before sending (`field_not_granted`).
-    family_granted: bool = True
     # Verify Dukcapil's TLS certificate; false is refused unless insecure_dev.
     verify: bool = True
     # PEM file of the CA (or self-signed certificate) to trust for Dukcapil's TLS.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ktp_gateway.domain import GrantedField
+from ktp_gateway.domain import GrantedField, Grants
 from ktp_gateway.dukcapil_client import DukcapilClient
 from ktp_gateway.errors import ErrorCode
 from ktp_gateway.nik import InvalidNikError
@@ -64,8 +64,8 @@ async def test_malformed_nik_never_leaves_for_photo_or_family(
 
 
 async def test_ungranted_photo_and_family_are_never_asked(legacy: Simulator) -> None:
-    settings = settings_for(legacy, photo_granted=False, family_granted=False)
-    async with DukcapilClient(settings) as client:
+    grants = Grants(photo=False, family=False)
+    async with DukcapilClient(settings_for(legacy), grants=grants) as client:
         await expect(ErrorCode.FIELD_NOT_GRANTED, client.query_photo(BUDI))  # type: ignore[arg-type]
         await expect(ErrorCode.FIELD_NOT_GRANTED, client.query_family(BUDI))  # type: ignore[arg-type]
     assert legacy.stats()["requests"] == 0
@@ -74,8 +74,8 @@ async def test_ungranted_photo_and_family_are_never_asked(legacy: Simulator) -> 
 async def test_ungranted_fields_are_dropped_and_counted(legacy: Simulator) -> None:
     recorder = Recorder()
     granted = frozenset(GrantedField) - {GrantedField.NAMA_AYAH, GrantedField.ALAMAT}
-    settings = settings_for(legacy, granted_fields=granted)
-    async with DukcapilClient(settings, observer=recorder) as client:
+    settings = settings_for(legacy)
+    async with DukcapilClient(settings, grants=Grants(fields=granted), observer=recorder) as client:
         person = await client.query_nik(BUDI)
     assert person.nama_ayah is None and person.alamat is None
     assert person.nama_lengkap == "BUDI CONTOH"
