@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from ktp_gateway.api.limits import TokenBucket
-from ktp_gateway.callers.clients import ClientRegistry
+from ktp_gateway.callers.clients import ClientDirectory
 from ktp_gateway.callers.keys import hash_key, new_key, parse_key
 from ktp_gateway.claims.model import Claims
 from ktp_gateway.claims.verify import Thresholds, check_claims
@@ -55,7 +55,7 @@ def main() -> None:
         path = Path(tmp) / "clients.yaml"
         entry = {"id": key_id, "hash": hash_key(key)}
         path.write_text(yaml.safe_dump({"clients": [{"name": "bench", "keys": [entry]}]}))
-        clients = ClientRegistry(path)
+        clients = ClientDirectory(path)
         results = {
             "key_first_use_scrypt": _time(lambda: clients.check(presented), 20),
             "key_cached": _time(lambda: clients.check_cached(presented), args.count),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ktp_gateway.specs import Access, CardProfile, SamProfile
+from ktp_gateway.specs import CardProfile, FileAccess, SamProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def compute_floor(card: CardProfile, sam: SamProfile, file_bytes: dict[str, int]
         floor.card[f"read {name}"] = commands_to_file
         _add(floor.card_by_ins, f"{commands.select.ins:02X}", 1)
         _add(floor.card_by_ins, f"{commands.read_binary.ins:02X}", commands_to_file - 1)
-        if card.files[name].access is Access.SECURE_MESSAGING:
+        if card.files[name].access is FileAccess.SECURE_MESSAGING:
             floor.sam[f"secure messaging {name}"] = 2 * commands_to_file
             _add(floor.sam_by_ins, f"{ins.wrap:02X}", commands_to_file)
             _add(floor.sam_by_ins, f"{ins.unwrap:02X}", commands_to_file)

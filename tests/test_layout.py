@@ -215,3 +215,14 @@ def test_the_layer_check_sees_an_import_up_through_a_module_outside_the_stack() 
     assert upward_imports(graph) == [
         "ktp_gateway.sam.session (layer 1) reaches ktp_gateway.reader.service (layer 3)"
     ]
+
+
+def test_public_class_names_are_unique_in_the_product() -> None:
+    """One name, one meaning: a reader never has to ask which `Access` an import means."""
+    seen: dict[str, list[str]] = {}
+    for module, path in modules().items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                seen.setdefault(node.name, []).append(module)
+    twice = {name: where for name, where in seen.items() if len(where) > 1}
+    assert twice == {}

@@ -6,24 +6,24 @@ import asyncio
 from dataclasses import dataclass
 
 from ktp_gateway.api.limits import RateLimits, TokenBucket
-from ktp_gateway.callers.clients import ALL_FIELDS, AuthMethod, Caller, ClientRegistry
+from ktp_gateway.callers.clients import ALL_FIELDS, AuthMethod, Caller, ClientDirectory
 from ktp_gateway.callers.keys import parse_key
 from ktp_gateway.config import Settings
 
 
 @dataclass
-class Access:
+class CallerAccess:
     """Built once per app from the settings; the clients file inside reloads itself."""
 
-    clients: ClientRegistry | None
+    clients: ClientDirectory | None
     mtls: bool
     limits: RateLimits
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Access:
+    def from_settings(cls, settings: Settings) -> CallerAccess:
         auth, limits = settings.auth, settings.limits
         return cls(
-            clients=ClientRegistry(auth.clients_file) if auth.clients_file else None,
+            clients=ClientDirectory(auth.clients_file) if auth.clients_file else None,
             mtls=auth.client_ca_file is not None,
             limits=RateLimits(
                 TokenBucket(limits.client_per_minute, limits.client_burst),

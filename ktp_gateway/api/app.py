@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from ktp_gateway import __version__
 from ktp_gateway.api import contract, errors, middleware
-from ktp_gateway.api.access import Access
+from ktp_gateway.api.access import CallerAccess
 from ktp_gateway.api.auth import authenticate
 from ktp_gateway.api.body_limit import BodyLimit
 from ktp_gateway.api.deps import Services
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = services or build_services(settings or Settings())
         app.state.services = built
-        built.access = built.access or Access.from_settings(built.settings)
+        built.access = built.access or CallerAccess.from_settings(built.settings)
         jobs = built.jobs = JobStore(
             result_ttl=built.settings.jobs.result_ttl_seconds,
             max_jobs=built.settings.jobs.max_jobs,

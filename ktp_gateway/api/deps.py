@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ktp_gateway.api.access import Access
+from ktp_gateway.api.access import CallerAccess
 from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.config import Settings
 from ktp_gateway.domain import PersonRegistry
@@ -35,7 +35,7 @@ class Services:
     registry: PersonRegistry  # Dukcapil: NIK, face photo and family card queries
     metrics: GatewayMetrics
     policy: Policy  # agreement, field gate, audit trail: every card or registry access
-    access: Access | None = None  # callers and rate limits; from the settings at start-up
+    access: CallerAccess | None = None  # callers and rate limits; from the settings at start-up
     jobs: JobStore | None = None  # background verifications, in memory only
     outbox: Outbox | None = None  # data balikan; opened by the lifespan when enabled
     monitor: ReaderMonitor | None = None

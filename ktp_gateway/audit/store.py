@@ -41,7 +41,7 @@ class Anchor(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class Line:
+class StoredLine:
     """One line of the file as read: its number, and what it parsed as (if anything)."""
 
     number: int
@@ -162,7 +162,7 @@ class AuditTrail:
                 return parsed.after_seq, parsed.hash
         return None
 
-    def lines(self) -> Iterator[Line]:
+    def lines(self) -> Iterator[StoredLine]:
         """Every non-empty line of the trail, parsed where possible, in file order."""
         try:
             handle = self.path.open("rb")
@@ -174,9 +174,9 @@ class AuditTrail:
                     continue
                 parsed = parse_line(raw)
                 if isinstance(parsed, Anchor):
-                    yield Line(number, None, parsed)
+                    yield StoredLine(number, None, parsed)
                 else:
-                    yield Line(number, parsed)
+                    yield StoredLine(number, parsed)
 
     def records(self) -> Iterator[Record]:
         """The readable records (verification says whether they are all there and untouched)."""

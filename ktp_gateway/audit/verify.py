@@ -14,7 +14,7 @@ from ktp_gateway.audit.store import AuditTrail
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
+class TrailDefect:
     line: int | None
     seq: int | None
     problem: str
@@ -27,41 +27,43 @@ class Finding:
 
 
 @dataclass(slots=True)
-class Verdict:
+class TrailVerdict:
     """What `ktp-gateway audit verify` reports."""
 
     records: int = 0
     first_seq: int | None = None
     last_seq: int | None = None
     head_hash: str | None = None
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[TrailDefect] = field(default_factory=list)
 
     @property
     def intact(self) -> bool:
         return not self.findings
 
 
-def verify_trail(trail: AuditTrail) -> Verdict:
+def verify_trail(trail: AuditTrail) -> TrailVerdict:
     """Walk the whole file once; never stops at the first problem."""
-    verdict = Verdict()
+    verdict = TrailVerdict()
     expected_seq, expected_prev = 1, GENESIS
     for line in trail.lines():
         if line.anchor is not None:
             if line.number != 1 or verdict.records:
-                verdict.findings.append(Finding(line.number, None, "a retention anchor mid-file"))
+                verdict.findings.append(
+                    TrailDefect(line.number, None, "a retention anchor mid-file")
+                )
             expected_seq, expected_prev = line.anchor.after_seq + 1, line.anchor.hash
             continue
         record = line.record
         if record is None:
             verdict.findings.append(
-                Finding(line.number, None, "unreadable record (not a record's JSON): edited")
+                TrailDefect(line.number, None, "unreadable record (not a record's JSON): edited")
             )
             continue
         _check(verdict, line.number, record.seq, record.prev, expected_seq, expected_prev)
         recomputed = record_hash(record.prev, body_of(record.model_dump(mode="json")))
         if recomputed != record.hash:
             verdict.findings.append(
-                Finding(line.number, record.seq, "edited: the record's hash does not match it")
+                TrailDefect(line.number, record.seq, "edited: the record's hash does not match it")
             )
         verdict.records += 1
         verdict.first_seq = verdict.first_seq or record.seq
@@ -72,18 +74,20 @@ def verify_trail(trail: AuditTrail) -> Verdict:
 
 
 def _check(
-    verdict: Verdict, number: int, seq: int, prev: str, expected_seq: int, expected_prev: str
+    verdict: TrailVerdict, number: int, seq: int, prev: str, expected_seq: int, expected_prev: str
 ) -> None:
     if seq > expected_seq:
         missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
-        verdict.findings.append(Finding(number, seq, f"removed: record(s) seq {missing} missing"))
+        verdict.findings.append(
+            TrailDefect(number, seq, f"removed: record(s) seq {missing} missing")
+        )
     elif seq < expected_seq:
         verdict.findings.append(
-            Finding(number, seq, f"reordered or duplicated: seq {expected_seq} expected here")
+            TrailDefect(number, seq, f"reordered or duplicated: seq {expected_seq} expected here")
         )
     if prev != expected_prev:
         verdict.findings.append(
-            Finding(
+            TrailDefect(
                 number,
                 seq,
                 "broken link: does not follow the record before it "
@@ -92,17 +96,17 @@ def _check(
         )
 
 
-def _check_head(verdict: Verdict, trail: AuditTrail) -> None:
+def _check_head(verdict: TrailVerdict, trail: AuditTrail) -> None:
     head = trail.head()
     if head is None:
         if verdict.records:
-            verdict.findings.append(Finding(None, None, "the head file is missing"))
+            verdict.findings.append(TrailDefect(None, None, "the head file is missing"))
         return
     if head.seq < 0:
-        verdict.findings.append(Finding(None, None, "the head file is unreadable"))
+        verdict.findings.append(TrailDefect(None, None, "the head file is unreadable"))
     elif verdict.last_seq is None or head.seq > verdict.last_seq:
         verdict.findings.append(
-            Finding(
+            TrailDefect(
                 None,
                 head.seq,
                 f"removed at the end: the head file says the trail reached seq {head.seq}, "
@@ -111,5 +115,5 @@ def _check_head(verdict: Verdict, trail: AuditTrail) -> None:
         )
     elif head.seq == verdict.last_seq and head.hash != verdict.head_hash:
         verdict.findings.append(
-            Finding(None, head.seq, "the last record differs from the one the head file names")
+            TrailDefect(None, head.seq, "the last record differs from the one the head file names")
         )

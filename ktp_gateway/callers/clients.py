@@ -130,7 +130,7 @@ def load_clients(path: Path) -> ClientsFile:
         raise ConfigurationError(f"clients file invalid: {where}") from exc
 
 
-class ClientRegistry:
+class ClientDirectory:
     """The clients file in force, reloaded on change; answers "which client is this?"."""
 
     def __init__(self, path: Path, *, today: Callable[[], dt.date] = dt.date.today) -> None:

@@ -46,7 +46,7 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class ClaimVerdict:
     result: ClaimResult
     score: int | None
     parts: dict[str, int] | None = None  # alamat only: a score per claimed part
@@ -60,12 +60,12 @@ def _text_variants(text: str, *, region: bool = False) -> set[str]:
     return {plain, old_spelling(plain)}
 
 
-def _verdict(score: int, threshold: int) -> Verdict:
-    return Verdict(ClaimResult.MATCH if score >= threshold else ClaimResult.NO_MATCH, score)
+def _verdict(score: int, threshold: int) -> ClaimVerdict:
+    return ClaimVerdict(ClaimResult.MATCH if score >= threshold else ClaimResult.NO_MATCH, score)
 
 
-def _exact(same: bool) -> Verdict:
-    return Verdict(ClaimResult.MATCH if same else ClaimResult.NO_MATCH, 100 if same else 0)
+def _exact(same: bool) -> ClaimVerdict:
+    return ClaimVerdict(ClaimResult.MATCH if same else ClaimResult.NO_MATCH, 100 if same else 0)
 
 
 def _number(text: str | None) -> int | None:
@@ -73,14 +73,14 @@ def _number(text: str | None) -> int | None:
     return int(digits) if digits else None
 
 
-def _address(claim: ClaimedAddress, record: Address, threshold: int) -> Verdict:
+def _address(claim: ClaimedAddress, record: Address, threshold: int) -> ClaimVerdict:
     parts: dict[str, int] = {}
     for name in ClaimedAddress.model_fields:
         claimed, held = getattr(claim, name), getattr(record, name)
         if not claimed:
             continue
         if held is None:
-            return Verdict(ClaimResult.NOT_AVAILABLE, None)
+            return ClaimVerdict(ClaimResult.NOT_AVAILABLE, None)
         if name in ("rt", "rw"):
             parts[name] = 100 if _number(claimed) == _number(held) else 0
         else:
@@ -91,12 +91,12 @@ def _address(claim: ClaimedAddress, record: Address, threshold: int) -> Verdict:
     score = min(parts.values())
     exact_ok = all(parts[n] == 100 for n in ("rt", "rw") if n in parts)
     result = ClaimResult.MATCH if score >= threshold and exact_ok else ClaimResult.NO_MATCH
-    return Verdict(result, score, parts)
+    return ClaimVerdict(result, score, parts)
 
 
-def _one(field: GrantedField, claimed: object, held: object, limits: Thresholds) -> Verdict:
+def _one(field: GrantedField, claimed: object, held: object, limits: Thresholds) -> ClaimVerdict:
     if held is None:
-        return Verdict(ClaimResult.NOT_AVAILABLE, None)
+        return ClaimVerdict(ClaimResult.NOT_AVAILABLE, None)
     if field in NAME_FIELDS:
         score = best_score(name_variants(str(claimed)), name_variants(str(held)))
         return _verdict(score, limits.name)
@@ -117,7 +117,7 @@ def _one(field: GrantedField, claimed: object, held: object, limits: Thresholds)
 
 def check_claims(
     claims: Claims, record: PersonData, limits: Thresholds
-) -> dict[GrantedField, Verdict]:
+) -> dict[GrantedField, ClaimVerdict]:
     """One verdict per claimed field, in the agreement's order; no registry value in it."""
     return {
         field: _one(field, getattr(claims, field.value), getattr(record, field.value), limits)

@@ -56,7 +56,7 @@ _BACKOFF_SECONDS = 0.2
 T = TypeVar("T")
 
 
-class Operation:
+class DukcapilOperation:
     """The bounded `operation` label of each call."""
 
     NIK = "nik"
@@ -208,12 +208,12 @@ class DukcapilClient:
                 raise _error(
                     ErrorCode.DUKCAPIL_DUPLICATE_RECORDS, "Dukcapil answered several records"
                 )
-            self._count_dropped(Operation.NIK, envelope, released_keys(self._grants.fields))
+            self._count_dropped(DukcapilOperation.NIK, envelope, released_keys(self._grants.fields))
             return person_from_record(
                 envelope.content[0], expected_nik=compact, granted=self._grants.fields
             )
 
-        return await self._run(Operation.NIK, call)
+        return await self._run(DukcapilOperation.NIK, call)
 
     async def query_photo(self, nik: str) -> FacePhoto:
         """The face photo (foto wajah) Dukcapil holds for `nik`, if the agreement grants it."""
@@ -225,14 +225,14 @@ class DukcapilClient:
             envelope = await self._records(settings.call_photo, compact)
             if len(envelope.content) > 1:
                 raise _error(ErrorCode.DUKCAPIL_REJECTED, "Dukcapil answered several photos")
-            self._count_dropped(Operation.PHOTO, envelope, frozenset({"NIK", "FOTO"}))
+            self._count_dropped(DukcapilOperation.PHOTO, envelope, frozenset({"NIK", "FOTO"}))
             return photo_from_record(
                 envelope.content[0],
                 expected_nik=compact,
                 max_bytes=settings.max_response_bytes,
             )
 
-        return await self._run(Operation.PHOTO, call)
+        return await self._run(DukcapilOperation.PHOTO, call)
 
     async def query_family(self, nik: str) -> list[FamilyMember]:
         """The members of `nik`'s Kartu Keluarga (granted fields each; the KK number never)."""
@@ -243,12 +243,12 @@ class DukcapilClient:
         async def call() -> list[FamilyMember]:
             envelope = await self._records(settings.call_family, compact)
             released = released_keys(self._grants.fields, "STAT_HBKEL")
-            self._count_dropped(Operation.FAMILY, envelope, released)
+            self._count_dropped(DukcapilOperation.FAMILY, envelope, released)
             return family_from_records(
                 envelope.content, asked_nik=compact, granted=self._grants.fields
             )
 
-        return await self._run(Operation.FAMILY, call)
+        return await self._run(DukcapilOperation.FAMILY, call)
 
     @staticmethod
     def _require_grant(granted: bool, what: str) -> None:
@@ -325,7 +325,7 @@ class DukcapilClient:
             answer = await self._post(url, self._body(PROBE_NIK), {})
             return judge(answer, time.perf_counter() - started)
 
-        return await self._run(Operation.LOGIN_PROBE, call, breaker=False)
+        return await self._run(DukcapilOperation.LOGIN_PROBE, call, breaker=False)
 
     # -- data balikan ------------------------------------------------------------------------
 
@@ -352,7 +352,7 @@ class DukcapilClient:
 
         # The store may be another host than the queries: the outbox's backoff paces it, so it
         # does not go through (or trip) the query breaker.
-        return await self._run(Operation.RETURN_DATA, call, breaker=False)
+        return await self._run(DukcapilOperation.RETURN_DATA, call, breaker=False)
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -72,14 +72,14 @@ class CommandHeader(_Spec):
     le: int | None = None
 
 
-class Access(StrEnum):
+class FileAccess(StrEnum):
     PLAIN = "plain"
     SECURE_MESSAGING = "secure_messaging"
 
 
 class FileSpec(_Spec):
     fid: Annotated[HexBytes, Field(min_length=2, max_length=2)]
-    access: Access
+    access: FileAccess
 
 
 class ReadSpec(_Spec):

@@ -12,7 +12,7 @@ from ktp_gateway.reader.smartcard.apdu import SW, CommandApdu, ResponseApdu
 from ktp_gateway.reader.smartcard.connection import ApduProcessor, ChainingProcessor
 from ktp_gateway.sam.relay import SamRelayProcessor
 from ktp_gateway.sam.session import SamSession
-from ktp_gateway.specs import Access, CardProfile
+from ktp_gateway.specs import CardProfile, FileAccess
 
 _SW_CODES: dict[int, ErrorCode] = {
     SW.FILE_NOT_FOUND: ErrorCode.CARD_NOT_KTP_EL,
@@ -84,7 +84,7 @@ class KtpCard:
         self.secure = SamRelayProcessor(self.processor, sam)
 
     def _via(self, name: str) -> ApduProcessor:
-        if self.profile.files[name].access is Access.PLAIN:
+        if self.profile.files[name].access is FileAccess.PLAIN:
             return self.processor
         if self.secure is None:
             raise CardError(

@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable
 
-from ktp_gateway.specs import Access, CardProfile, load_specs
+from ktp_gateway.specs import CardProfile, FileAccess, load_specs
 from ktp_gateway_dev.simulators.card.files import CardImage, CardVariant, build_image
 from ktp_gateway_dev.simulators.crypto import (
     BLOCK,
@@ -188,7 +188,7 @@ class VirtualKtpCard:
     def _read_binary(self, command: Command, *, secure: bool) -> Response:
         if self._current is None:
             return status(SW.NO_CURRENT_EF)
-        if self.profile.files[self._current].access is Access.SECURE_MESSAGING and not secure:
+        if self.profile.files[self._current].access is FileAccess.SECURE_MESSAGING and not secure:
             return status(SW.SECURITY_NOT_SATISFIED)
         if command.p1 & SFI_FLAG:
             return status(SW.WRONG_P1P2_FUNCTION)
