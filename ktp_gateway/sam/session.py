@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ktp_gateway.errors import CardError, ErrorCode, SamError
-from ktp_gateway.reader.smartcard.apdu import SHORT_MAX, SW, CommandApdu, ResponseApdu
+from ktp_gateway.reader.smartcard.apdu import (
+    SHORT_MAX,
+    SW,
+    ApduFormatError,
+    CommandApdu,
+    ResponseApdu,
+)
 from ktp_gateway.reader.smartcard.connection import ChainingProcessor
 from ktp_gateway.specs import SamProfile
 
@@ -96,9 +102,13 @@ class SamSession:
         if not response.ok:
             raise self._error(self.profile.instructions.verify, response.sw)
 
-    def wrap(self, command: CommandApdu) -> bytes:
-        """Protect a plain command for the card."""
-        return self._send(self.profile.instructions.wrap, command.to_bytes(), le=SHORT_MAX)
+    def wrap(self, command: CommandApdu) -> CommandApdu:
+        """Protect a plain command for the card (an APDU like any other, sent the same way)."""
+        protected = self._send(self.profile.instructions.wrap, command.to_bytes(), le=SHORT_MAX)
+        try:
+            return CommandApdu.from_bytes(protected)
+        except ApduFormatError:
+            raise SamError("the SAM's protected command is not an APDU") from None
 
     def unwrap(self, response: ResponseApdu) -> ResponseApdu:
         """Check and decipher the card's protected answer; returns the plain response."""

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from ktp_gateway.observability.logs import configure_logging
 from ktp_gateway.reader.smartcard.apdu import CommandApdu
 from ktp_gateway.reader.smartcard.connection import processor_for
 from tests.reader.scripted import ScriptedConnection
@@ -35,3 +40,28 @@ def test_error_status_passes_through_untouched() -> None:
     conn = ScriptedConnection([("00A4000002 7F0A", "6A82")])
     response = processor_for(conn).send_apdu(CommandApdu(0x00, 0xA4, data=bytes.fromhex("7F0A")))
     assert response.sw == 0x6A82 and response.data == b""
+
+
+def test_the_raw_edge_traces_each_apdu_only_at_the_apdu_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", json=True)
+    processor_for(ScriptedConnection([("00B0000002", "AABB 9000")])).send_apdu(
+        CommandApdu(0x00, 0xB0, le=2)
+    )
+    assert capsys.readouterr().err == ""  # no card traffic below the development switch
+    configure_logging("APDU", json=True, allow_apdu_trace=True)
+    processor_for(ScriptedConnection([("00B0000002", "AABB 9000")])).send_apdu(
+        CommandApdu(0x00, 0xB0, le=2)
+    )
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    configure_logging("INFO", json=True)
+    trace = [line for line in lines if line["level"] == "apdu"]
+    assert [line["event"] for line in trace] == ["apdu >> 00 B0 00 00 02 << AA BB 90 00"]
+
+
+def test_the_uid_pseudo_apdu_follows_6cxx_like_any_command() -> None:
+    conn = ScriptedConnection([("FFCA000000", "6C04"), ("FFCA000004", "01020304 9000")])
+    get_uid = CommandApdu.from_bytes(bytes.fromhex("FFCA000000"))
+    assert processor_for(conn).send_apdu(get_uid).data == bytes.fromhex("01020304")
+    assert conn.done()

@@ -77,3 +77,25 @@ def test_relay_passes_a_bare_status_word_through() -> None:
         processor_for(card_conn), SamSession(processor_for(sam_conn), PROFILE)
     )
     assert relay.send_apdu(CommandApdu(0x00, 0xB0, le=8)).sw == 0x6988
+
+
+def test_a_protected_command_the_sam_garbles_is_the_sams_error() -> None:
+    plain = CommandApdu(0x00, 0xB0, le=8)
+    sam, conn = _sam([("00F3000005" + plain.to_bytes().hex() + "00", "0CB0 9000")])
+    with pytest.raises(SamError) as caught:
+        sam.wrap(plain)
+    assert caught.value.code is ErrorCode.SAM_ERROR and conn.done()
+
+
+def test_the_relay_sends_the_protected_command_through_any_processor() -> None:
+    plain = CommandApdu(0x00, 0xB0, le=8)
+    protected = CommandApdu(0x0C, 0xB0, data=bytes.fromhex("970108 8E08") + bytes(8), le=256)
+    sam, _ = _sam(
+        [
+            ("00F3000005" + plain.to_bytes().hex() + "00", protected.to_bytes().hex() + "9000"),
+            ("00F4000004" + "AABB9000" + "00", "0102 9000 9000"),
+        ]
+    )
+    card = ScriptedConnection([(protected.to_bytes().hex(), "AABB 9000")])
+    answer = SamRelayProcessor(processor_for(card).inner, sam).send_apdu(plain)
+    assert answer.data == bytes.fromhex("0102") and answer.ok and card.done()

@@ -49,7 +49,8 @@ class KtpCard:
 
     def read_uid(self) -> bytes:
         """The UID as the SAM expects it (profile prefix + UID from the reader)."""
-        uid = _expect_ok(self.processor.send_raw(self.profile.uid.type_a_command), "GET UID")
+        get_uid = CommandApdu.from_bytes(self.profile.uid.type_a_command)  # PC/SC part 3
+        uid = _expect_ok(self.processor.send_apdu(get_uid), "GET UID")
         if not uid:
             raise CardError("the reader returned an empty UID", code=ErrorCode.CARD_ERROR)
         return self.profile.uid.prefix + uid

@@ -2,18 +2,25 @@
 
 A `Connection` moves raw bytes to one card or SAM. Processors share one `send_apdu` shape and
 stack: `RawProcessor` encodes, `ChainingProcessor` follows 61xx/6Cxx, and the SAM relay
-(`ktp_gateway.sam.relay`) adds secure messaging on top. Nothing here imports pyscard.
+(`ktp_gateway.sam.relay`) adds secure messaging on top. Every command, the reader's UID
+pseudo-APDU and the SAM-protected ones included, goes down the same `send_apdu` path: there is
+no second, raw entry point. Nothing here imports pyscard.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ktp_gateway.errors import CardError, ErrorCode
+from ktp_gateway.observability.logs import APDU
 from ktp_gateway.reader.smartcard.apdu import SHORT_MAX, ApduFormatError, CommandApdu, ResponseApdu
 
+# Card traffic carries personal data: logged only at the APDU level, which the log settings
+# refuse without the development switch (observability/logs.py).
+_trace = logging.getLogger("ktp_gateway.apdu")
 INS_GET_RESPONSE = 0xC0
 MAX_CHAINED_RESPONSES = 256  # bounds a card that answers 61xx forever
 
@@ -73,13 +80,8 @@ class RawProcessor:
         started = time.perf_counter()
         answer = self.connection.transmit(raw)
         self._count(apdu.ins, raw, answer, time.perf_counter() - started)
-        return _parse(answer)
-
-    def send_raw(self, raw: bytes) -> ResponseApdu:
-        """Send already-encoded bytes (a SAM-protected command) and count them the same way."""
-        started = time.perf_counter()
-        answer = self.connection.transmit(raw)
-        self._count(raw[1] if len(raw) > 1 else 0, raw, answer, time.perf_counter() - started)
+        if _trace.isEnabledFor(APDU):
+            _trace.log(APDU, "apdu >> %s << %s", raw.hex(" ").upper(), answer.hex(" ").upper())
         return _parse(answer)
 
     def _count(self, ins: int, sent: bytes, received: bytes, seconds: float) -> None:
@@ -105,11 +107,6 @@ class ChainingProcessor:
 
     def send_apdu(self, apdu: CommandApdu) -> ResponseApdu:
         return self._follow(apdu, self.inner.send_apdu(apdu))
-
-    def send_raw(self, raw: bytes) -> ResponseApdu:
-        """Send pre-encoded bytes, still following 61xx (6Cxx cannot be re-encoded: kept)."""
-        response = self.inner.send_raw(raw)
-        return self._chain(raw[0] if raw else 0, response)
 
     def _follow(self, apdu: CommandApdu, response: ResponseApdu) -> ResponseApdu:
         if response.sw1 == 0x6C:
