@@ -2,7 +2,7 @@
 
 Each reader pair gets its own client thread calling POST /v1/verifications for that reader in a
 closed loop; the taps the gateway answered in the window, over the window, is the rate. Needs the
-second virtual reader unit (ktp_gateway/stack: "Virtual PCD 2", ports 35965/35966); without it
+second virtual reader unit (ktp_gateway_dev/stack: "Virtual PCD 2", ports 35965/35966); without it
 the part reports that it was skipped.
 """
 
