@@ -51,10 +51,10 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
         card_timeout=settings.reader.card_timeout_seconds,
     )
     metrics.watch_readers(readers)
-    metrics.registry.register(ActivationCollector(readers.activation_snapshot))
-    metrics.registry.register(CertificateExpiryCollector(certificate_files(settings)))
+    metrics.collectors.register(ActivationCollector(readers.activation_snapshot))
+    metrics.collectors.register(CertificateExpiryCollector(certificate_files(settings)))
     readers.check_activations()  # each SAM against its activation record, before serving
-    policy = Policy.from_settings(settings, metrics.registry)
+    policy = Policy.from_settings(settings, metrics.collectors)
     # The agreement's grant is the only list: the client maps and releases those, and asks for
     # the photo or the family card only if the agreement grants them.
     gate = policy.gate
@@ -142,7 +142,7 @@ def _outbox(services: Services) -> Outbox | None:
         settings.return_data,
         sender,
         return_url=settings.dukcapil.returns.url,
-        registry=services.metrics.registry,
+        registry=services.metrics.collectors,
         audit=services.policy,  # each delivery's outcome in the audit trail (semester report)
     )
 

@@ -154,7 +154,7 @@ class GatewayMetrics:
     """Every metric of the gateway, on an injectable registry (tests use a fresh one)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
+        self.collectors = registry  # the Prometheus registry these series live on
         Info(f"{NS}_build", "Gateway version", registry=registry).info({"version": __version__})
         self.card_reads = Counter(
             f"{NS}_card_reads", "Card reads by outcome", ["reader", "outcome"], registry=registry
@@ -232,12 +232,12 @@ class GatewayMetrics:
 
     def watch_readers(self, readers: ReaderService) -> None:
         """Report reader state at scrape time from the reader service, and its failed taps."""
-        self.registry.register(ReaderStateCollector(readers.snapshot))
+        self.collectors.register(ReaderStateCollector(readers.snapshot))
         readers.on_error = self.reader_error
 
     def watch_monitor(self, monitor: ReaderMonitor) -> None:
         """The PC/SC monitor's own health: up, and how often it rebuilt its context."""
-        self.registry.register(MonitorCollector(monitor))
+        self.collectors.register(MonitorCollector(monitor))
 
     def reader_error(self, reader: str, code: str) -> None:
         self.reader_errors.labels(reader=reader, code=code).inc()

@@ -76,7 +76,7 @@ class PolicyMetrics:
     """Counters of what the policy withheld, refused, recorded and wiped."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
+        self.collectors = registry  # the Prometheus registry these series live on
         self.withheld = Counter(
             f"{NS}_fields_withheld",
             "Person fields kept from leaving the gateway because the agreement does not grant them",
@@ -100,7 +100,7 @@ class PolicyMetrics:
         )
 
     def watch_agreement(self, guard: AgreementGuard) -> None:
-        self.registry.register(AgreementCollector(guard))
+        self.collectors.register(AgreementCollector(guard))
 
     def withheld_observer(self) -> Callable[[str, str], None]:
         return lambda source, field: self.withheld.labels(source=source, field=field).inc()

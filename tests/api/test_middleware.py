@@ -26,7 +26,7 @@ def test_an_unexpected_error_is_marked_logged_and_counted_with_its_request_id(
     ):
         monkeypatch.setattr(app.state.services.registry, "query_nik", _bug)
         response = client.post("/v1/nik-lookups", json=accountable(nik="3171011505809901"))
-        metrics = app.state.services.metrics.registry
+        metrics = app.state.services.metrics.collectors
     assert response.status_code == 500 and response.json()["code"] == "internal_error"
     request_id = response.json()["request_id"]
     assert response.headers["x-request-id"] == request_id

@@ -58,7 +58,7 @@ def registry() -> StandInRegistry:
 def services(registry: StandInRegistry) -> Services:
     settings = make_settings("http://127.0.0.1:9")  # never called: the registry stands in
     metrics = GatewayMetrics(CollectorRegistry())
-    policy = Policy.from_settings(settings, metrics.registry)
+    policy = Policy.from_settings(settings, metrics.collectors)
     return Services(
         settings=settings, readers=None, registry=registry, metrics=metrics, policy=policy
     )

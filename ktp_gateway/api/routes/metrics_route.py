@@ -12,4 +12,4 @@ router = APIRouter(tags=["metrics"])
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(gateway: MetricsDep) -> Response:
-    return Response(generate_latest(gateway.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(gateway.collectors), media_type=CONTENT_TYPE_LATEST)
