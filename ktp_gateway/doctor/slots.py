@@ -12,7 +12,7 @@ import datetime as dt
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, Status, fail, ok, skip, warn
 from ktp_gateway.errors import ConfigurationError, ErrorCode, GatewayError
-from ktp_gateway.reader.smartcard.connection import processor_for
+from ktp_gateway.reader.smartcard.connection import Device, processor_for
 from ktp_gateway.reader.smartcard.pairs import ReaderPair
 from ktp_gateway.reader.smartcard.pcsc import PcscContext, ReaderStatus
 from ktp_gateway.sam.activation_record import ActivationRecord
@@ -75,7 +75,8 @@ def _serial(pcsc: PcscContext, pair: ReaderPair, specs: Specs) -> bytes:
     # Shared, and the SAM left as it was: the serial needs no session, and a tap may follow.
     connection = pcsc.connect(pair.sam_reader, exclusive=False, reset_on_close=False)
     try:
-        return SamSession(processor_for(connection), specs.sam_for(pair.profile)).read_serial()
+        sam = SamSession(processor_for(connection, device=Device.SAM), specs.sam_for(pair.profile))
+        return sam.read_serial()
     finally:
         connection.close()
 

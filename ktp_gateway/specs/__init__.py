@@ -80,6 +80,9 @@ class FileAccess(StrEnum):
 class FileSpec(_Spec):
     fid: Annotated[HexBytes, Field(min_length=2, max_length=2)]
     access: FileAccess
+    # The most bytes this EF may state (below read.max_file_length); more is the card's fault,
+    # refused before the bytes reach the SAM (the signature EF is one APDU to the SAM).
+    max_length: int | None = Field(default=None, gt=0, le=0x7FFF - 2)
 
 
 class ReadSpec(_Spec):
@@ -135,6 +138,8 @@ class CardCommands(_Spec):
 class UidSpec(_Spec):
     type_a_command: HexBytes
     prefix: HexBytes
+    # ISO/IEC 14443-3 UIDs are 4, 7 or 10 bytes: a longer answer never reaches the SAM.
+    max_length: int = Field(default=10, ge=4, le=10)
 
 
 class ApplicationSpec(_Spec):

@@ -4,9 +4,10 @@ import json
 
 import pytest
 
+from ktp_gateway.errors import CardError, ErrorCode, SamError
 from ktp_gateway.observability.logs import configure_logging
 from ktp_gateway.reader.smartcard.apdu import CommandApdu
-from ktp_gateway.reader.smartcard.connection import processor_for
+from ktp_gateway.reader.smartcard.connection import Device, processor_for
 from tests.reader.scripted import ScriptedConnection
 
 
@@ -65,3 +66,23 @@ def test_the_uid_pseudo_apdu_follows_6cxx_like_any_command() -> None:
     get_uid = CommandApdu.from_bytes(bytes.fromhex("FFCA000000"))
     assert processor_for(conn).send_apdu(get_uid).data == bytes.fromhex("01020304")
     assert conn.done()
+
+
+def test_an_answer_longer_than_its_le_is_the_answering_partys_fault() -> None:
+    conn = ScriptedConnection([("0084000008", "00" * 300 + "9000")])
+    with pytest.raises(CardError) as caught:
+        processor_for(conn).send_apdu(CommandApdu(0x00, 0x84, le=8))
+    assert caught.value.code is ErrorCode.CARD_ERROR
+    sam = ScriptedConnection([("00F7000008", "00" * 9 + "9000")])
+    with pytest.raises(SamError) as blamed:
+        processor_for(sam, device=Device.SAM).send_apdu(CommandApdu(0x00, 0xF7, le=8))
+    assert blamed.value.code is ErrorCode.SAM_ERROR
+
+
+def test_endless_chaining_stops_as_soon_as_it_passes_the_bound() -> None:
+    script = [("FFCA000000", "AB" * 255 + "61FF")] + [("03C00000FF", "AB" * 255 + "61FF")] * 3
+    conn = ScriptedConnection(script)
+    processor = processor_for(conn)
+    with pytest.raises(CardError):
+        processor.send_apdu(CommandApdu.from_bytes(bytes.fromhex("FFCA000000")))
+    assert processor.stats.apdus == 2  # 510 bytes > 256: no third GET RESPONSE

@@ -10,6 +10,7 @@ import datetime as dt
 
 from ktp_gateway.domain import Address, PersonData
 from ktp_gateway.errors import CardError, ErrorCode
+from ktp_gateway.nik import InvalidNikError, validate_nik
 from ktp_gateway.specs import BiodataSpec
 
 # card field name (firmware spec) -> granted PersonData field
@@ -64,6 +65,11 @@ def to_person_data(raw: bytes, spec: BiodataSpec) -> PersonData:
     address = Address(**{target: fields.get(source) or None for source, target in _ADDRESS.items()})
     if not granted["nik"]:
         raise _invalid("no NIK")
+    try:
+        # The card's NIK, not the caller's typing: a malformed one is the card's data at fault.
+        granted["nik"] = validate_nik(granted["nik"])
+    except InvalidNikError:
+        raise _invalid("the NIK is not structurally valid") from None
     return PersonData(
         **granted,  # type: ignore[arg-type]
         tanggal_lahir=_date(fields.get("tanggal_lahir", ""), spec),

@@ -53,6 +53,10 @@ class KtpCard:
         uid = _expect_ok(self.processor.send_apdu(get_uid), "GET UID")
         if not uid:
             raise CardError("the reader returned an empty UID", code=ErrorCode.CARD_ERROR)
+        if len(uid) > self.profile.uid.max_length:
+            raise _invalid(
+                f"a {len(uid)}-byte UID, the profile allows {self.profile.uid.max_length}"
+            )
         return self.profile.uid.prefix + uid
 
     def select_application(self) -> None:
@@ -66,7 +70,13 @@ class KtpCard:
     def get_challenge(self) -> bytes:
         header = self.profile.commands.get_challenge
         apdu = CommandApdu(header.cla, header.ins, header.p1, header.p2, le=header.le)
-        return _expect_ok(self.processor.send_apdu(apdu), "GET CHALLENGE")
+        challenge = _expect_ok(self.processor.send_apdu(apdu), "GET CHALLENGE")
+        if header.le is not None and len(challenge) != header.le:
+            raise CardError(
+                f"a {len(challenge)}-byte challenge, the profile says {header.le}",
+                code=ErrorCode.CARD_ERROR,
+            )
+        return challenge
 
     def external_authenticate(self, cryptogram: bytes) -> bytes:
         header = self.profile.commands.external_authenticate
@@ -108,7 +118,7 @@ class KtpCard:
         if len(head) < read.length_prefix:
             raise _invalid(f"{name} is shorter than its length prefix")
         stated = int.from_bytes(head[: read.length_prefix], "big")
-        if stated > read.max_file_length:
+        if stated > (spec.max_length or read.max_file_length):
             raise _invalid(f"{name} states {stated} bytes, more than the profile allows")
         total = read.length_prefix + stated
         # Assembled in a bytearray the request's wipe scope zeroes when it ends (privacy/wipe.py).

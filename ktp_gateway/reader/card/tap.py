@@ -11,7 +11,12 @@ from ktp_gateway.errors import CardError, ErrorCode, ReaderError, SamError
 from ktp_gateway.reader.card.biodata import to_person_data
 from ktp_gateway.reader.card.ktp_card import KtpCard
 from ktp_gateway.reader.card.signature import HostCheck, verify_on_host
-from ktp_gateway.reader.smartcard.connection import Connection, TrafficStats, processor_for
+from ktp_gateway.reader.smartcard.connection import (
+    Connection,
+    Device,
+    TrafficStats,
+    processor_for,
+)
 from ktp_gateway.reader.smartcard.pairs import ReaderPair
 from ktp_gateway.sam.session import SamSession
 from ktp_gateway.specs import Specs
@@ -59,7 +64,9 @@ def check_sam(connector: Connector, pair: ReaderPair, specs: Specs, activation: 
     """Check the SAM in `pair` against its activation and open it, without a card (at start)."""
     sam_connection = _connect_sam(connector, pair)
     try:
-        sam = SamSession(processor_for(sam_connection), specs.sam_for(pair.profile))
+        sam = SamSession(
+            processor_for(sam_connection, device=Device.SAM), specs.sam_for(pair.profile)
+        )
         sam.check_atr(sam_connection.atr)
         activation.open(sam, pair)
     finally:
@@ -82,7 +89,7 @@ def read_card(
     sam_profile, card_profile = specs.sam_for(pair.profile), specs.card_for(pair.profile)
     sam_connection = _connect_sam(connector, pair)
     try:
-        sam = SamSession(processor_for(sam_connection), sam_profile)
+        sam = SamSession(processor_for(sam_connection, device=Device.SAM), sam_profile)
         sam.check_atr(sam_connection.atr)
         activation.open(sam, pair)
         card_connection = connector.connect(pair.card_reader)
@@ -120,6 +127,9 @@ def _check_signature(
 ) -> tuple[str, ...]:
     """The SAM's FA steps, then the host's own ECDSA check where the profile has a key."""
     signature = card.read_file("digital_signature")
+    if not signature:
+        # An empty signature EF is the card's, not the SAM's, failure: the SAM never sees it.
+        raise CardError("the card holds no issuer signature", code=ErrorCode.CARD_NOT_GENUINE)
     signed = [files[name] for name in card.profile.signed_files]
     sam_valid = sam.verify_signature(signature, signed)
     host = verify_on_host(card.profile, pair.profile, signature, signed)

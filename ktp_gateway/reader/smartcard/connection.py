@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Protocol
 
-from ktp_gateway.errors import CardError, ErrorCode
+from ktp_gateway.errors import CardError, ErrorCode, GatewayError, SamError
 from ktp_gateway.observability.logs import APDU
 from ktp_gateway.reader.smartcard.apdu import SHORT_MAX, ApduFormatError, CommandApdu, ResponseApdu
 
@@ -23,6 +24,13 @@ from ktp_gateway.reader.smartcard.apdu import SHORT_MAX, ApduFormatError, Comman
 _trace = logging.getLogger("ktp_gateway.apdu")
 INS_GET_RESPONSE = 0xC0
 MAX_CHAINED_RESPONSES = 256  # bounds a card that answers 61xx forever
+
+
+class Device(StrEnum):
+    """What is behind a connection: an answer out of bounds is that device's fault."""
+
+    CARD = "card"
+    SAM = "sam"
 
 
 class Connection(Protocol):
@@ -56,6 +64,13 @@ class TrafficStats:
     # (instruction byte, status word, seconds) per APDU, in order: for the round-trip histogram
     # and the benchmarks' APDU sequence. A tap sends a few dozen, so this stays small.
     samples: list[tuple[int, int, float]] = field(default_factory=list)
+
+
+def _too_long(device: Device, ins: int, limit: int) -> GatewayError:
+    detail = f"the {device.value} answered INS {ins:02X} with more than the {limit} bytes asked for"
+    if device is Device.SAM:
+        return SamError(detail, code=ErrorCode.SAM_ERROR)
+    return CardError(detail, code=ErrorCode.CARD_ERROR)
 
 
 def _parse(answer: bytes) -> ResponseApdu:
@@ -96,10 +111,17 @@ class RawProcessor:
 
 
 class ChainingProcessor:
-    """Response chaining: 61xx means "GET RESPONSE for xx more", 6Cxx "resend with Le = xx"."""
+    """Response chaining: 61xx means "GET RESPONSE for xx more", 6Cxx "resend with Le = xx".
 
-    def __init__(self, inner: RawProcessor) -> None:
+    Every answer is bounded by what its command asked for (Le, from the profile; a short
+    response when it asks for none): more is the answering device's fault, raised before the
+    bytes go anywhere else (a card's answer is relayed to the SAM), and a chain of 61xx stops as
+    soon as it passes the bound.
+    """
+
+    def __init__(self, inner: RawProcessor, *, device: Device = Device.CARD) -> None:
         self.inner = inner
+        self.device = device
 
     @property
     def stats(self) -> TrafficStats:
@@ -109,22 +131,30 @@ class ChainingProcessor:
         return self._follow(apdu, self.inner.send_apdu(apdu))
 
     def _follow(self, apdu: CommandApdu, response: ResponseApdu) -> ResponseApdu:
+        limit = SHORT_MAX if apdu.le is None else apdu.le
         if response.sw1 == 0x6C:
-            response = self.inner.send_apdu(replace(apdu, le=response.sw2 or SHORT_MAX))
-        return self._chain(apdu.cla, response)
+            le = response.sw2 or SHORT_MAX
+            if le > limit:
+                raise _too_long(self.device, apdu.ins, limit)
+            response = self.inner.send_apdu(replace(apdu, le=le))
+        return self._chain(apdu, response, limit)
 
-    def _chain(self, cla: int, response: ResponseApdu) -> ResponseApdu:
+    def _chain(self, apdu: CommandApdu, response: ResponseApdu, limit: int) -> ResponseApdu:
         data = bytearray(response.data)
         for _ in range(MAX_CHAINED_RESPONSES):
+            if len(data) > limit:
+                raise _too_long(self.device, apdu.ins, limit)
             if response.sw1 != 0x61:
                 return ResponseApdu(bytes(data), response.sw)
             # GET RESPONSE keeps only the logical-channel bits of the original class byte.
-            get_response = CommandApdu(cla & 0x03, INS_GET_RESPONSE, le=response.sw2 or SHORT_MAX)
+            get_response = CommandApdu(
+                apdu.cla & 0x03, INS_GET_RESPONSE, le=response.sw2 or SHORT_MAX
+            )
             response = self.inner.send_apdu(get_response)
             data += response.data
-        return ResponseApdu(bytes(data), response.sw)
+        raise _too_long(self.device, apdu.ins, limit)
 
 
-def processor_for(connection: Connection) -> ChainingProcessor:
+def processor_for(connection: Connection, *, device: Device = Device.CARD) -> ChainingProcessor:
     """The standard stack for a plain card or SAM connection."""
-    return ChainingProcessor(RawProcessor(connection))
+    return ChainingProcessor(RawProcessor(connection), device=device)

@@ -117,26 +117,32 @@ class PcscConnection:
         if self._hcard is None:
             raise ReaderError("connection is closed", code=ErrorCode.READER_UNAVAILABLE)
         hresult, response = scard.SCardTransmit(self._hcard, self._protocol, list(apdu))
-        _check(hresult, "transmit")
+        if hresult != scard.SCARD_S_SUCCESS:
+            error = _error(hresult, "transmit")
+            # A card that leaves between two APDUs makes pcscd answer SCARD_E_NOT_TRANSACTED,
+            # which alone reads as a reader outage: ask whether the card is still there first.
+            raise self._removed_or(error) if error.code is ErrorCode.READER_UNAVAILABLE else error
         if len(response) < 2:
             # No status word: the card left mid-command (vpcd answers empty) or garbled it.
-            raise self._short_answer()
+            raise self._removed_or(
+                CardError("the card answered without a status word", code=ErrorCode.CARD_ERROR)
+            )
         return bytes(response)
 
-    def _short_answer(self) -> CardError:
-        """Removed or garbled? A driver may report a removal only at its next poll: wait for it."""
+    def _removed_or(self, otherwise: ReaderError) -> ReaderError:
+        """Removed, or `otherwise`? A driver may report a removal only at its next poll: wait."""
         assert self._hcard is not None  # noqa: S101 - checked by the caller
         deadline = time.monotonic() + REMOVAL_GRACE_SECONDS
         while True:
             hresult, _name, state, _proto, _atr = scard.SCardStatus(self._hcard)
-            if hresult != scard.SCARD_S_SUCCESS or not state & STATUS_PRESENT:
+            ok = hresult == scard.SCARD_S_SUCCESS
+            gone = _CODES.get(hresult) in (ErrorCode.NO_CARD, ErrorCode.CARD_REMOVED)
+            if gone or (ok and not state & STATUS_PRESENT):
                 return CardError(
                     "the card left the reader mid-command", code=ErrorCode.CARD_REMOVED
                 )
-            if time.monotonic() >= deadline:
-                return CardError(
-                    "the card answered without a status word", code=ErrorCode.CARD_ERROR
-                )
+            if not ok or time.monotonic() >= deadline:
+                return otherwise  # pcscd or the reader failed, or the card is still there
             time.sleep(0.05)
 
     def close(self) -> None:

@@ -51,6 +51,10 @@ class CardVariant:
     bad_signature: bool = False  # EF 6FF6 holds corrupted signature bytes
     card_control_length: int = CC_LONG  # 0x33 or 0x1D: which CC layout the chip carries
     forged_issuer: bool = False  # signed with a forger's key, not the issuer's: a forgery
+    # Hostile or broken issuance: biodata values signed as they are (a malformed NIK the issuer
+    # signed), and a signature EF of this many bytes instead of the signature (0: empty).
+    signed_biodata: Mapping[str, str] = field(default_factory=dict)
+    signature_length: int | None = None
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -160,7 +164,7 @@ def build_image(
 ) -> CardImage:
     """Personalise a chip for `person`: files signed by `issuer_key`, then the variant applied."""
     variant = variant or CardVariant()
-    values = biodata_values(person, profile)
+    values = {**biodata_values(person, profile), **variant.signed_biodata}
     bodies: dict[str, bytes] = {
         "biodata": biodata_text(values, profile),
         "photo": person.photo_bytes(),
@@ -175,6 +179,8 @@ def build_image(
     signature = sign(issuer_key, signed)
     if variant.bad_signature:
         signature = signature[:-1] + bytes((signature[-1] ^ 0x01,))
+    if variant.signature_length is not None:
+        signature = _synthetic("signature", person.nik, variant.signature_length)
     bodies["digital_signature"] = signature
     if variant.altered_biodata:
         bodies["biodata"] = biodata_text({**values, **variant.altered_biodata}, profile)
