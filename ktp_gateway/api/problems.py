@@ -7,6 +7,7 @@ errors and never HTTP exceptions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ktp_gateway.errors import ErrorCode
 
@@ -66,7 +67,7 @@ PROBLEMS: dict[ErrorCode, Problem] = {
     C.CARD_ERROR: Problem(
         502,
         "Card error",
-        "The card answered an unexpected status: place it again; if it repeats, the card may be damaged.",
+        "The card answered out of profile (an unexpected status, or more than was asked for); the SAM was not involved: place it again; if it repeats, the card is damaged or not genuine: refer the holder to their Dinas Dukcapil.",
     ),
     C.CARD_AUTH_FAILED: Problem(
         422,
@@ -76,7 +77,7 @@ PROBLEMS: dict[ErrorCode, Problem] = {
     C.CARD_DATA_INVALID: Problem(
         422,
         "Card data invalid",
-        "The card's data does not parse as its profile describes: a damaged card or an unknown generation.",
+        "The card's data does not parse as its profile describes, or is larger than it allows (a malformed NIK, an oversized file): a damaged card, a forgery or an unknown generation; check the person's identity another way.",
     ),
     C.CARD_NOT_GENUINE: Problem(
         422,
@@ -274,14 +275,70 @@ PROBLEMS: dict[ErrorCode, Problem] = {
 }
 
 
+class Fault(StrEnum):
+    """Whose fault an error is: who must act (docs/errors.md), never the party that noticed."""
+
+    CALLER = "caller (the request)"
+    OFFICER = "officer (the card's handling)"
+    CARD = "card"
+    SAM = "SAM"
+    READER = "reader or pcscd"
+    RECORD = "registry record (a finding)"
+    DUKCAPIL = "Dukcapil or the closed network"
+    OPERATOR = "operator (settings, credentials, storage)"
+    AGREEMENT = "agreement"
+    GATEWAY = "gateway (a bug)"
+
+
+_BY_PREFIX = (
+    ("card_", Fault.CARD),
+    ("sam_", Fault.SAM),
+    ("reader_", Fault.READER),
+    ("agreement_", Fault.AGREEMENT),
+    ("dukcapil_", Fault.DUKCAPIL),
+)
+FAULTS: dict[ErrorCode, Fault] = {
+    C.READER_BUSY: Fault.CALLER,  # another request holds the reader: wait or name another
+    C.NO_CARD: Fault.OFFICER,
+    C.CARD_REMOVED: Fault.OFFICER,
+    C.DUKCAPIL_NOT_FOUND: Fault.RECORD,
+    C.DUKCAPIL_NIK_FORMAT_REJECTED: Fault.RECORD,
+    C.DUKCAPIL_DUPLICATE_RECORDS: Fault.RECORD,
+    C.DUKCAPIL_RECORD_BLOCKED: Fault.RECORD,
+    C.DUKCAPIL_HOLDER_DECEASED: Fault.RECORD,
+    C.DUKCAPIL_AUTH_FAILED: Fault.OPERATOR,
+    C.DUKCAPIL_IP_NOT_ALLOWED: Fault.OPERATOR,
+    C.CONFIGURATION_ERROR: Fault.OPERATOR,
+    C.INTERNAL_ERROR: Fault.GATEWAY,
+    C.JOBS_UNAVAILABLE: Fault.GATEWAY,
+    C.AUDIT_UNAVAILABLE: Fault.OPERATOR,
+    C.RETURN_DATA_DISABLED: Fault.OPERATOR,
+    C.OUTBOX_UNAVAILABLE: Fault.OPERATOR,
+}
+
+
+def fault_of(code: ErrorCode) -> Fault:
+    """The party at fault for `code`: the table above, else its prefix, else the caller."""
+    if code in FAULTS:
+        return FAULTS[code]
+    prefix = next((fault for p, fault in _BY_PREFIX if code.value.startswith(p)), None)
+    return prefix or Fault.CALLER
+
+
 def problem_for(code: ErrorCode) -> Problem:
     return PROBLEMS.get(code, PROBLEMS[ErrorCode.INTERNAL_ERROR])
 
 
 def markdown_table() -> str:
     """The error table for the docs, generated so it cannot drift from the code."""
-    rows = ["| code | HTTP | title | likely cause and fix |", "|---|---|---|---|"]
-    rows += [f"| `{code}` | {p.status} | {p.title} | {p.hint} |" for code, p in PROBLEMS.items()]
+    rows = [
+        "| code | HTTP | whose fault | title | likely cause and what to do |",
+        "|---|---|---|---|---|",
+    ]
+    rows += [
+        f"| `{code}` | {p.status} | {fault_of(code).value} | {p.title} | {p.hint} |"
+        for code, p in PROBLEMS.items()
+    ]
     return "\n".join(rows)
 
 
