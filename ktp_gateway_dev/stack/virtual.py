@@ -50,6 +50,7 @@ class VirtualReaderPair:
         self._sam_link = VpcdLink(self.sam, sam_port, host=host)
         self._card_link: VpcdLink | None = None
         self._card: VirtualKtpCard | None = None
+        self._placed_events: int | None = None  # pcscd's event counter once the card was in
         self._lock = threading.Lock()
 
     def __enter__(self) -> VirtualReaderPair:
@@ -117,6 +118,7 @@ class VirtualReaderPair:
             self._card = card if isinstance(card, VirtualKtpCard) else None
         if wait:
             self._wait(link, "card")
+            self._placed_events = self._events()  # pcscd's count once it holds this card
 
     def remove_sam(self) -> None:
         """Take the SAM out of its slot (a SAM that fell out or died); `start()` puts it back."""
@@ -130,19 +132,34 @@ class VirtualReaderPair:
 
     def _remove_locked(self) -> None:
         link, self._card_link, self._card = self._card_link, None, None
+        seen, self._placed_events = self._placed_events, None
         if link is not None:
             link.stop()
             # Like a real tap, the next card must come after pcscd saw this one leave.
-            if not link.wait_released(self.wait_seconds) or not self._card_gone():
+            if not link.wait_released(self.wait_seconds) or not self._card_gone(seen):
                 raise TimeoutError(f"pcscd did not notice the card leaving port {link.port}")
 
-    def _card_gone(self) -> bool:
-        """Wait until pcscd reports the card slot empty (a pulled card closes its link early)."""
+    def _events(self) -> int | None:
+        """pcscd's event counter for the card slot now (None: the slot is not listed)."""
+        with PcscContext() as context:
+            statuses = context.statuses([self.card_reader])
+        return statuses[0].events if statuses else None
+
+    def _card_gone(self, seen: int | None) -> bool:
+        """Wait until pcscd's own poll has seen the card leave: the slot empty and its event
+        counter moved on from `seen` (its value once the card was in; None: not known, the empty
+        slot alone). A slot reported empty alone is not enough: after a failed reset pcscd
+        reports it empty before its poll (0.4 s for vpcd) counts the removal, and a card placed
+        in between is taken for the old one and never powered."""
         deadline = time.monotonic() + self.wait_seconds
         with PcscContext() as context:
             while time.monotonic() < deadline:
                 statuses = context.statuses([self.card_reader])
-                if not statuses or not statuses[0].card_present:
+                if not statuses:
+                    return True
+                if not statuses[0].card_present and statuses[0].events != seen:
+                    return True
+                if not statuses[0].card_present and seen is None:
                     return True
                 time.sleep(0.02)
         return False

@@ -65,6 +65,9 @@ class ReaderStatus:
     card_present: bool
     atr: bytes
     in_use: bool
+    # pcsc-lite's event counter (the state's high 16 bits): its own poll counts each insertion
+    # and removal, so a change says pcscd itself has seen the card come or go.
+    events: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +207,7 @@ class PcscContext:
                 card_present=bool(state & scard.SCARD_STATE_PRESENT),
                 atr=bytes(atr),
                 in_use=bool(state & scard.SCARD_STATE_EXCLUSIVE),
+                events=(state >> 16) & 0xFFFF,
             )
             for name, state, atr in new_states
         ]
