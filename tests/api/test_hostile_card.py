@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from ktp_gateway_dev.simulators.card import VirtualKtpCard
 from ktp_gateway_dev.simulators.card.files import CardVariant
 from ktp_gateway_dev.simulators.faults import FaultyCard, HostileCard
+from ktp_gateway_dev.simulators.sam import VirtualSam
 from ktp_gateway_dev.simulators.vpcd import VirtualSmartcard
 from ktp_gateway_dev.stack.virtual import CARD_READER, VirtualReaderPair
 from tests.api.conftest import verification_body
@@ -83,3 +84,16 @@ def test_a_hostile_card_gets_a_card_side_code_and_leaves_the_sam_alone(
     reader_pair.place("budi")
     again = client.post("/v1/verifications", json=verification_body(wait_seconds=5))
     assert again.status_code == 200 and again.json()["outcome"] == "verified", again.text
+
+
+def test_a_sam_pulled_mid_tap_is_the_sams_fault_not_the_cards(
+    client: TestClient, pcscd_service: object
+) -> None:
+    # Counted from the tap: serial and open (activation), reset, then the 5th is F1.
+    sam = FaultyCard(VirtualSam.virtual(), pull_after=4)
+    with VirtualReaderPair(sam=sam) as pair:  # type: ignore[arg-type]
+        pair.place("budi")
+        response = client.post("/v1/verifications", json=verification_body(wait_seconds=5))
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "sam_unavailable"
+        assert _reader(client)["last_error"] == "sam_unavailable"

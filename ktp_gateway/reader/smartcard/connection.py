@@ -66,6 +66,9 @@ class TrafficStats:
     samples: list[tuple[int, int, float]] = field(default_factory=list)
 
 
+_GONE = frozenset({ErrorCode.CARD_REMOVED, ErrorCode.NO_CARD, ErrorCode.CARD_TIMEOUT})
+
+
 def _too_long(device: Device, ins: int, limit: int) -> GatewayError:
     detail = f"the {device.value} answered INS {ins:02X} with more than the {limit} bytes asked for"
     if device is Device.SAM:
@@ -128,7 +131,15 @@ class ChainingProcessor:
         return self.inner.stats
 
     def send_apdu(self, apdu: CommandApdu) -> ResponseApdu:
-        return self._follow(apdu, self.inner.send_apdu(apdu))
+        try:
+            return self._follow(apdu, self.inner.send_apdu(apdu))
+        except CardError as exc:
+            # The PC/SC layer cannot tell slots apart: a "card" gone from the SAM slot is the SAM.
+            if self.device is Device.SAM and exc.code in _GONE:
+                raise SamError(
+                    "the SAM left its slot or stopped answering", code=ErrorCode.SAM_UNAVAILABLE
+                ) from None
+            raise
 
     def _follow(self, apdu: CommandApdu, response: ResponseApdu) -> ResponseApdu:
         limit = SHORT_MAX if apdu.le is None else apdu.le
