@@ -17,21 +17,11 @@ OK = bytes.fromhex("9000")
 INS_GET_RESPONSE = 0xC0
 
 
-class FaultyCard:
-    """A card that is pulled after N APDUs, or stops answering after N APDUs."""
+class _Wrapped:
+    """A card that behaves as `inner` does, except where a subclass's `process` says otherwise."""
 
-    def __init__(
-        self,
-        inner: VirtualSmartcard,
-        *,
-        pull_after: int | None = None,
-        mute_after: int | None = None,
-    ) -> None:
+    def __init__(self, inner: VirtualSmartcard) -> None:
         self.inner = inner
-        self.pull_after = pull_after
-        self.mute_after = mute_after
-        self.apdus = 0
-        self._released = threading.Event()
 
     @property
     def atr(self) -> bytes:
@@ -45,6 +35,23 @@ class FaultyCard:
 
     def reset(self) -> None:
         self.inner.reset()
+
+
+class FaultyCard(_Wrapped):
+    """A card that is pulled after N APDUs, or stops answering after N APDUs."""
+
+    def __init__(
+        self,
+        inner: VirtualSmartcard,
+        *,
+        pull_after: int | None = None,
+        mute_after: int | None = None,
+    ) -> None:
+        super().__init__(inner)
+        self.pull_after = pull_after
+        self.mute_after = mute_after
+        self.apdus = 0
+        self._released = threading.Event()
 
     def release(self) -> None:
         """End a mute wait (the link calls it when the card is taken away)."""
@@ -78,7 +85,7 @@ class ForeignCard:
         return bytes.fromhex("6A82")  # file or application not found, whatever is asked
 
 
-class HostileCard:
+class HostileCard(_Wrapped):
     """A genuine card that answers some instructions out of profile, as an attacker's would.
 
     `oversized` maps an instruction byte to the length of the answer given instead (data of that
@@ -94,23 +101,10 @@ class HostileCard:
         oversized: dict[int, int] | None = None,
         endless_chain: int | None = None,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.oversized = oversized or {}
         self.endless_chain = endless_chain
         self.apdus = 0
-
-    @property
-    def atr(self) -> bytes:
-        return self.inner.atr
-
-    def power_on(self) -> None:
-        self.inner.power_on()
-
-    def power_off(self) -> None:
-        self.inner.power_off()
-
-    def reset(self) -> None:
-        self.inner.reset()
 
     def process(self, apdu: bytes) -> bytes:
         self.apdus += 1
