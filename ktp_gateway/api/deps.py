@@ -87,11 +87,6 @@ def get_taps(
     return Taps(readers, registry, metrics, wait)
 
 
-def taps_of(services: Services) -> Taps:
-    """`get_taps` for a route that taps only in one of its modes (claims by card)."""
-    return get_taps(get_readers(services), services.registry, services.metrics, services.settings)
-
-
 def get_outbox(services: ServicesDep) -> Outbox:
     if services.outbox is None:
         raise GatewayError(

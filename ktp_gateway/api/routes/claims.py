@@ -15,12 +15,12 @@ from pydantic import BaseModel, Field
 
 from ktp_gateway.api.accountability import Accountable
 from ktp_gateway.api.auth import CallerDep, limit_officer
-from ktp_gateway.api.deps import RegistryDep, Services, ServicesDep, taps_of
+from ktp_gateway.api.deps import RegistryDep, Services, ServicesDep, get_readers, get_taps
 from ktp_gateway.api.models import Source
 from ktp_gateway.api.routes.verifications import CARD_SOURCE, REGISTRY_SOURCE
 from ktp_gateway.claims.model import Claims
 from ktp_gateway.claims.verify import ClaimResult, Thresholds, check_claims
-from ktp_gateway.domain import PersonData
+from ktp_gateway.domain import PersonData, PersonRegistry
 from ktp_gateway.nik import validate_nik
 from ktp_gateway.privacy.least_data import FieldChoice, effective_fields
 from ktp_gateway.privacy.policy import Access, Operation, current_request_id
@@ -67,9 +67,12 @@ class ClaimsVerificationResponse(BaseModel):
 
 
 async def _by_card(
-    services: Services, body: ClaimsVerificationRequest, access: Access
+    services: Services, registry: PersonRegistry, body: ClaimsVerificationRequest, access: Access
 ) -> tuple[RegistryStatus, PersonData | None, CardCheck]:
-    taps = taps_of(services)  # reader_not_found on a gateway without readers
+    # Taps only in this mode, so resolved here (reader_not_found on a gateway without readers),
+    # on the same registry as the NIK mode.
+    readers = get_readers(services)
+    taps = get_taps(readers, registry, services.metrics, services.settings)
     result = await taps.verify(access, reader=body.reader, wait_seconds=body.wait_seconds)
     card = CardCheck(
         reader=result.card.reader,
@@ -106,7 +109,7 @@ async def verify_claims(
             nik = validate_nik(body.nik)
             status, record = await ask_registry(access.registry(registry), nik)
         else:
-            status, record, card = await _by_card(services, body, access)
+            status, record, card = await _by_card(services, registry, body, access)
         settings = services.settings.claims
         limits = Thresholds(name=settings.name_threshold, text=settings.text_threshold)
         verdicts = check_claims(body.claims, record, limits) if record is not None else {}

@@ -12,6 +12,7 @@ from ktp_gateway.reader.card.biodata import to_person_data
 from ktp_gateway.reader.card.ktp_card import KtpCard
 from ktp_gateway.reader.card.signature import HostCheck, verify_on_host
 from ktp_gateway.reader.smartcard.connection import (
+    SLOT_EMPTIED,
     Connection,
     Device,
     TrafficStats,
@@ -53,7 +54,7 @@ def _connect_sam(connector: Connector, pair: ReaderPair) -> Connection:
     try:
         return connector.connect(pair.sam_reader)
     except ReaderError as exc:
-        if exc.code in (ErrorCode.NO_CARD, ErrorCode.CARD_REMOVED, ErrorCode.CARD_TIMEOUT):
+        if exc.code in SLOT_EMPTIED:
             raise SamError(
                 "no SAM answers in the reader's SAM slot", code=ErrorCode.SAM_UNAVAILABLE
             ) from None

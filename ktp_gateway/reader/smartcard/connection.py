@@ -66,7 +66,8 @@ class TrafficStats:
     samples: list[tuple[int, int, float]] = field(default_factory=list)
 
 
-_GONE = frozenset({ErrorCode.CARD_REMOVED, ErrorCode.NO_CARD, ErrorCode.CARD_TIMEOUT})
+# What PC/SC reports when whatever is in a slot is gone or mute: on the SAM slot, the SAM.
+SLOT_EMPTIED = frozenset({ErrorCode.CARD_REMOVED, ErrorCode.NO_CARD, ErrorCode.CARD_TIMEOUT})
 
 
 def _too_long(device: Device, ins: int, limit: int) -> GatewayError:
@@ -135,7 +136,7 @@ class ChainingProcessor:
             return self._follow(apdu, self.inner.send_apdu(apdu))
         except CardError as exc:
             # The PC/SC layer cannot tell slots apart: a "card" gone from the SAM slot is the SAM.
-            if self.device is Device.SAM and exc.code in _GONE:
+            if self.device is Device.SAM and exc.code in SLOT_EMPTIED:
                 raise SamError(
                     "the SAM left its slot or stopped answering", code=ErrorCode.SAM_UNAVAILABLE
                 ) from None
