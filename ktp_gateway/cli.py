@@ -120,6 +120,14 @@ def _parser() -> argparse.ArgumentParser:
 
     add_audit_commands(commands)  # audit verify|prune, report, agreement, canary
 
+    from ktp_gateway.desks.cli import add_parser as add_desks_parser
+
+    add_desks_parser(commands)  # access point: desks enrol|revoke|list
+
+    from ktp_gateway.desk_agent.cli import add_parser as add_desk_parser
+
+    add_desk_parser(commands)  # the officer's PC: desk [run], desk enrol
+
     from ktp_gateway.doctor.cli import add_parser as add_doctor_parser
 
     add_doctor_parser(commands)

@@ -73,6 +73,13 @@ class ErrorCode(StrEnum):
     RETURN_DATA_NOT_FOUND = "return_data_not_found"
     RETURN_DATA_NOT_RETRYABLE = "return_data_not_retryable"
     OUTBOX_UNAVAILABLE = "outbox_unavailable"
+    # desks and the access point (docs/desks.md)
+    DESK_NOT_FOUND = "desk_not_found"
+    DESK_NOT_CONNECTED = "desk_not_connected"
+    DESK_UNAVAILABLE = "desk_unavailable"
+    DESK_ENROLMENT_REFUSED = "desk_enrolment_refused"
+    DESKS_DISABLED = "desks_disabled"
+    DESK_FRAME_INVALID = "desk_frame_invalid"
 
 
 class GatewayError(Exception):
@@ -117,6 +124,12 @@ class DukcapilError(GatewayError):
     """The registry refused, failed, or answered something unusable."""
 
     code = ErrorCode.DUKCAPIL_UNAVAILABLE
+
+
+class DeskError(GatewayError):
+    """A desk is unknown, not connected, lost, or refused (enrolment, binding, a reading)."""
+
+    code = ErrorCode.DESK_UNAVAILABLE
 
 
 class ConfigurationError(GatewayError):

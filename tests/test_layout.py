@@ -226,3 +226,21 @@ def test_public_class_names_are_unique_in_the_product() -> None:
                 seen.setdefault(node.name, []).append(module)
     twice = {name: where for name, where in seen.items() if len(where) > 1}
     assert twice == {}
+
+
+# Each edge library in exactly one module: the narrow `Connection`-style interface (STYLE.md).
+EDGES = {
+    "smartcard": "ktp_gateway.reader.smartcard.pcsc",
+    "httpx": "ktp_gateway.dukcapil_client.client",
+    "websockets": "ktp_gateway.desks.transport",
+}
+
+
+def test_each_edge_library_is_imported_in_one_module() -> None:
+    users: dict[str, set[str]] = {library: set() for library in EDGES}
+    for module, path in modules().items():
+        for name in _all_imports(path):
+            top = name.split(".")[0]
+            if top in users:
+                users[top].add(module)
+    assert users == {library: {module} for library, module in EDGES.items()}

@@ -20,9 +20,11 @@ from ktp_gateway.api.routes import events, health, lookups, metrics_route, reade
 from ktp_gateway.api.routes.agreement import router as agreement_router
 from ktp_gateway.api.routes.caller import router as caller_router
 from ktp_gateway.api.routes.claims import router as claims_router
+from ktp_gateway.api.routes.desks import router as desks_router
 from ktp_gateway.api.routes.jobs import router as jobs_router
 from ktp_gateway.api.routes.return_data import router as return_data_router
 from ktp_gateway.config import Settings
+from ktp_gateway.desks.channel import DeskChannel
 from ktp_gateway.domain import Grants
 from ktp_gateway.dukcapil_client.client import DukcapilClient
 from ktp_gateway.observability.certificates import CertificateExpiryCollector, certificate_files
@@ -90,9 +92,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if built.monitor is not None:
             built.monitor.start()
             built.events = EventHub(built.monitor, asyncio.get_running_loop())
+        channel = await _desk_channel(built)
         try:
             yield
         finally:
+            if channel is not None:
+                await channel.close()
             await jobs.close()
             if built.outbox is not None:
                 await built.outbox.stop()
@@ -126,11 +131,27 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         claims_router,
         lookups.router,
         return_data_router,
+        desks_router,
         metrics_route.router,
     ):
         app.include_router(router, dependencies=[Depends(authenticate)])
     contract.install(app)
     return app
+
+
+async def _desk_channel(services: Services) -> DeskChannel | None:
+    """The desk channel when desks are enabled (docs/desks.md); its hub serves the routes."""
+    settings = services.settings
+    if not settings.desks.enabled or settings.api.tls_cert_file is None:
+        return None
+    channel = await DeskChannel.start(
+        settings.desks,
+        cert_file=settings.api.tls_cert_file,
+        key_file=settings.api.tls_key_file,
+        agency=settings.agreement.agency,
+    )
+    services.desks = channel.hub
+    return channel
 
 
 def _outbox(services: Services) -> Outbox | None:

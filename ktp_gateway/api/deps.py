@@ -15,8 +15,9 @@ from fastapi import Depends, Request
 from ktp_gateway.api.access import CallerAccess
 from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.config import Settings
+from ktp_gateway.desks.hub import DeskHub
 from ktp_gateway.domain import PersonRegistry
-from ktp_gateway.errors import ErrorCode, GatewayError, ReaderError
+from ktp_gateway.errors import DeskError, ErrorCode, GatewayError, ReaderError
 from ktp_gateway.observability.metrics import GatewayMetrics
 from ktp_gateway.privacy.policy import Policy
 from ktp_gateway.reader.events import EventHub
@@ -40,6 +41,7 @@ class Services:
     outbox: Outbox | None = None  # data balikan; opened by the lifespan when enabled
     monitor: ReaderMonitor | None = None
     events: EventHub | None = None  # set by the lifespan once the event loop runs
+    desks: DeskHub | None = None  # the desk channel's hub, when desks are enabled
 
 
 def get_services(request: Request) -> Services:
@@ -113,3 +115,12 @@ TapsDep = Annotated[Taps, Depends(get_taps)]
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
 EventsDep = Annotated[EventHub, Depends(get_events)]
+
+
+def get_desks(services: ServicesDep) -> DeskHub:
+    if services.desks is None:
+        raise DeskError("this access point has no desk channel", code=ErrorCode.DESKS_DISABLED)
+    return services.desks
+
+
+DesksDep = Annotated[DeskHub, Depends(get_desks)]

@@ -272,6 +272,36 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         "Return-data outbox unavailable",
         "The outbox database cannot be written, so nothing was queued: check the SQLite file's disk and permissions or the PostgreSQL server.",
     ),
+    C.DESK_NOT_FOUND: Problem(
+        404,
+        "Desk not found",
+        "No desk of that name is enrolled at this access point: check the name in GET /v1/desks, or enrol it (`ktp-gateway desks enrol NAME`).",
+    ),
+    C.DESK_NOT_CONNECTED: Problem(
+        503,
+        "Desk not connected",
+        "The desk is enrolled but its agent is not connected now: start `ktp-gateway desk` on the officer's PC and check its network path to the access point.",
+    ),
+    C.DESK_UNAVAILABLE: Problem(
+        503,
+        "Desk lost during the request",
+        "The desk's connection went away while it served this request (agent stopped, network cut): try again once GET /v1/desks shows it connected.",
+    ),
+    C.DESK_ENROLMENT_REFUSED: Problem(
+        403,
+        "Desk enrolment refused",
+        "The one-time code is unknown, already used or expired: ask the administrator for a new one (`ktp-gateway desks enrol NAME`).",
+    ),
+    C.DESK_FRAME_INVALID: Problem(
+        502,
+        "Desk sent a malformed frame",
+        "The desk agent answered something that is not a valid frame (wrong type, extra keys, oversized): it was refused and counted; update the desk agent to the access point's version.",
+    ),
+    C.DESKS_DISABLED: Problem(
+        503,
+        "Desks not enabled",
+        "This access point has no desk channel: set KTP_GATEWAY_DESKS__ENABLED=true with TLS (docs/desks.md).",
+    ),
 }
 
 
@@ -314,6 +344,12 @@ FAULTS: dict[ErrorCode, Fault] = {
     C.AUDIT_UNAVAILABLE: Fault.OPERATOR,
     C.RETURN_DATA_DISABLED: Fault.OPERATOR,
     C.OUTBOX_UNAVAILABLE: Fault.OPERATOR,
+    C.DESK_NOT_FOUND: Fault.CALLER,
+    C.DESK_NOT_CONNECTED: Fault.OPERATOR,
+    C.DESK_UNAVAILABLE: Fault.OPERATOR,
+    C.DESK_ENROLMENT_REFUSED: Fault.OPERATOR,
+    C.DESKS_DISABLED: Fault.OPERATOR,
+    C.DESK_FRAME_INVALID: Fault.READER,
 }
 
 

@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from ktp_gateway.desks.settings import DesksSettings
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
 from ktp_gateway.returns.settings import ReturnDataSettings
 from ktp_gateway.sam.activation_record import (
@@ -30,6 +31,20 @@ from ktp_gateway.sam.binding import Activations
 from ktp_gateway.specs import DEFAULT_SPECS_DIR, Specs
 
 CONFIG_ENV = "KTP_GATEWAY_CONFIG"
+
+
+def yaml_after_env(
+    settings_cls: type[BaseSettings],
+    config_env: str,
+    *sources: PydanticBaseSettingsSource,
+) -> tuple[PydanticBaseSettingsSource, ...]:
+    """Init, environment, then the YAML file `$config_env` names (if any), then secret files."""
+    init_settings, env_settings, file_secret_settings = sources
+    found: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+    config_file = os.environ.get(config_env)
+    if config_file:
+        found += (YamlConfigSettingsSource(settings_cls, yaml_file=config_file),)
+    return (*found, file_secret_settings)
 
 
 class _Section(BaseModel):
@@ -199,6 +214,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     jobs: JobSettings = JobSettings()
     claims: ClaimSettings = ClaimSettings()
+    desks: DesksSettings = DesksSettings()
 
     @model_validator(mode="after")
     def _safe_bind(self) -> Settings:
@@ -211,6 +227,8 @@ class Settings(BaseSettings):
                 raise ValueError("a non-loopback bind needs TLS (api.tls_cert_file)")
         if self.auth.client_ca_file is not None and self.api.tls_cert_file is None:
             raise ValueError("mutual TLS (auth.client_ca_file) needs api.tls_cert_file")
+        if self.desks.enabled and self.api.tls_cert_file is None:
+            raise ValueError("the desk channel (desks.enabled) needs api.tls_cert_file")
         return self
 
     @classmethod
@@ -222,8 +240,6 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
-        config_file = os.environ.get(CONFIG_ENV)
-        if config_file:
-            sources += (YamlConfigSettingsSource(settings_cls, yaml_file=config_file),)
-        return (*sources, file_secret_settings)
+        return yaml_after_env(
+            settings_cls, CONFIG_ENV, init_settings, env_settings, file_secret_settings
+        )

@@ -93,6 +93,7 @@ class ReaderService:
         check_signature: bool = True,
         card_timeout: float = 10.0,
         context_factory: Callable[[], PcscContext] = PcscContext,
+        only: frozenset[str] = frozenset(),
     ) -> None:
         self.specs = specs
         self.card_timeout = card_timeout
@@ -101,6 +102,7 @@ class ReaderService:
         self.activation = activation
         self.check_signature = check_signature
         self._context_factory = context_factory
+        self.only = only  # card-reader names to serve; empty: every pair pcscd lists
         self._locks: dict[str, threading.Lock] = {}
         self._workers: dict[str, ThreadPoolExecutor] = {}
         self._locks_guard = threading.Lock()
@@ -126,7 +128,8 @@ class ReaderService:
             worker.shutdown(wait=False, cancel_futures=True)
 
     def _pairs(self, context: PcscContext) -> list[ReaderPair]:
-        return find_pairs(context.list_readers(), self.specs)
+        pairs = find_pairs(context.list_readers(), self.specs)
+        return [p for p in pairs if p.card_reader in self.only] if self.only else pairs
 
     def _statuses(self) -> tuple[list[ReaderPair], dict[str, ReaderStatus]]:
         # Asked of pcscd each time (one non-blocking call): the monitor may lag a poll behind.

@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -44,15 +45,19 @@ class ProcessFailedError(RuntimeError):
 
 
 class ManagedProcess:
-    """A child process that is ready once `ready_url` answers, and is stopped on exit."""
+    """A child process that is ready once `ready_url` answers (or `ready()` holds), and is
+    stopped on exit. `ready_context` checks an HTTPS `ready_url` against a test CA."""
 
     def __init__(
         self,
         name: str,
         argv: Sequence[str],
         *,
-        ready_url: str,
+        ready_url: str | None = None,
+        ready: Callable[[], bool] | None = None,
+        ready_context: ssl.SSLContext | None = None,
         env: Mapping[str, str] | None = None,
+        inherit_env: bool = True,
         log_path: Path | None = None,
         start_timeout: float = 20.0,
         cwd: Path | None = None,
@@ -61,7 +66,9 @@ class ManagedProcess:
         self.cwd = cwd
         self.argv = list(argv)
         self.ready_url = ready_url
-        self.env = {**os.environ, **(env or {})}
+        self.ready, self.ready_context = ready, ready_context
+        # inherit_env=False: exactly `env` (a desk must not see the access point's settings)
+        self.env = {**(os.environ if inherit_env else {}), **(env or {})}
         self.log_path = log_path
         self.start_timeout = start_timeout
         self.process: subprocess.Popen[bytes] | None = None
@@ -113,8 +120,13 @@ class ManagedProcess:
         raise ProcessFailedError(f"{self.name} did not become ready in {self.start_timeout:.0f} s")
 
     def _answers(self) -> bool:
+        if self.ready is not None:
+            return self.ready()
+        assert self.ready_url is not None  # noqa: S101
         try:
-            with urllib.request.urlopen(self.ready_url, timeout=1):  # noqa: S310 - loopback URL we built
+            with urllib.request.urlopen(  # noqa: S310 - loopback URL we built
+                self.ready_url, timeout=1, context=self.ready_context
+            ):
                 return True
         except urllib.error.HTTPError:
             return True  # it answered, even if not with 200

@@ -1,0 +1,177 @@
+"""The desk agent's connection to the access point: one outbound WebSocket, kept up for good.
+
+Connect, say hello with the readers, then report them on each heartbeat; renew the certificate
+over the live connection when it nears expiry. When the link drops (access point restarted,
+network cut, revocation), wait and connect again: the wait doubles per failure up to a cap and
+is jittered so that a building's desks do not all knock at once after an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import random
+from collections.abc import Callable
+
+import structlog
+
+from ktp_gateway import __version__
+from ktp_gateway.desk_agent.identity import DeskIdentity, signing_request
+from ktp_gateway.desk_agent.settings import DeskAgentSettings
+from ktp_gateway.desks.frames import (
+    DeskReader,
+    DeskStatus,
+    Hello,
+    Refused,
+    Renewed,
+    RenewRequest,
+    Welcome,
+    error_code,
+    parse_to_desk,
+)
+from ktp_gateway.desks.transport import Heartbeat, Link, dial
+from ktp_gateway.errors import ConfigurationError, DeskError, ErrorCode, GatewayError
+from ktp_gateway.reader.service import ReaderInfo, ReaderService
+
+log = structlog.get_logger("ktp_gateway.desk")
+
+WELCOME_SECONDS = 10.0
+DEFAULT_HEARTBEAT = Heartbeat(interval_seconds=10.0, timeout_seconds=20.0)
+
+
+def desk_reader(info: ReaderInfo) -> DeskReader:
+    """A reader pair as the desk reports it: state only."""
+    activation = info.activation
+    return DeskReader(
+        name=info.name,
+        profile=info.profile,
+        card_present=info.card_present,
+        sam_present=info.sam_present,
+        sam_state=info.sam_state,  # type: ignore[arg-type]  # one of the four by construction
+        busy=info.busy,
+        last_error=info.last_error,
+        activation_state=activation.state.value if activation else None,
+        activation_days_left=activation.days_until_expiry if activation else None,
+    )
+
+
+class Backoff:
+    """Jittered exponential waits: `next()` grows them, `reset()` after a good connection."""
+
+    def __init__(
+        self, low: float, high: float, *, rng: Callable[[], float] = random.random
+    ) -> None:
+        self.low, self.high, self._rng = low, high, rng
+        self._current = low
+
+    def reset(self) -> None:
+        self._current = self.low
+
+    def next(self) -> float:
+        wait = self._current * (0.5 + self._rng() / 2)  # in [half, whole] of the current step
+        self._current = min(self._current * 2, self.high)
+        return wait
+
+
+class DeskAgent:
+    """Keeps this desk connected to its access point and serves what the access point asks."""
+
+    def __init__(
+        self,
+        identity: DeskIdentity,
+        readers: ReaderService,
+        settings: DeskAgentSettings,
+    ) -> None:
+        self.identity, self.readers, self.settings = identity, readers, settings
+        self.backoff = Backoff(settings.reconnect_min_seconds, settings.reconnect_max_seconds)
+        self.connected = asyncio.Event()
+        self._heartbeat = DEFAULT_HEARTBEAT
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stay connected until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await self._connect_once(stop)
+            except (DeskError, ConfigurationError, OSError) as exc:
+                code = exc.code.value if isinstance(exc, GatewayError) else type(exc).__name__
+                log.warning("access_point_unreachable", code=code)
+            finally:
+                self.connected.clear()
+            wait = self.backoff.next()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+
+    async def _connect_once(self, stop: asyncio.Event) -> None:
+        async with dial(
+            f"{self.identity.url}/channel",
+            context=self.identity.context(),
+            max_frame_bytes=self.settings.max_frame_bytes,
+            heartbeat=self._heartbeat,
+        ) as link:
+            welcome = await self._greet(link)
+            self.backoff.reset()
+            self.connected.set()
+            log.info("access_point_connected", desk=welcome.desk)
+            tasks = [
+                asyncio.create_task(self._report(link, welcome.heartbeat_seconds)),
+                asyncio.create_task(self._listen(link)),
+                asyncio.create_task(stop.wait()),
+            ]
+            if self._renewal_due(welcome):
+                await link.send(
+                    RenewRequest(csr=signing_request(self.identity.directory)).model_dump_json()
+                )
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+
+    async def _greet(self, link: Link) -> Welcome:
+        readers = await self._readers()
+        await link.send(Hello(version=__version__, readers=readers).model_dump_json())
+        try:
+            frame = parse_to_desk(await asyncio.wait_for(link.receive(), WELCOME_SECONDS))
+        except TimeoutError:
+            raise DeskError(
+                "the access point did not welcome", code=ErrorCode.DESK_UNAVAILABLE
+            ) from None
+        if isinstance(frame, Refused):
+            raise DeskError(frame.detail, code=_code(frame.code))
+        if not isinstance(frame, Welcome):
+            raise DeskError("expected a welcome", code=ErrorCode.DESK_FRAME_INVALID)
+        return frame
+
+    def _renewal_due(self, welcome: Welcome) -> bool:
+        left = welcome.certificate_not_after - dt.datetime.now(dt.UTC)
+        return left < dt.timedelta(days=welcome.renew_before_days)
+
+    async def _readers(self) -> list[DeskReader]:
+        try:
+            return [desk_reader(info) for info in await self.readers.list_readers()]
+        except GatewayError as exc:  # pcscd down: the desk is up, its readers are not
+            log.warning("desk_readers_unlisted", code=exc.code.value)
+            return []
+
+    async def _report(self, link: Link, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            await link.send(DeskStatus(readers=await self._readers()).model_dump_json())
+
+    async def _listen(self, link: Link) -> None:
+        while True:
+            frame = parse_to_desk(await link.receive())
+            if isinstance(frame, Renewed):
+                self.identity.store_certificate(frame.certificate)
+                log.info("desk_certificate_renewed", not_after=self.identity.not_after.isoformat())
+            elif isinstance(frame, Refused):
+                log.warning("access_point_refused", code=frame.code)
+
+
+def _code(value: str) -> ErrorCode:
+    return error_code(value)

@@ -1,0 +1,117 @@
+"""Desks and the access point as real processes: `ktp-gateway serve` with the desk channel,
+two `ktp-gateway desk` agents on the two virtual reader units, real pcscd, real TLS."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ktp_gateway.desk_agent.settings import DeskAgentSettings
+from ktp_gateway_dev.demo import demo_client, gateway_env, simulator_process
+from ktp_gateway_dev.stack.desks import AccessPoint, Desk, access_point, run_cli
+from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.pki import dev_server_pki
+from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.stack.virtual import VirtualReaderPair
+from tests.desks.conftest import wait_until
+
+pytestmark = pytest.mark.pcsc
+
+
+@dataclass
+class Office:
+    """One access point and two enrolled desks, each serving one virtual reader unit."""
+
+    point: AccessPoint
+    server: ManagedProcess
+    desks: dict[str, Desk]
+    agents: dict[str, ManagedProcess]
+    simulator_port: int
+    logs: Path
+
+
+@pytest.fixture
+def office(
+    tmp_path: Path,
+    pcscd_service: PcscdService,
+    reader_pair: VirtualReaderPair,
+    second_reader_pair: VirtualReaderPair,
+) -> Iterator[Office]:
+    password = secrets.token_urlsafe(12)
+    simulator_port = free_port()
+    api_key, clients = demo_client(tmp_path)
+    base = gateway_env(0, simulator_port, password, data_dir=tmp_path / "ap", clients_file=clients)
+    point = access_point(base, dev_server_pki(tmp_path / "pki"), tmp_path / "ap")
+    point.api_key = api_key
+    desks = {
+        "meja-1": Desk("meja-1", tmp_path / "meja-1", [reader_pair.card_reader]),
+        "meja-2": Desk("meja-2", tmp_path / "meja-2", [second_reader_pair.card_reader]),
+    }
+    with ExitStack() as stack:
+        stack.enter_context(simulator_process(simulator_port, password, tmp_path))
+        server = stack.enter_context(point.process(tmp_path / "access-point.log"))
+        agents = {}
+        for name, desk in desks.items():
+            desk.enrol(point, os.environ)
+            agents[name] = stack.enter_context(
+                desk.process(point, os.environ, tmp_path / f"{name}.log")
+            )
+        yield Office(point, server, desks, agents, simulator_port, tmp_path)
+
+
+def test_each_desk_reports_its_own_reader_and_holds_no_dukcapil_setting(office: Office) -> None:
+    status, body = office.point.get("/v1/desks")
+    assert status == 200
+    desks = {d["name"]: d for d in body["desks"]}
+    assert set(desks) == {"meja-1", "meja-2"}
+    for name, desk in desks.items():
+        assert desk["connected"] and desk["state"] == "enrolled" and desk["version"]
+        assert [r["name"] for r in desk["readers"]] == office.desks[name].readers
+        (reader,) = desk["readers"]
+        assert reader["family"] == "pcsc" and reader["sam_present"]
+    status, body = office.point.get("/v1/desks/meja-404")
+    assert status == 404 and body["code"] == "desk_not_found"
+    # The desks hold no Dukcapil setting: their environment has none, their settings class none.
+    for agent in office.agents.values():
+        assert agent.process is not None
+        environ = Path(f"/proc/{agent.process.pid}/environ").read_bytes().split(b"\0")
+        names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
+        assert not any("DUKCAPIL" in name for name in names)
+        assert {n for n in names if n.startswith("KTP_GATEWAY_")} <= {
+            n for n in names if n.startswith("KTP_GATEWAY_DESK_")
+        }
+    assert "dukcapil" not in DeskAgentSettings.model_fields
+
+
+def test_a_killed_desk_shows_disconnected_and_comes_back_when_restarted(office: Office) -> None:
+    agent = office.agents["meja-1"]
+    assert agent.process is not None
+    agent.process.send_signal(signal.SIGKILL)
+    wait_until(lambda: not office.point.desk("meja-1")["connected"], seconds=10)
+    seen = office.point.desk("meja-1")
+    assert seen["last_seen_at"] is not None and seen["readers"] == []
+    assert office.point.desk("meja-2")["connected"]
+    agent.stop()
+    agent.start()  # ready once the access point lists it connected again
+    assert office.point.desk("meja-1")["connected"]
+
+
+def test_desks_reconnect_by_themselves_after_the_access_point_restarts(office: Office) -> None:
+    office.server.stop()
+    office.server.start()
+    for name in office.desks:
+        wait_until(lambda name=name: office.point.desk(name)["connected"], seconds=15)
+
+
+def test_revoking_a_desk_on_the_access_point_cuts_it_off(office: Office) -> None:
+    run_cli("desks", "revoke", "meja-2", env=office.point.env)
+    wait_until(lambda: not office.point.desk("meja-2")["connected"], seconds=5)
+    assert office.point.desk("meja-2")["state"] == "revoked"
+    assert office.point.desk("meja-1")["connected"]
