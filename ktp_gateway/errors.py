@@ -80,6 +80,11 @@ class ErrorCode(StrEnum):
     DESK_ENROLMENT_REFUSED = "desk_enrolment_refused"
     DESKS_DISABLED = "desks_disabled"
     DESK_FRAME_INVALID = "desk_frame_invalid"
+    DESK_READING_REPLAYED = "desk_reading_replayed"
+    DESK_READING_LATE = "desk_reading_late"
+    DESK_READING_FOREIGN = "desk_reading_foreign"
+    DESK_READING_TAMPERED = "desk_reading_tampered"
+    DESK_SAM_NOT_BOUND = "desk_sam_not_bound"
 
 
 class GatewayError(Exception):

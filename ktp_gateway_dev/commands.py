@@ -16,6 +16,10 @@ from ktp_gateway_dev.demo import run_demo
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.desks:
+        from ktp_gateway_dev.desks_demo import run_desks_demo
+
+        return asyncio.run(run_desks_demo(desks=args.desks, person=args.person, as_json=args.json))
     return asyncio.run(run_demo(person=args.person, as_json=args.json, port=args.port))
 
 
@@ -61,6 +65,12 @@ def register(commands: Any) -> None:
         "--person", default="budi", help="synthetic person whose card is placed (default: budi)"
     )
     demo.add_argument("--port", type=int, default=0, help="gateway port (default: a free one)")
+    demo.add_argument(
+        "--desks",
+        type=int,
+        default=0,
+        help="an office with N desk agents (1-2 on the virtual stack) and one access point",
+    )
     demo.set_defaults(run=_demo)
     canary = commands.add_parser(
         "canary", help="prove no storage: canary identities through the virtual stack, then search"

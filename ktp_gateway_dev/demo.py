@@ -221,6 +221,7 @@ def render(status: int, answer: dict[str, Any]) -> str:
     lines = [
         "",
         f"  outcome    {answer['outcome'].upper()}",
+        *([f"  desk       {card['desk']}"] if card.get("desk") else []),
         f"  reader     {card['reader']}",
         "  card       authenticated through the SAM"
         + ("; issuer signature verified" if card["signature_verified"] else ""),

@@ -25,6 +25,7 @@ from ktp_gateway.api.routes.jobs import router as jobs_router
 from ktp_gateway.api.routes.return_data import router as return_data_router
 from ktp_gateway.config import Settings
 from ktp_gateway.desks.channel import DeskChannel
+from ktp_gateway.desks.metrics import DeskCollector, DeskMetrics
 from ktp_gateway.domain import Grants
 from ktp_gateway.dukcapil_client.client import DukcapilClient
 from ktp_gateway.observability.certificates import CertificateExpiryCollector, certificate_files
@@ -64,7 +65,7 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
     dukcapil = DukcapilClient(
         settings.dukcapil, grants=grants, observer=metrics.dukcapil_observer()
     )
-    return Services(
+    services = Services(
         settings=settings,
         readers=readers,
         registry=dukcapil,
@@ -72,6 +73,10 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
         policy=policy,
         monitor=monitor,
     )
+    if settings.desks.enabled:  # desk health through the access point (docs/desks.md)
+        services.desk_metrics = DeskMetrics(metrics.collectors)
+        metrics.collectors.register(DeskCollector(lambda: services.desks))
+    return services
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -149,7 +154,9 @@ async def _desk_channel(services: Services) -> DeskChannel | None:
         cert_file=settings.api.tls_cert_file,
         key_file=settings.api.tls_key_file,
         agency=settings.agreement.agency,
+        observer=services.desk_metrics,
     )
+    channel.hub.card_timeout = settings.reader.card_timeout_seconds
     services.desks = channel.hub
     return channel
 

@@ -15,7 +15,8 @@ from fastapi import Depends, Request
 from ktp_gateway.api.access import CallerAccess
 from ktp_gateway.api.jobs import JobStore
 from ktp_gateway.config import Settings
-from ktp_gateway.desks.hub import DeskHub
+from ktp_gateway.desks.hub import DeskHub, DeskHubObserver
+from ktp_gateway.desks.remote import DeskRoutes
 from ktp_gateway.domain import PersonRegistry
 from ktp_gateway.errors import DeskError, ErrorCode, GatewayError, ReaderError
 from ktp_gateway.observability.metrics import GatewayMetrics
@@ -42,6 +43,7 @@ class Services:
     monitor: ReaderMonitor | None = None
     events: EventHub | None = None  # set by the lifespan once the event loop runs
     desks: DeskHub | None = None  # the desk channel's hub, when desks are enabled
+    desk_metrics: DeskHubObserver | None = None  # its counters (built with the metrics)
 
 
 def get_services(request: Request) -> Services:
@@ -81,12 +83,13 @@ MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 
 
-def get_taps(
-    readers: ReadersDep, registry: RegistryDep, metrics: MetricsDep, settings: SettingsDep
-) -> Taps:
-    """Card taps on these readers and this registry, with the configured wait rule."""
-    wait = WaitRule(settings.reader.default_wait_seconds, settings.reader.max_wait_seconds)
-    return Taps(readers, registry, metrics, wait)
+def get_taps(services: ServicesDep, registry: RegistryDep) -> Taps:
+    """Card taps on this machine's readers or a desk's, and this registry, with the configured
+    wait rule (which card source a tap needs is known only from its request)."""
+    reader = services.settings.reader
+    wait = WaitRule(reader.default_wait_seconds, reader.max_wait_seconds)
+    desks = DeskRoutes(services.desks) if services.desks is not None else None
+    return Taps(services.readers, registry, services.metrics, wait, desks=desks)
 
 
 def get_outbox(services: ServicesDep) -> Outbox:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ktp_gateway.api.accountability import Accountable
+from ktp_gateway.desks.identity import DESK_NAME
 from ktp_gateway.privacy.least_data import FieldChoice, FieldSet, ReleasedPerson
 from ktp_gateway.returns.auto import ReturnDataReceipt
 from ktp_gateway.returns.models import NomorSk
@@ -19,7 +20,14 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+DESK_FIELD_DESCRIPTION = (
+    "The desk whose reader to tap (GET /v1/desks); absent: a reader on the gateway itself."
+)
+DeskName = Annotated[str, Field(pattern=DESK_NAME.pattern, examples=["meja-1"])]
+
+
 class VerificationRequest(Accountable, FieldChoice):
+    desk: DeskName | None = Field(default=None, description=DESK_FIELD_DESCRIPTION)
     reader: str | None = Field(
         default=None,
         description="Card reader name; default: a free KTP-el reader, one holding a card first.",
@@ -87,6 +95,7 @@ class Source(BaseModel):
 
 
 class CardResult(BaseModel):
+    desk: str | None = Field(default=None, description="the desk whose reader was tapped")
     reader: str
     authenticated: bool
     signature_verified: bool

@@ -297,6 +297,31 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         "Desk sent a malformed frame",
         "The desk agent answered something that is not a valid frame (wrong type, extra keys, oversized): it was refused and counted; update the desk agent to the access point's version.",
     ),
+    C.DESK_READING_REPLAYED: Problem(
+        502,
+        "Desk reading replayed",
+        "The desk answered with a reading for another tap or nonce: refused before Dukcapil was asked; a broken or tampered desk agent: check the desk, revoke it if in doubt.",
+    ),
+    C.DESK_READING_LATE: Problem(
+        502,
+        "Desk reading outside the clock skew",
+        "The reading's time is too far from the access point's clock: set up time synchronisation (NTP) on the desk PC.",
+    ),
+    C.DESK_READING_FOREIGN: Problem(
+        502,
+        "Desk reading from another desk",
+        "The reading names or is signed for another desk than the one connected: refused; revoke the desk and investigate.",
+    ),
+    C.DESK_READING_TAMPERED: Problem(
+        502,
+        "Desk reading tampered",
+        "The reading's signature or data digest does not verify with the desk's key: refused; revoke the desk and investigate.",
+    ),
+    C.DESK_SAM_NOT_BOUND: Problem(
+        409,
+        "SAM bound to another desk",
+        "The SAM in this desk's reader belongs to another desk at this access point: to move a SAM between desks, re-enrol the desk that now holds it (`ktp-gateway desks enrol NAME`).",
+    ),
     C.DESKS_DISABLED: Problem(
         503,
         "Desks not enabled",
@@ -350,6 +375,11 @@ FAULTS: dict[ErrorCode, Fault] = {
     C.DESK_ENROLMENT_REFUSED: Fault.OPERATOR,
     C.DESKS_DISABLED: Fault.OPERATOR,
     C.DESK_FRAME_INVALID: Fault.READER,
+    C.DESK_READING_REPLAYED: Fault.READER,
+    C.DESK_READING_LATE: Fault.OPERATOR,
+    C.DESK_READING_FOREIGN: Fault.READER,
+    C.DESK_READING_TAMPERED: Fault.READER,
+    C.DESK_SAM_NOT_BOUND: Fault.OPERATOR,
 }
 
 

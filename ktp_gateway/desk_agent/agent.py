@@ -12,31 +12,39 @@ import asyncio
 import contextlib
 import datetime as dt
 import random
+import threading
 from collections.abc import Callable
 
 import structlog
 
 from ktp_gateway import __version__
 from ktp_gateway.desk_agent.identity import DeskIdentity, signing_request
+from ktp_gateway.desk_agent.reading import signed_reading
 from ktp_gateway.desk_agent.settings import DeskAgentSettings
 from ktp_gateway.desks.frames import (
+    CancelTap,
     DeskReader,
     DeskStatus,
     Hello,
+    Reading,
     Refused,
     Renewed,
     RenewRequest,
+    TapFailed,
+    TapRequest,
     Welcome,
     error_code,
     parse_to_desk,
 )
 from ktp_gateway.desks.transport import Heartbeat, Link, dial
 from ktp_gateway.errors import ConfigurationError, DeskError, ErrorCode, GatewayError
+from ktp_gateway.privacy.wipe import wipe_scope
 from ktp_gateway.reader.service import ReaderInfo, ReaderService
 
 log = structlog.get_logger("ktp_gateway.desk")
 
 WELCOME_SECONDS = 10.0
+TAP_DRAIN_SECONDS = 5.0  # a cancelled card wait ends within one PC/SC slice
 DEFAULT_HEARTBEAT = Heartbeat(interval_seconds=10.0, timeout_seconds=20.0)
 
 
@@ -87,6 +95,9 @@ class DeskAgent:
         self.backoff = Backoff(settings.reconnect_min_seconds, settings.reconnect_max_seconds)
         self.connected = asyncio.Event()
         self._heartbeat = DEFAULT_HEARTBEAT
+        self._key = identity.private_key()
+        self._cancels: dict[str, threading.Event] = {}
+        self._taps: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stay connected until `stop` is set."""
@@ -128,13 +139,15 @@ class DeskAgent:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                await self._drain()
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
 
     async def _greet(self, link: Link) -> Welcome:
         readers = await self._readers()
-        await link.send(Hello(version=__version__, readers=readers).model_dump_json())
+        hello = Hello(version=__version__, readers=readers)
+        await link.send(hello.model_dump_json())
         try:
             frame = parse_to_desk(await asyncio.wait_for(link.receive(), WELCOME_SECONDS))
         except TimeoutError:
@@ -166,11 +179,54 @@ class DeskAgent:
     async def _listen(self, link: Link) -> None:
         while True:
             frame = parse_to_desk(await link.receive())
-            if isinstance(frame, Renewed):
+            if isinstance(frame, TapRequest):
+                task = asyncio.create_task(self._tap(link, frame))
+                self._taps.add(task)
+                task.add_done_callback(self._taps.discard)
+            elif isinstance(frame, CancelTap):
+                cancel = self._cancels.get(frame.tap)
+                if cancel is not None:
+                    cancel.set()
+            elif isinstance(frame, Renewed):
                 self.identity.store_certificate(frame.certificate)
-                log.info("desk_certificate_renewed", not_after=self.identity.not_after.isoformat())
+                log.info("desk_certificate_renewed")
             elif isinstance(frame, Refused):
                 log.warning("access_point_refused", code=frame.code)
+
+    async def _drain(self) -> None:
+        """The link is gone: stop the card waits nobody is answered for any more, and let
+        them end, so that their readers are free again before the agent reconnects."""
+        for cancel in self._cancels.values():
+            cancel.set()
+        if self._taps:
+            log.info("desk_taps_draining", taps=len(self._taps))
+            await asyncio.wait(self._taps, timeout=TAP_DRAIN_SECONDS)
+
+    async def _tap(self, link: Link, request: TapRequest) -> None:
+        """Read the card for one tap, send the signed reading (or the error), wipe the buffers."""
+        cancel = self._cancels[request.tap] = threading.Event()
+        try:
+            with wipe_scope():
+                answer = await self._read(request, cancel)
+                await link.send(answer.model_dump_json())
+        except DeskError:
+            pass  # the link went away: the access point has failed the tap already
+        finally:
+            self._cancels.pop(request.tap, None)
+
+    async def _read(self, request: TapRequest, cancel: threading.Event) -> Reading | TapFailed:
+        try:
+            reading = await self.readers.read(
+                request.reader, wait_seconds=request.wait_seconds, cancel=cancel
+            )
+        except GatewayError as exc:
+            log.info("desk_tap", outcome="error", code=exc.code.value, reader=request.reader)
+            return TapFailed(tap=request.tap, code=exc.code.value, detail=exc.detail[:500])
+        if cancel.is_set():
+            detail = "cancelled after the card read"
+            code = ErrorCode.VERIFICATION_CANCELLED.value
+            return TapFailed(tap=request.tap, code=code, detail=detail)
+        return signed_reading(request, reading, desk=self.identity.desk, key=self._key)
 
 
 def _code(value: str) -> ErrorCode:

@@ -79,6 +79,10 @@ class DeskIdentity:
             raise ConfigurationError(f"{directory / CERT} is not a desk certificate")
         return cls(directory=directory, desk=desk, url=str(where["url"]))
 
+    def private_key(self) -> ec.EllipticCurvePrivateKey:
+        """The desk's key: it signs each reading (readings.py)."""
+        return _private_key(self.directory)
+
     def context(self) -> ssl.SSLContext:
         return desk_context(self.directory / SERVER_CA, self.directory / CERT, self.directory / KEY)
 

@@ -11,11 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from ktp_gateway.domain import GrantedField, PersonData
 from ktp_gateway.errors import DeskError, ErrorCode
 
 MAX_READERS = 16  # reader pairs one desk may report; more is a broken or hostile agent
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 Pem = Annotated[str, Field(min_length=1, max_length=16 * 1024)]
+TapId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{2,64}$")]
+PHOTO_BASE64_MAX = 256 * 1024  # a KTP-el photo is a few kB of JPEG
 
 
 class _Frame(BaseModel):
@@ -91,10 +95,74 @@ class Renewed(_Frame):
     certificate: Pem
 
 
-FromDesk = Annotated[Hello | DeskStatus | RenewRequest, Field(discriminator="type")]
-ToDesk = Annotated[Welcome | Renewed | Refused, Field(discriminator="type")]
-_from_desk: TypeAdapter[Hello | DeskStatus | RenewRequest] = TypeAdapter(FromDesk)
-_to_desk: TypeAdapter[Welcome | Renewed | Refused] = TypeAdapter(ToDesk)
+# taps
+class TapRequest(_Frame):
+    """Read the card on `reader` (any free one if None) for the tap with this fresh nonce."""
+
+    type: Literal["tap"] = "tap"
+    tap: TapId
+    nonce: Annotated[str, Field(min_length=16, max_length=64)]
+    reader: Name | None = None
+    wait_seconds: Annotated[float, Field(ge=0, le=600)]
+    fields: Annotated[list[GrantedField], Field(max_length=len(GrantedField))]  # least data
+    photo: bool = False
+
+
+class CancelTap(_Frame):
+    type: Literal["cancel"] = "cancel"
+    tap: TapId
+
+
+class ReadingPayload(_Frame):
+    """The released data of one card: only the fields (and photo) the tap asked for."""
+
+    person: PersonData
+    photo: Annotated[str | None, Field(max_length=PHOTO_BASE64_MAX)] = None
+
+
+class ReadingStatement(_Frame):
+    """What the desk asserts and signs (readings.py)."""
+
+    tap: TapId
+    nonce: Annotated[str, Field(min_length=16, max_length=64)]
+    desk: Name
+    reader: Name
+    sam_serial: Hex
+    card_authenticated: Literal[True]
+    signature_checks: Annotated[list[Literal["sam", "host"]], Field(max_length=2)]
+    read_at: dt.datetime
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Reading(_Frame):
+    type: Literal["reading"] = "reading"
+    tap: TapId
+    statement: ReadingStatement
+    payload: ReadingPayload
+    signature: Annotated[str, Field(min_length=8, max_length=256)]
+    seconds: Annotated[float, Field(ge=0, le=3600)]
+    waited_seconds: Annotated[float, Field(ge=0, le=3600)]
+    card_apdus: Annotated[int, Field(ge=0, le=100_000)]
+    sam_apdus: Annotated[int, Field(ge=0, le=100_000)]
+
+
+class TapFailed(_Frame):
+    type: Literal["tap_failed"] = "tap_failed"
+    tap: TapId
+    code: Annotated[str, Field(max_length=64)]
+    detail: Annotated[str, Field(max_length=512)]
+
+
+FromDesk = Annotated[
+    Hello | DeskStatus | RenewRequest | Reading | TapFailed, Field(discriminator="type")
+]
+ToDesk = Annotated[
+    Welcome | Renewed | Refused | TapRequest | CancelTap, Field(discriminator="type")
+]
+_from_desk: TypeAdapter[Hello | DeskStatus | RenewRequest | Reading | TapFailed] = TypeAdapter(
+    FromDesk
+)
+_to_desk: TypeAdapter[Welcome | Renewed | Refused | TapRequest | CancelTap] = TypeAdapter(ToDesk)
 _enrol_answer: TypeAdapter[Enrolled | Refused] = TypeAdapter(
     Annotated[Enrolled | Refused, Field(discriminator="type")]
 )
@@ -114,7 +182,7 @@ def _refused_frame(exc: ValidationError) -> DeskError:
     return DeskError(f"a malformed frame ({places})", code=ErrorCode.DESK_FRAME_INVALID)
 
 
-def parse_from_desk(text: str | bytes) -> Hello | DeskStatus | RenewRequest:
+def parse_from_desk(text: str | bytes) -> Hello | DeskStatus | RenewRequest | Reading | TapFailed:
     """A desk's frame, or `desk_frame_invalid`."""
     try:
         return _from_desk.validate_json(text)
@@ -122,7 +190,7 @@ def parse_from_desk(text: str | bytes) -> Hello | DeskStatus | RenewRequest:
         raise _refused_frame(exc) from None
 
 
-def parse_to_desk(text: str | bytes) -> Welcome | Renewed | Refused:
+def parse_to_desk(text: str | bytes) -> Welcome | Renewed | Refused | TapRequest | CancelTap:
     """The access point's frame, or `desk_frame_invalid`."""
     try:
         return _to_desk.validate_json(text)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from ktp_gateway.desks.ca import DeskCa, load_csr
 from ktp_gateway.desks.frames import (
@@ -26,9 +27,11 @@ from ktp_gateway.desks.frames import (
     DeskStatus,
     Enrolled,
     Hello,
+    Reading,
     Refused,
     Renewed,
     RenewRequest,
+    TapFailed,
     Welcome,
     parse_enrol_request,
     parse_from_desk,
@@ -56,11 +59,39 @@ class DeskSession:
     version: str
     connected_at: dt.datetime
     readers: list[DeskReader]
+    key: CertificatePublicKeyTypes  # the desk certificate's: its readings are signed with it
+    pending: dict[str, PendingTap] = field(default_factory=dict)  # tap id -> its answer
     last_seen: float = field(default_factory=time.monotonic)
     last_seen_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def seen(self) -> None:
         self.last_seen, self.last_seen_at = time.monotonic(), dt.datetime.now(dt.UTC)
+
+    def settle(self, frame: Reading | TapFailed) -> None:
+        """Hand a desk's answer to the tap waiting for it; one for no such tap is refused."""
+        pending = self.pending.get(frame.tap)
+        if pending is None:
+            raise DeskError(
+                "an answer for a tap the desk was not asked for", code=ErrorCode.DESK_FRAME_INVALID
+            )
+        if not pending.answer.done():
+            pending.answer.set_result(frame)
+
+    def lost(self) -> None:
+        """The link is gone: every tap still waiting on this desk fails now, not at its timeout."""
+        for pending in self.pending.values():
+            if not pending.answer.done():
+                pending.answer.set_exception(
+                    DeskError("the desk went away during the tap", code=ErrorCode.DESK_UNAVAILABLE)
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTap:
+    """A tap sent to a desk: the nonce its reading must sign, and where its answer goes."""
+
+    nonce: str
+    answer: asyncio.Future[Reading | TapFailed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +114,9 @@ class DeskHubObserver:
     def enrolment(self, outcome: str) -> None:
         """An enrolment attempt: `enrolled` or its error code."""
 
+    def tap(self, desk: str, outcome: str) -> None:
+        """A tap routed to `desk` ended: `ok` or its error code."""
+
 
 class DeskHub:
     """The desks of this access point: who is connected, and the handler for each connection."""
@@ -100,7 +134,11 @@ class DeskHub:
         self._clock = clock
         self.observer = observer or DeskHubObserver()
         self._sessions: dict[str, DeskSession] = {}
+        self.card_timeout = 10.0  # the access point's reader.card_timeout_seconds (set at start)
         self._last_seen: dict[str, dt.datetime] = {}
+
+    def now(self) -> dt.datetime:
+        return self._clock()
 
     # -- what the API and the metrics read
     def views(self) -> list[DeskView]:
@@ -178,7 +216,7 @@ class DeskHub:
         await link.send(answer.model_dump_json())
         await link.close()
 
-    def _identify(self, link: Link) -> tuple[str, int, dt.datetime]:
+    def _identify(self, link: Link) -> tuple[str, x509.Certificate]:
         if link.peer_certificate is None:
             raise DeskError("the channel needs the desk's certificate", code=ErrorCode.UNAUTHORIZED)
         certificate = x509.load_der_x509_certificate(link.peer_certificate)
@@ -188,10 +226,10 @@ class DeskHub:
                 "this certificate is not the one an enrolled desk holds",
                 code=ErrorCode.UNAUTHORIZED,
             )
-        return desk, certificate.serial_number, certificate.not_valid_after_utc
+        return desk, certificate
 
     async def _channel(self, link: Link) -> None:
-        desk, serial, not_after = self._identify(link)
+        desk, certificate = self._identify(link)
         try:
             hello = parse_from_desk(await asyncio.wait_for(link.receive(), HELLO_SECONDS))
         except TimeoutError:
@@ -201,10 +239,11 @@ class DeskHub:
         session = DeskSession(
             name=desk,
             link=link,
-            serial=serial,
+            serial=certificate.serial_number,
             version=hello.version,
             connected_at=self._clock(),
             readers=list(hello.readers),
+            key=certificate.public_key(),
         )
         older = self._sessions.get(desk)
         self._sessions[desk] = session
@@ -216,12 +255,13 @@ class DeskHub:
                 Welcome(
                     desk=desk,
                     heartbeat_seconds=self.settings.heartbeat_seconds,
-                    certificate_not_after=not_after,
+                    certificate_not_after=certificate.not_valid_after_utc,
                     renew_before_days=self.settings.renew_before_days,
                 ).model_dump_json()
             )
             await self._serve(session)
         finally:
+            session.lost()
             if self._sessions.get(desk) is session:
                 del self._sessions[desk]
                 self._last_seen[desk] = session.last_seen_at
@@ -233,23 +273,30 @@ class DeskHub:
             text = await session.link.receive()
             session.seen()
             try:
-                frame = parse_from_desk(text)
-            except DeskError as exc:
-                bad += 1
+                await self._dispatch(session, parse_from_desk(text))
+            except GatewayError as exc:
+                if exc.code is ErrorCode.DESK_UNAVAILABLE:  # the link itself is gone
+                    raise
+                bad += 1  # a frame refused; the desk stays unless it keeps sending them
                 self.observer.frame_refused(exc.code.value)
                 log.warning("desk_frame_refused", desk=session.name, code=exc.code.value)
                 if bad >= MAX_BAD_FRAMES:
-                    raise
+                    raise DeskError("too many refused frames", code=exc.code) from None
                 await session.link.send(
                     Refused(code=exc.code.value, detail=exc.detail).model_dump_json()
                 )
-                continue
-            if isinstance(frame, DeskStatus):
-                session.readers = list(frame.readers)
-            elif isinstance(frame, RenewRequest):
-                await self._renew(session, frame)
-            else:  # a second hello
-                raise DeskError("hello twice on one connection", code=ErrorCode.DESK_FRAME_INVALID)
+
+    async def _dispatch(
+        self, session: DeskSession, frame: Hello | DeskStatus | RenewRequest | Reading | TapFailed
+    ) -> None:
+        if isinstance(frame, DeskStatus):
+            session.readers = list(frame.readers)
+        elif isinstance(frame, RenewRequest):
+            await self._renew(session, frame)
+        elif isinstance(frame, Reading | TapFailed):
+            session.settle(frame)
+        else:
+            raise DeskError("hello twice on one connection", code=ErrorCode.DESK_FRAME_INVALID)
 
     async def _renew(self, session: DeskSession, frame: RenewRequest) -> None:
         csr = load_csr(frame.csr.encode())

@@ -36,8 +36,7 @@ CREATE TABLE IF NOT EXISTS desks (
     enrolled_at REAL,
     serial TEXT,
     not_after REAL,
-    revoked_at REAL,
-    fresh INTEGER NOT NULL DEFAULT 0
+    revoked_at REAL
 );
 CREATE TABLE IF NOT EXISTS revoked (serial TEXT PRIMARY KEY, desk TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS sams (
@@ -166,8 +165,8 @@ class DeskRoster:
                     (old[0], name, now.timestamp()),
                 )
             db.execute(
-                "UPDATE desks SET enrolled_at = ?, serial = ?, not_after = ?, revoked_at = NULL,"
-                " fresh = 1 WHERE name = ?",
+                "UPDATE desks SET enrolled_at = ?, serial = ?, not_after = ?, revoked_at = NULL"
+                " WHERE name = ?",
                 (now.timestamp(), f"{issued.serial:x}", issued.not_after.timestamp(), name),
             )
             self._bump(db)
@@ -193,11 +192,42 @@ class DeskRoster:
                     (row[0], name, now.timestamp()),
                 )
             db.execute(
-                "UPDATE desks SET revoked_at = ?, code_hash = NULL, fresh = 0 WHERE name = ?",
+                "UPDATE desks SET revoked_at = ?, code_hash = NULL WHERE name = ?",
                 (now.timestamp(), name),
             )
             db.execute("DELETE FROM sams WHERE desk = ?", (name,))
             self._bump(db)
+
+    def bind_sam(self, name: str, serial: str, *, now: dt.datetime) -> bool:
+        """Whether `name` holds the SAM `serial`, binding it first if it is free.
+
+        A SAM binds to the first desk whose reading goes through it. One bound to another desk
+        moves only to a desk (re-)enrolled after it was bound: carrying a SAM to another desk
+        takes the administrator's `desks enrol`, never a desk's own claim.
+        """
+        with self._write() as db:
+            enrolled = db.execute(
+                "SELECT enrolled_at FROM desks WHERE name = ? AND revoked_at IS NULL", (name,)
+            ).fetchone()
+            if enrolled is None or enrolled[0] is None:
+                return False
+            held = db.execute(
+                "SELECT desk, bound_at FROM sams WHERE serial = ?", (serial,)
+            ).fetchone()
+            if held is not None and (held[0] == name or held[1] >= enrolled[0]):
+                return bool(held[0] == name)
+            db.execute(
+                "INSERT INTO sams VALUES (?, ?, ?) ON CONFLICT(serial) DO UPDATE"
+                " SET desk = excluded.desk, bound_at = excluded.bound_at",
+                (serial, name, now.timestamp()),
+            )
+        return True
+
+    def holder_of(self, serial: str) -> str | None:
+        """The desk a SAM serial is bound to, if any."""
+        with self._guard:
+            row = self._db.execute("SELECT desk FROM sams WHERE serial = ?", (serial,)).fetchone()
+        return None if row is None else str(row[0])
 
     def revoked_serials(self) -> list[int]:
         with self._guard:

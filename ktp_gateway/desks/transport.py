@@ -104,6 +104,7 @@ async def serve_channel(
         max_size=max_frame_bytes,
         ping_interval=heartbeat.interval_seconds,
         ping_timeout=heartbeat.timeout_seconds,
+        close_timeout=heartbeat.interval_seconds,  # a silent peer is dropped, not waited on
         server_header=None,  # no product or version in the handshake
     )
     return ChannelServer(server)
@@ -126,6 +127,7 @@ async def dial(
             max_size=max_frame_bytes,
             ping_interval=heartbeat.interval_seconds,
             ping_timeout=heartbeat.timeout_seconds,
+            close_timeout=heartbeat.interval_seconds,
             open_timeout=open_timeout,
             user_agent_header=None,
         )

@@ -33,7 +33,8 @@ SAFE_KEYS = frozenset(
         "code", "status", "duration_ms", "method", "path", "route", "apdu_count", "attempt", "port",
         "pid", "profile", "version", "count", "error_type", "error_code", "error", "frames",
         "remaining", "host", "redacted_keys", "mode", "seconds", "limit", "state", "reason",
-        "response_code", "insecure_dev", "device", "client", "key_id",
+        "response_code", "insecure_dev", "device", "client", "key_id", "desk", "readers", "days",
+        "taps",
     }
 )  # fmt: skip
 _META_KEYS = frozenset({"_record", "_from_structlog"})  # structlog's own, removed before rendering

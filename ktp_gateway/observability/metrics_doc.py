@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from ktp_gateway.desks.metrics import DeskCollector, DeskMetrics
 from ktp_gateway.observability.certificates import CertificateExpiryCollector
 from ktp_gateway.observability.metrics import GatewayMetrics, MonitorCollector, ReaderStateCollector
 from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE, AgreementGuard, load_agreement
@@ -98,6 +99,11 @@ def _certificates(registry: CollectorRegistry) -> None:
     registry.register(CertificateExpiryCollector({}))
 
 
+def _desks(registry: CollectorRegistry) -> None:
+    DeskMetrics(registry)
+    registry.register(DeskCollector(lambda: None))  # no channel: the families, no samples
+
+
 # Where each family is defined: the module that owns the fact (kept in build_services' order).
 SOURCES: tuple[tuple[str, Callable[[CollectorRegistry], None]], ...] = (
     ("ktp_gateway/observability/metrics.py", _gateway),
@@ -105,6 +111,7 @@ SOURCES: tuple[tuple[str, Callable[[CollectorRegistry], None]], ...] = (
     ("ktp_gateway/observability/certificates.py", _certificates),
     ("ktp_gateway/privacy/metrics.py", _policy),
     ("ktp_gateway/returns/metrics.py", _outbox),
+    ("ktp_gateway/desks/metrics.py", _desks),
 )
 
 

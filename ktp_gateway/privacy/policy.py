@@ -91,6 +91,7 @@ class Access:
     request_id: str
     gate: FieldGate
     reader: str | None = None
+    desk: str | None = None  # the desk whose reader was tapped (desks.*), None on this machine
     card_read: bool = False
     registry_queried: bool = False
     photo_released: bool = False
@@ -153,6 +154,7 @@ class Access:
             "purpose": self.who.purpose,
             "nomor_register": self.who.nomor_register,
             "reader": self.reader,
+            "desk": self.desk,
             "card_read": self.card_read,
             "registry_queried": self.registry_queried,
             "fields_released": self.released_names(),

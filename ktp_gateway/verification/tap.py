@@ -11,13 +11,25 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ktp_gateway.domain import GrantedField, PersonData, Registry
 from ktp_gateway.errors import DukcapilError, ErrorCode, GatewayError
 from ktp_gateway.reader.card.tap import CardReading
-from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.verification.compare import FieldMatch, compare
 from ktp_gateway.verification.findings import Outcome, RegistryStatus, finding_for, finding_of
+
+
+class CardSource(Protocol):
+    """Where a tap's card reading comes from: this machine's readers or a desk's."""
+
+    async def read(
+        self,
+        reader: str | None = None,
+        *,
+        wait_seconds: float = 0.0,
+        cancel: threading.Event | None = None,
+    ) -> CardReading: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +64,7 @@ def outcome_of(status: RegistryStatus, results: Iterable[FieldMatch]) -> Outcome
 
 
 async def verify_tap(
-    readers: ReaderService,
+    readers: CardSource,
     registry: Registry,
     *,
     reader: str | None,

@@ -10,12 +10,11 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from ktp_gateway.domain import Registry
-from ktp_gateway.errors import GatewayError
+from ktp_gateway.domain import GrantedField, Registry
+from ktp_gateway.errors import DeskError, ErrorCode, GatewayError, ReaderError
 from ktp_gateway.privacy.policy import Access
 from ktp_gateway.reader.card.tap import CardReading
-from ktp_gateway.reader.service import ReaderService
-from ktp_gateway.verification.tap import Verification, verify_tap
+from ktp_gateway.verification.tap import CardSource, Verification, verify_tap
 
 
 class TapObserver(Protocol):
@@ -24,6 +23,14 @@ class TapObserver(Protocol):
     def card_read(self, reading: CardReading) -> None: ...
 
     def verification(self, *, outcome: str, code: str) -> None: ...
+
+
+class DeskRouter(Protocol):
+    """The access point's desks (desks.remote.DeskRoutes): a desk's readers as a card source."""
+
+    def reader_at(
+        self, desk: str, *, fields: frozenset[GrantedField], photo: bool
+    ) -> CardSource: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +49,28 @@ class Taps:
     """Card taps for the API: readers and registry wired once, used by every tapping route."""
 
     def __init__(
-        self, readers: ReaderService, registry: Registry, observer: TapObserver, wait: WaitRule
+        self,
+        readers: CardSource | None,
+        registry: Registry,
+        observer: TapObserver,
+        wait: WaitRule,
+        *,
+        desks: DeskRouter | None = None,
     ) -> None:
-        self.readers, self.registry = readers, registry
+        self.readers, self.registry, self.desks = readers, registry, desks
         self.observer, self.wait = observer, wait
+
+    def _source(self, access: Access, desk: str | None, photo: bool) -> CardSource:
+        """This machine's readers, or the named desk's (asked for the released fields only)."""
+        if desk is None:
+            if self.readers is None:
+                raise ReaderError("this gateway has no readers", code=ErrorCode.READER_NOT_FOUND)
+            return self.readers
+        if self.desks is None:
+            raise DeskError("this access point has no desk channel", code=ErrorCode.DESKS_DISABLED)
+        # A claim by card needs only the NIK from the card; a verification its effective fields.
+        fields = access.effective if access.effective is not None else frozenset()
+        return self.desks.reader_at(desk, fields=fields, photo=photo)
 
     async def verify(
         self,
@@ -54,12 +79,15 @@ class Taps:
         reader: str | None,
         wait_seconds: float | None,
         cancel: threading.Event | None = None,
+        desk: str | None = None,
+        photo: bool = False,
     ) -> Verification:
-        """Read the card on `reader` and ask the registry, noting in `access` what happened."""
-        access.reader = reader
+        """Read the card on `reader` (at `desk`, if named) and ask the registry, noting in
+        `access` what happened."""
+        access.reader, access.desk = _where(desk, reader), desk
         try:
             result = await verify_tap(
-                self.readers,
+                self._source(access, desk, photo),
                 access.registry(self.registry),
                 reader=reader,
                 wait_seconds=self.wait.seconds(wait_seconds),
@@ -69,7 +97,16 @@ class Taps:
             self.observer.verification(outcome="error", code=exc.code.value)
             access.card_read = access.registry_queried  # the registry is asked after a read
             raise
-        access.card_read, access.reader = True, result.card.reader
+        access.card_read = True
+        # At a desk the reader is named with it: the report counts incidents per physical reader.
+        access.reader = _where(desk, result.card.reader)
         self.observer.card_read(result.card)
         self.observer.verification(outcome=result.outcome.value, code="")
         return result
+
+
+def _where(desk: str | None, reader: str | None) -> str | None:
+    """The reader as the audit trail names it: at a desk, `desk/reader` (or the desk alone)."""
+    if desk is None:
+        return reader
+    return f"{desk}/{reader}" if reader else desk

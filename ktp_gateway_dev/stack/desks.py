@@ -75,15 +75,29 @@ class AccessPoint:
         )
 
     def get(self, path: str) -> tuple[int, Any]:
+        return self.call("GET", path)
+
+    def post(self, path: str, body: dict[str, Any], timeout: float = 60) -> tuple[int, Any]:
+        return self.call("POST", path, body, timeout=timeout)
+
+    def call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 10
+    ) -> tuple[int, Any]:
+        """One call as the case application makes it (HTTPS, API key); status and JSON body."""
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        request = urllib.request.Request(f"{self.api_url}{path}", headers=headers)  # noqa: S310
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        request = urllib.request.Request(  # noqa: S310 - loopback URL built here
+            f"{self.api_url}{path}", data=data, headers=headers, method=method
+        )
         try:
-            with urllib.request.urlopen(  # noqa: S310 - loopback URL built here
-                request, timeout=10, context=self.client_context()
+            with urllib.request.urlopen(  # noqa: S310
+                request, timeout=timeout, context=self.client_context()
             ) as response:
-                return int(response.status), json.load(response)
+                return int(response.status), json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
-            return int(error.code), json.load(error)
+            return int(error.code), json.loads(error.read() or b"null")
 
     def desk(self, name: str) -> dict[str, Any]:
         status, body = self.get(f"/v1/desks/{name}")

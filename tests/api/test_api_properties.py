@@ -22,8 +22,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from ktp_gateway.api.app import create_app
-from ktp_gateway.config import AuthSettings, LimitSettings, ReaderSettings
+from ktp_gateway.config import ApiSettings, AuthSettings, LimitSettings, ReaderSettings
+from ktp_gateway.desks.settings import DesksSettings
 from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.pki import dev_server_pki
+from ktp_gateway_dev.stack.processes import free_port
 from tests.api.callers import bearer, make_key, write_clients
 from tests.api.conftest import Simulator, make_settings
 
@@ -49,11 +52,17 @@ def api_schema(
         tmp_path_factory.mktemp("callers") / "clients.yaml",
         [{"name": "fuzzer", "keys": [ENTRY]}],
     )
+    # An access point with its desk channel on (no desk enrolled): /v1/desks and every "desk"
+    # a request names get their real answers, not desks_disabled.
+    pki = dev_server_pki(tmp_path_factory.mktemp("pki"))
+    desks = DesksSettings(enabled=True, port=free_port(), dir=tmp_path_factory.mktemp("desks"))
     app_settings = make_settings(simulator.base_url).model_copy(
         update={
             "auth": AuthSettings(clients_file=clients),
             "limits": LimitSettings(client_burst=100_000, officer_burst=100_000),
             "reader": ReaderSettings(max_wait_seconds=0.1),  # no card is ever placed here
+            "api": ApiSettings(tls_cert_file=pki.cert, tls_key_file=pki.key),
+            "desks": desks,
         }
     )
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(app_settings))

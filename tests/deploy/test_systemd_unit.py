@@ -22,6 +22,7 @@ from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
 UNIT = DEPLOY / "ktp-gateway.service"
+DESK_UNIT = DEPLOY / "ktp-gateway-desk.service"
 INSTALLED_BINARY = "/opt/ktp-gateway/.venv/bin/ktp-gateway"
 HARDENING = [
     "User=ktp-gateway",
@@ -50,14 +51,15 @@ runpy.run_module("ktp_gateway.cli", run_name="__main__")
 """
 
 
-def test_the_unit_verifies_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", [UNIT.name, DESK_UNIT.name])
+def test_the_unit_verifies_cleanly(tmp_path: Path, name: str) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.fail("systemd-analyze is missing: run scripts/setup.sh --test")
     # verify insists that ExecStart exists: point it at this checkout's entry point.
     here = Path(sys.executable).parent / "ktp-gateway"
-    unit = tmp_path / UNIT.name
-    unit.write_text(UNIT.read_text().replace(INSTALLED_BINARY, str(here)))
+    unit = tmp_path / name
+    unit.write_text((DEPLOY / name).read_text().replace(INSTALLED_BINARY, str(here)))
     done = subprocess.run(  # noqa: S603 - fixed tool, our file
         [analyze, "verify", str(unit)], capture_output=True, text=True, check=False
     )
@@ -68,6 +70,17 @@ def test_the_unit_carries_the_promised_hardening() -> None:
     lines = {line.strip() for line in UNIT.read_text().splitlines()}
     assert [d for d in HARDENING if d not in lines] == []
     assert f"ExecStart={INSTALLED_BINARY} serve" in lines
+
+
+def test_the_desk_unit_is_as_hardened_and_runs_only_the_agent() -> None:
+    lines = {line.strip() for line in DESK_UNIT.read_text().splitlines()}
+    desk = [
+        d.replace("ktp-gateway", "ktp-gateway-desk").replace("KTP_GATEWAY_", "KTP_GATEWAY_DESK_")
+        for d in HARDENING
+    ]
+    assert [d for d in desk if d not in lines] == []
+    assert f"ExecStart={INSTALLED_BINARY} desk" in lines
+    assert not any("DUKCAPIL" in line for line in lines)
 
 
 def test_the_env_example_names_only_real_settings() -> None:

@@ -17,6 +17,7 @@ from ktp_gateway.desks.hub import DeskHubObserver
 from ktp_gateway.desks.settings import DesksSettings
 from ktp_gateway_dev.stack.pki import ServerPki, dev_server_pki
 from ktp_gateway_dev.stack.processes import free_port
+from tests.ops.conftest import prometheus_binary  # noqa: F401 - a fixture for the desk scrape test
 
 
 class CountingObserver(DeskHubObserver):

@@ -3,10 +3,13 @@ two `ktp-gateway desk` agents on the two virtual reader units, real pcscd, real 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ktp_gateway.desk_agent.settings import DeskAgentSettings
-from ktp_gateway_dev.demo import demo_client, gateway_env, simulator_process
+from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY, demo_client, gateway_env, simulator_process
 from ktp_gateway_dev.stack.desks import AccessPoint, Desk, access_point, run_cli
 from ktp_gateway_dev.stack.pcscd import PcscdService
 from ktp_gateway_dev.stack.pki import dev_server_pki
@@ -115,3 +118,131 @@ def test_revoking_a_desk_on_the_access_point_cuts_it_off(office: Office) -> None
     wait_until(lambda: not office.point.desk("meja-2")["connected"], seconds=5)
     assert office.point.desk("meja-2")["state"] == "revoked"
     assert office.point.desk("meja-1")["connected"]
+
+
+# -- taps routed to desks ---------------------------------------------------------------------
+
+
+def _tap_body(desk: str, **extra: object) -> dict[str, object]:
+    return {**DEMO_ACCOUNTABILITY, "desk": desk, "wait_seconds": 15, **extra}
+
+
+def _remote_ports(pid: int) -> set[int]:
+    """The remote TCP ports of a process's sockets (from /proc: what it is connected to)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                ports.add(int(fields[2].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_a_tap_at_a_desk_is_verified_at_the_access_point(
+    office: Office, second_reader_pair: VirtualReaderPair
+) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(office.point.post, "/v1/verifications", _tap_body("meja-2"))
+        time.sleep(0.5)
+        second_reader_pair.place("budi")
+        status, body = answer.result(timeout=30)
+    assert status == 200, body
+    assert body["card"]["desk"] == "meja-2"
+    assert body["card"]["reader"] == second_reader_pair.card_reader
+    assert body["outcome"] == "verified" and body["card"]["signature_verified"]
+    assert body["apdus"] == {"card": 35, "sam": 34}  # the same card session as on the gateway
+    assert body["card"]["data"]["nik"] == body["registry"]["data"]["nik"]
+    # Wrong names fail at once, before any registry call.
+    started = time.monotonic()
+    status, body = office.point.post("/v1/verifications", _tap_body("meja-404"))
+    assert (status, body["code"]) == (404, "desk_not_found")
+    other_unit = office.desks["meja-1"].readers[0]  # a reader meja-2 does not serve
+    status, body = office.point.post("/v1/verifications", _tap_body("meja-2", reader=other_unit))
+    assert (status, body["code"]) == (404, "reader_not_found")
+    assert time.monotonic() - started < 3
+    # Only the access point talks to Dukcapil: no desk ever connected to the simulator.
+    for agent in office.agents.values():
+        assert agent.process is not None
+        ports = _remote_ports(agent.process.pid)
+        assert office.point.channel_port in ports
+        assert office.simulator_port not in ports
+
+
+def test_a_busy_or_disconnected_desk_is_answered_at_once(office: Office) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(
+            office.point.post, "/v1/verifications", _tap_body("meja-1", wait_seconds=3)
+        )
+        time.sleep(1.0)
+        started = time.monotonic()
+        status, body = office.point.post("/v1/verifications", _tap_body("meja-1"))
+        assert (status, body["code"]) == (409, "reader_busy")
+        assert time.monotonic() - started < 2
+        status, body = waiting.result(timeout=30)
+        assert (status, body["code"]) == (409, "no_card")
+    agent = office.agents["meja-1"]
+    assert agent.process is not None
+    agent.process.send_signal(signal.SIGKILL)
+    wait_until(lambda: not office.point.desk("meja-1")["connected"], seconds=10)
+    started = time.monotonic()
+    status, body = office.point.post("/v1/verifications", _tap_body("meja-1"))
+    assert (status, body["code"]) == (503, "desk_not_connected")
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("how", ["killed", "network-cut"])
+def test_a_desk_lost_mid_tap_fails_the_tap_in_bounded_time(
+    office: Office, reader_pair: VirtualReaderPair, how: str
+) -> None:
+    agent = office.agents["meja-1"]
+    assert agent.process is not None
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(
+            office.point.post, "/v1/verifications", _tap_body("meja-1", wait_seconds=30)
+        )
+        time.sleep(1.0)
+        started = time.monotonic()
+        # A cut network is a silent peer: no FIN, only missing pongs (SIGSTOP does just that).
+        agent.process.send_signal(signal.SIGKILL if how == "killed" else signal.SIGSTOP)
+        status, body = waiting.result(timeout=30)
+        lost_after = time.monotonic() - started
+    assert (status, body["code"]) == (503, "desk_unavailable")
+    assert lost_after < 6  # within four heartbeats (1 s each here), not the 30 s card wait
+    if how == "killed":
+        agent.stop()
+        agent.start()
+    else:
+        agent.process.send_signal(signal.SIGCONT)
+        wait_until(lambda: office.point.desk("meja-1")["connected"], seconds=15)
+    with ThreadPoolExecutor(1) as pool:  # the reader is free again after the reconnect
+        answer = pool.submit(office.point.post, "/v1/verifications", _tap_body("meja-1"))
+        time.sleep(0.5)
+        reader_pair.place("budi")
+        status, body = answer.result(timeout=30)
+    assert status == 200, body
+
+
+def test_cancelling_a_job_cancels_the_wait_at_the_desk(
+    office: Office, reader_pair: VirtualReaderPair
+) -> None:
+    status, job = office.point.post(
+        "/v1/verifications", _tap_body("meja-1", wait_seconds=60, mode="async")
+    )
+    assert status == 202, job
+    time.sleep(1.0)
+    status, _ = office.point.call("DELETE", f"/v1/verifications/{job['id']}")
+    assert status == 204
+    started = time.monotonic()
+    with ThreadPoolExecutor(1) as pool:  # not reader_busy: the desk stopped waiting
+        answer = pool.submit(office.point.post, "/v1/verifications", _tap_body("meja-1"))
+        time.sleep(0.5)
+        reader_pair.place("budi")
+        status, body = answer.result(timeout=30)
+    assert status == 200, body
+    assert time.monotonic() - started < 10

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 
 from ktp_gateway.api.accountability import Accountable
 from ktp_gateway.api.auth import CallerDep, limit_officer
-from ktp_gateway.api.deps import RegistryDep, Services, ServicesDep, get_readers, get_taps
-from ktp_gateway.api.models import Source
+from ktp_gateway.api.deps import RegistryDep, Services, ServicesDep, get_taps
+from ktp_gateway.api.models import DESK_FIELD_DESCRIPTION, DeskName, Source
 from ktp_gateway.api.routes.verifications import CARD_SOURCE, REGISTRY_SOURCE
 from ktp_gateway.claims.model import Claims
 from ktp_gateway.claims.verify import ClaimResult, Thresholds, check_claims
@@ -38,6 +38,7 @@ class ClaimsVerificationRequest(Accountable):
         description="The NIK the claims are about; absent: a KTP-el is read on the reader.",
         examples=["3171011505809901"],
     )
+    desk: DeskName | None = Field(default=None, description="card mode: " + DESK_FIELD_DESCRIPTION)
     reader: str | None = Field(default=None, description="card mode: the reader to use")
     wait_seconds: float | None = Field(default=None, ge=0, description="card mode: card wait")
     claims: Claims
@@ -50,6 +51,7 @@ class VerdictOut(BaseModel):
 
 
 class CardCheck(BaseModel):
+    desk: str | None = Field(default=None, description="the desk whose reader was tapped")
     reader: str
     authenticated: bool
     signature_verified: bool
@@ -71,10 +73,12 @@ async def _by_card(
 ) -> tuple[RegistryStatus, PersonData | None, CardCheck]:
     # Taps only in this mode, so resolved here (reader_not_found on a gateway without readers),
     # on the same registry as the NIK mode.
-    readers = get_readers(services)
-    taps = get_taps(readers, registry, services.metrics, services.settings)
-    result = await taps.verify(access, reader=body.reader, wait_seconds=body.wait_seconds)
+    taps = get_taps(services, registry)
+    result = await taps.verify(
+        access, reader=body.reader, wait_seconds=body.wait_seconds, desk=body.desk
+    )
     card = CardCheck(
+        desk=body.desk,
         reader=result.card.reader,
         authenticated=True,
         signature_verified=result.card.signature_verified,

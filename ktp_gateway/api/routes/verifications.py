@@ -43,6 +43,7 @@ def _response(
     include_photo: bool,
     fields: FieldSet,
     access: Access,
+    desk: str | None,
 ) -> VerificationResponse:
     card = result.card
     agreement = services.settings.agreement
@@ -55,6 +56,7 @@ def _response(
         # Over the released fields only: an unasked field cannot turn it to mismatch.
         outcome=outcome_of(result.registry_status, comparison.values()),
         card=CardResult(
+            desk=desk,
             reader=card.reader,
             authenticated=True,
             signature_verified=card.signature_verified,
@@ -97,9 +99,14 @@ async def _verify(
     ) as access:
         access.effective = frozenset(fields.effective)
         result = await taps.verify(
-            access, reader=body.reader, wait_seconds=body.wait_seconds, cancel=cancel
+            access,
+            reader=body.reader,
+            wait_seconds=body.wait_seconds,
+            cancel=cancel,
+            desk=body.desk,
+            photo=body.include_photo,
         )
-        response = _response(result, services, body.include_photo, fields, access)
+        response = _response(result, services, body.include_photo, fields, access, body.desk)
         access.outcome = response.outcome.value
         response.return_data = await _return_data(services, body, result)
         access.return_data_queued = response.return_data.queued if response.return_data else None

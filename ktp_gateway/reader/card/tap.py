@@ -19,6 +19,7 @@ from ktp_gateway.reader.smartcard.connection import (
     processor_for,
 )
 from ktp_gateway.reader.smartcard.pairs import ReaderPair
+from ktp_gateway.sam.activation_record import ActivationRecord
 from ktp_gateway.sam.session import SamSession
 from ktp_gateway.specs import Specs
 
@@ -32,7 +33,7 @@ class Connector(Protocol):
 class SamOpener(Protocol):
     """Checks that the SAM in `pair` is activated for it, then opens it (`sam.binding`)."""
 
-    def open(self, sam: SamSession, pair: ReaderPair) -> object: ...
+    def open(self, sam: SamSession, pair: ReaderPair) -> ActivationRecord: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class CardReading:
     seconds: float
     waited_seconds: float = 0.0  # time the request waited for the card to be placed
     signature_checks: tuple[str, ...] = ()  # who verified the signature: "sam", "host"
+    sam_serial: str = ""  # hex: the SAM this read went through (a desk's reading names it)
 
 
 def _connect_sam(connector: Connector, pair: ReaderPair) -> Connection:
@@ -92,7 +94,7 @@ def read_card(
     try:
         sam = SamSession(processor_for(sam_connection, device=Device.SAM), sam_profile)
         sam.check_atr(sam_connection.atr)
-        activation.open(sam, pair)
+        record = activation.open(sam, pair)
         card_connection = connector.connect(pair.card_reader)
         try:
             card = KtpCard(processor_for(card_connection), card_profile)
@@ -108,6 +110,7 @@ def read_card(
                 photo=files["photo"],
                 signature_verified=bool(checks),
                 signature_checks=checks,
+                sam_serial=record.serial.hex(),
                 card_traffic=card.processor.stats,
                 sam_traffic=sam.processor.stats,
                 seconds=time.perf_counter() - started,
