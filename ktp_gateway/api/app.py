@@ -157,6 +157,9 @@ async def _desk_channel(services: Services) -> DeskChannel | None:
         observer=services.desk_metrics,
     )
     channel.hub.card_timeout = settings.reader.card_timeout_seconds
+    if services.events is not None:  # desks' reader events on GET /v1/events, with the desk
+        channel.hub.listeners.append(services.events.publish)
+        services.events.more_state = channel.hub.state_events
     services.desks = channel.hub
     return channel
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import random
 import threading
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from ktp_gateway.desk_agent.reading import signed_reading
 from ktp_gateway.desk_agent.settings import DeskAgentSettings
 from ktp_gateway.desks.frames import (
     CancelTap,
+    DeskEvent,
     DeskReader,
     DeskStatus,
     Hello,
@@ -39,11 +41,21 @@ from ktp_gateway.desks.frames import (
 from ktp_gateway.desks.transport import Heartbeat, Link, dial
 from ktp_gateway.errors import ConfigurationError, DeskError, ErrorCode, GatewayError
 from ktp_gateway.privacy.wipe import wipe_scope
+from ktp_gateway.reader.monitor import EventKind, ReaderEvent, ReaderMonitor
 from ktp_gateway.reader.service import ReaderInfo, ReaderService
 
 log = structlog.get_logger("ktp_gateway.desk")
 
 WELCOME_SECONDS = 10.0
+EVENT_QUEUE = 64
+FORWARDED = frozenset(
+    {
+        EventKind.READER_ATTACHED,
+        EventKind.CARD_INSERTED,
+        EventKind.CARD_REMOVED,
+        EventKind.READER_DETACHED,
+    }
+)
 TAP_DRAIN_SECONDS = 5.0  # a cancelled card wait ends within one PC/SC slice
 DEFAULT_HEARTBEAT = Heartbeat(interval_seconds=10.0, timeout_seconds=20.0)
 
@@ -90,6 +102,8 @@ class DeskAgent:
         identity: DeskIdentity,
         readers: ReaderService,
         settings: DeskAgentSettings,
+        *,
+        monitor: ReaderMonitor | None = None,
     ) -> None:
         self.identity, self.readers, self.settings = identity, readers, settings
         self.backoff = Backoff(settings.reconnect_min_seconds, settings.reconnect_max_seconds)
@@ -98,9 +112,22 @@ class DeskAgent:
         self._key = identity.private_key()
         self._cancels: dict[str, threading.Event] = {}
         self._taps: set[asyncio.Task[None]] = set()
+        self.monitor = monitor
+        self._events: asyncio.Queue[ReaderEvent] = asyncio.Queue(EVENT_QUEUE)
+        self._served: frozenset[str] = frozenset()  # card readers this desk reported last
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stay connected until `stop` is set."""
+        listener = functools.partial(self._on_event, asyncio.get_running_loop())
+        if self.monitor is not None:
+            self.monitor.add_listener(listener)
+        try:
+            await self._run(stop)
+        finally:
+            if self.monitor is not None:
+                self.monitor.remove_listener(listener)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await self._connect_once(stop)
@@ -166,15 +193,37 @@ class DeskAgent:
 
     async def _readers(self) -> list[DeskReader]:
         try:
-            return [desk_reader(info) for info in await self.readers.list_readers()]
+            readers = [desk_reader(info) for info in await self.readers.list_readers()]
         except GatewayError as exc:  # pcscd down: the desk is up, its readers are not
             log.warning("desk_readers_unlisted", code=exc.code.value)
-            return []
+            readers = []
+        self._served = frozenset(r.name for r in readers)
+        return readers
 
     async def _report(self, link: Link, every: float) -> None:
+        """The readers on each heartbeat, and each event of a served reader as it happens."""
         while True:
-            await asyncio.sleep(every)
-            await link.send(DeskStatus(readers=await self._readers()).model_dump_json())
+            try:
+                event = await asyncio.wait_for(self._events.get(), timeout=every)
+            except TimeoutError:
+                event = None
+            before = self._served
+            readers = await self._readers()
+            if event is not None and event.reader in before | self._served:
+                kind = event.kind.value
+                frame = DeskEvent(kind=kind, reader=event.reader, seq=event.seq)  # type: ignore[arg-type]
+                await link.send(frame.model_dump_json())
+            await link.send(DeskStatus(readers=readers).model_dump_json())
+
+    def _on_event(self, loop: asyncio.AbstractEventLoop, event: ReaderEvent) -> None:
+        """From the monitor's thread: queue a reader or card event for the access point."""
+        if event.kind in FORWARDED:
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(self._offer, event)
+
+    def _offer(self, event: ReaderEvent) -> None:
+        with contextlib.suppress(asyncio.QueueFull):  # a burst past the queue: status catches up
+            self._events.put_nowait(event)
 
     async def _listen(self, link: Link) -> None:
         while True:

@@ -26,6 +26,7 @@ def _run(args: argparse.Namespace) -> int:
     from ktp_gateway.desk_agent.settings import DeskAgentSettings
     from ktp_gateway.observability.logs import configure_logging
     from ktp_gateway.privacy.hardening import harden
+    from ktp_gateway.reader.monitor import ReaderMonitor
     from ktp_gateway.reader.service import ReaderService
     from ktp_gateway.specs import load_specs
 
@@ -43,7 +44,8 @@ def _run(args: argparse.Namespace) -> int:
         only=frozenset(settings.readers),
     )
     readers.check_activations()
-    agent = DeskAgent(identity, readers, settings)
+    monitor = ReaderMonitor() if settings.reader.monitor else None  # events for the SSE stream
+    agent = DeskAgent(identity, readers, settings, monitor=monitor)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -52,9 +54,13 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         await agent.run(stop)
 
+    if monitor is not None:
+        monitor.start()
     try:
         asyncio.run(main())
     finally:
+        if monitor is not None:
+            monitor.stop()
         readers.close()
     return 0
 

@@ -77,6 +77,15 @@ class DeskStatus(_Frame):
     readers: Annotated[list[DeskReader], Field(max_length=MAX_READERS)]
 
 
+class DeskEvent(_Frame):
+    """A reader or card event at the desk (its PC/SC monitor), for the access point's SSE."""
+
+    type: Literal["event"] = "event"
+    kind: Literal["reader_attached", "card_inserted", "card_removed", "reader_detached"]
+    reader: Name
+    seq: Annotated[int, Field(ge=0)]
+
+
 class Welcome(_Frame):
     type: Literal["welcome"] = "welcome"
     desk: Name
@@ -153,15 +162,14 @@ class TapFailed(_Frame):
     detail: Annotated[str, Field(max_length=512)]
 
 
+FromDeskFrame = Hello | DeskStatus | DeskEvent | RenewRequest | Reading | TapFailed
 FromDesk = Annotated[
-    Hello | DeskStatus | RenewRequest | Reading | TapFailed, Field(discriminator="type")
+    Hello | DeskStatus | DeskEvent | RenewRequest | Reading | TapFailed, Field(discriminator="type")
 ]
 ToDesk = Annotated[
     Welcome | Renewed | Refused | TapRequest | CancelTap, Field(discriminator="type")
 ]
-_from_desk: TypeAdapter[Hello | DeskStatus | RenewRequest | Reading | TapFailed] = TypeAdapter(
-    FromDesk
-)
+_from_desk: TypeAdapter[FromDeskFrame] = TypeAdapter(FromDesk)
 _to_desk: TypeAdapter[Welcome | Renewed | Refused | TapRequest | CancelTap] = TypeAdapter(ToDesk)
 _enrol_answer: TypeAdapter[Enrolled | Refused] = TypeAdapter(
     Annotated[Enrolled | Refused, Field(discriminator="type")]
@@ -182,7 +190,7 @@ def _refused_frame(exc: ValidationError) -> DeskError:
     return DeskError(f"a malformed frame ({places})", code=ErrorCode.DESK_FRAME_INVALID)
 
 
-def parse_from_desk(text: str | bytes) -> Hello | DeskStatus | RenewRequest | Reading | TapFailed:
+def parse_from_desk(text: str | bytes) -> FromDeskFrame:
     """A desk's frame, or `desk_frame_invalid`."""
     try:
         return _from_desk.validate_json(text)

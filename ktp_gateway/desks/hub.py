@@ -23,9 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 
 from ktp_gateway.desks.ca import DeskCa, load_csr
 from ktp_gateway.desks.frames import (
+    DeskEvent,
     DeskReader,
     DeskStatus,
     Enrolled,
+    FromDeskFrame,
     Hello,
     Reading,
     Refused,
@@ -41,6 +43,7 @@ from ktp_gateway.desks.roster import DeskEntry, DeskRoster
 from ktp_gateway.desks.settings import DesksSettings
 from ktp_gateway.desks.transport import Link
 from ktp_gateway.errors import DeskError, ErrorCode, GatewayError
+from ktp_gateway.reader.monitor import EventKind, ReaderEvent
 
 log = structlog.get_logger("ktp_gateway.desks")
 
@@ -136,9 +139,30 @@ class DeskHub:
         self._sessions: dict[str, DeskSession] = {}
         self.card_timeout = 10.0  # the access point's reader.card_timeout_seconds (set at start)
         self._last_seen: dict[str, dt.datetime] = {}
+        self.listeners: list[Callable[[ReaderEvent], None]] = []  # e.g. the SSE event hub
 
     def now(self) -> dt.datetime:
         return self._clock()
+
+    def _emit(self, kind: EventKind, reader: str | None, *, desk: str, seq: int = 0) -> None:
+        event = ReaderEvent(seq, kind, reader, time.time(), desk=desk)
+        for listener in self.listeners:
+            listener(event)
+
+    def state_events(self) -> list[ReaderEvent]:
+        """The connected desks and their readers now, as events (a new SSE subscriber's start)."""
+        events = []
+        for name, session in sorted(self._sessions.items()):
+            events.append(ReaderEvent(0, EventKind.DESK_CONNECTED, None, 0.0, desk=name))
+            for reader in session.readers:
+                events.append(
+                    ReaderEvent(0, EventKind.READER_ATTACHED, reader.name, 0.0, desk=name)
+                )
+                if reader.card_present:
+                    events.append(
+                        ReaderEvent(0, EventKind.CARD_INSERTED, reader.name, 0.0, desk=name)
+                    )
+        return events
 
     # -- what the API and the metrics read
     def views(self) -> list[DeskView]:
@@ -177,6 +201,8 @@ class DeskHub:
                 await self._enrol(link)
             elif link.path == "/channel":
                 await self._channel(link)
+            elif link.path == "/probe":
+                await self._probe(link)
             else:
                 await self._refuse(link, DeskError("no such path", code=ErrorCode.NOT_FOUND))
         except DeskError as exc:
@@ -228,6 +254,21 @@ class DeskHub:
             )
         return desk, certificate
 
+    def _welcome(self, desk: str, certificate: x509.Certificate) -> str:
+        return Welcome(
+            desk=desk,
+            heartbeat_seconds=self.settings.heartbeat_seconds,
+            certificate_not_after=certificate.not_valid_after_utc,
+            renew_before_days=self.settings.renew_before_days,
+        ).model_dump_json()
+
+    async def _probe(self, link: Link) -> None:
+        """The desk doctor's check: this certificate opens the channel (no session is made, so
+        a running agent keeps its connection)."""
+        desk, certificate = self._identify(link)
+        await link.send(self._welcome(desk, certificate))
+        await link.close()
+
     async def _channel(self, link: Link) -> None:
         desk, certificate = self._identify(link)
         try:
@@ -250,15 +291,9 @@ class DeskHub:
         if older is not None:
             await older.link.close(reason="replaced by a newer connection")
         log.info("desk_connected", desk=desk, version=hello.version, readers=len(hello.readers))
+        self._emit(EventKind.DESK_CONNECTED, None, desk=desk)
         try:
-            await link.send(
-                Welcome(
-                    desk=desk,
-                    heartbeat_seconds=self.settings.heartbeat_seconds,
-                    certificate_not_after=certificate.not_valid_after_utc,
-                    renew_before_days=self.settings.renew_before_days,
-                ).model_dump_json()
-            )
+            await link.send(self._welcome(desk, certificate))
             await self._serve(session)
         finally:
             session.lost()
@@ -266,6 +301,7 @@ class DeskHub:
                 del self._sessions[desk]
                 self._last_seen[desk] = session.last_seen_at
                 log.info("desk_disconnected", desk=desk)
+                self._emit(EventKind.DESK_DISCONNECTED, None, desk=desk)
 
     async def _serve(self, session: DeskSession) -> None:
         bad = 0
@@ -287,10 +323,14 @@ class DeskHub:
                 )
 
     async def _dispatch(
-        self, session: DeskSession, frame: Hello | DeskStatus | RenewRequest | Reading | TapFailed
+        self,
+        session: DeskSession,
+        frame: FromDeskFrame,
     ) -> None:
         if isinstance(frame, DeskStatus):
             session.readers = list(frame.readers)
+        elif isinstance(frame, DeskEvent):
+            self._emit(EventKind(frame.kind), frame.reader, desk=session.name, seq=frame.seq)
         elif isinstance(frame, RenewRequest):
             await self._renew(session, frame)
         elif isinstance(frame, Reading | TapFailed):

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ktp_gateway import __version__
-from ktp_gateway.doctor.checks import FAMILIES
-from ktp_gateway.doctor.context import Options, load_context
+from ktp_gateway.doctor.checks import DESK_FAMILIES, FAMILIES
+from ktp_gateway.doctor.context import Options, load_context, load_desk_context
 from ktp_gateway.doctor.model import Report, Status, worst
 from ktp_gateway.doctor.render import as_json, text
 from ktp_gateway.doctor.runner import run_families
@@ -52,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     options = Options(
         timeout=args.timeout, warn_days=args.warn_days, expect_virtual=args.expect_virtual
     )
-    lines, seconds = run_families(FAMILIES, load_context(options))
+    if args.desk:
+        lines, seconds = run_families(DESK_FAMILIES, load_desk_context(options))
+    else:
+        lines, seconds = run_families(FAMILIES, load_context(options))
     code = worst(lines)
     report = Report(
         version=__version__,
@@ -87,5 +90,10 @@ def add_parser(commands: Any) -> None:
         "--expect-virtual",
         action="store_true",
         help="a test machine: the virtual reader and a synthetic agreement are expected",
+    )
+    doctor.add_argument(
+        "--desk",
+        action="store_true",
+        help="on a desk PC: its readers, its enrolment and the access point (docs/desks.md)",
     )
     doctor.set_defaults(run=run)

@@ -57,6 +57,24 @@ def settings_problem(exc: Exception) -> str:
     return type(exc).__name__
 
 
+def load_desk_context(options: Options) -> Context:
+    """A desk's settings in the shape the hardware checks read (readers, activation, agency):
+    the access point's settings are never loaded on a desk."""
+    from ktp_gateway.config import AgreementSettings
+    from ktp_gateway.desk_agent.settings import DeskAgentSettings
+
+    try:
+        desk = DeskAgentSettings()
+        settings = Settings(
+            reader=desk.reader,
+            activation=desk.activation,
+            agreement=AgreementSettings(agency=desk.agency),
+        )
+    except (ValidationError, GatewayError, OSError, ValueError) as exc:
+        return Context(options, None, settings_problem(exc))
+    return Context(options, settings, None)
+
+
 def load_context(options: Options) -> Context:
     """Load the settings as `serve` would; a failure is kept for the settings line to report."""
     config_file = os.environ.get(CONFIG_ENV)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from ktp_gateway.reader.monitor import EventKind, ReaderEvent, ReaderMonitor
 
@@ -23,6 +23,8 @@ class EventHub:
         self._loop = loop
         self._queues: set[asyncio.Queue[ReaderEvent | None]] = set()
         monitor.add_listener(self._from_thread)
+        # Events of other sources now (the access point's desks): a new subscriber's first state.
+        self.more_state: Callable[[], list[ReaderEvent]] = list
 
     def close(self) -> None:
         self.monitor.remove_listener(self._from_thread)
@@ -32,6 +34,10 @@ class EventHub:
     def _from_thread(self, event: ReaderEvent) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closing
             self._loop.call_soon_threadsafe(self._publish, event)
+
+    def publish(self, event: ReaderEvent) -> None:
+        """An event from another source (a desk), on the event loop's thread."""
+        self._publish(event)
 
     def _publish(self, event: ReaderEvent) -> None:
         for queue in list(self._queues):
@@ -57,6 +63,8 @@ class EventHub:
                     yield ReaderEvent(
                         0, EventKind.CARD_INSERTED, slot.name, 0.0, slot.atr.hex().upper()
                     )
+            for known in self.more_state():
+                yield known
             while True:
                 event = await queue.get()
                 if event is None:

@@ -34,6 +34,8 @@ class EventKind(StrEnum):
     READER_DETACHED = "reader_detached"
     MONITOR_DOWN = "monitor_down"
     MONITOR_UP = "monitor_up"
+    DESK_CONNECTED = "desk_connected"  # an access point's desk agent (docs/desks.md)
+    DESK_DISCONNECTED = "desk_disconnected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class ReaderEvent:
     at: float
     atr: str | None = None
     code: str | None = None
+    desk: str | None = None  # the desk whose reader it is; None: this machine's own
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,14 @@ two `ktp-gateway desk` agents on the two virtual reader units, real pcscd, real 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
+import subprocess
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -18,7 +21,7 @@ import pytest
 
 from ktp_gateway.desk_agent.settings import DeskAgentSettings
 from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY, demo_client, gateway_env, simulator_process
-from ktp_gateway_dev.stack.desks import AccessPoint, Desk, access_point, run_cli
+from ktp_gateway_dev.stack.desks import CLI, AccessPoint, Desk, access_point, run_cli
 from ktp_gateway_dev.stack.pcscd import PcscdService
 from ktp_gateway_dev.stack.pki import dev_server_pki
 from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
@@ -246,3 +249,69 @@ def test_cancelling_a_job_cancels_the_wait_at_the_desk(
         status, body = answer.result(timeout=30)
     assert status == 200, body
     assert time.monotonic() - started < 10
+
+
+def _events(office: Office, until: Callable[[dict[str, object]], bool]) -> list[dict[str, object]]:
+    """Read the access point's SSE stream until an event satisfies `until` (or 20 s pass)."""
+    request = urllib.request.Request(  # noqa: S310 - loopback URL built here
+        f"{office.point.api_url}/v1/events",
+        headers={"Authorization": f"Bearer {office.point.api_key}"},
+    )
+    seen: list[dict[str, object]] = []
+    with urllib.request.urlopen(  # noqa: S310
+        request, timeout=20, context=office.point.client_context()
+    ) as stream:
+        for raw in stream:
+            line = raw.decode().strip()
+            if line.startswith("data: "):
+                seen.append(json.loads(line[6:]))
+                if until(seen[-1]):
+                    return seen
+    raise AssertionError(f"the stream ended before the event: {seen}")
+
+
+def test_desk_reader_events_reach_the_access_points_event_stream(
+    office: Office, second_reader_pair: VirtualReaderPair
+) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        inserted = pool.submit(
+            _events, office, lambda e: e["kind"] == "card_inserted" and e.get("desk") == "meja-2"
+        )
+        time.sleep(1.0)  # subscribed, with the current state first
+        second_reader_pair.place("budi")
+        seen = inserted.result(timeout=30)
+    first = [e for e in seen if e.get("desk")]
+    assert {"kind": "desk_connected", "desk": "meja-1"} in [
+        {k: e[k] for k in ("kind", "desk")} for e in first
+    ]
+    reader = second_reader_pair.card_reader
+    assert any(
+        e["kind"] == "reader_attached" and e["reader"] == reader and e["desk"] == "meja-2"
+        for e in first
+    )
+    assert seen[-1]["reader"] == reader
+
+
+def _doctor(env: dict[str, str], *args: str) -> dict[str, dict[str, object]]:
+    done = subprocess.run(  # noqa: S603 - argv built here
+        [*CLI, "doctor", "--json", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    report = json.loads(done.stdout)
+    return {line["check"]: line for line in report["lines"]}
+
+
+def test_the_doctor_checks_a_desk_and_lists_desks_on_the_access_point(office: Office) -> None:
+    desk = office.desks["meja-2"]
+    lines = _doctor(desk.env(os.environ), "--desk")
+    assert lines["desk_enrolment"]["status"] == "ok", lines["desk_enrolment"]
+    assert "desk meja-2" in str(lines["desk_enrolment"]["summary"])
+    assert lines["desk_access_point"]["status"] == "ok", lines["desk_access_point"]
+    assert lines["readers"]["status"] in ("ok", "warn")
+    assert not any(check.startswith("dukcapil") for check in lines)  # nothing of the registry
+    assert office.point.desk("meja-2")["connected"]  # the probe did not take the agent's place
+    point = _doctor(office.point.env)
+    assert point["desks"]["status"] == "ok"
+    assert "2 enrolled (meja-1, meja-2)" in str(point["desks"]["summary"])
+    run_cli("desks", "revoke", "meja-2", env=office.point.env)
+    lines = _doctor(desk.env(os.environ), "--desk")
+    assert lines["desk_access_point"]["status"] == "fail"

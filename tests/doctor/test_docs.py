@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ktp_gateway.doctor.checks import FAMILIES
+from ktp_gateway.doctor.checks import DESK_FAMILIES, FAMILIES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 # Lines the family steps write besides their own id (one per reader, or one per probe answer).
@@ -18,7 +18,8 @@ EXTRA_CHECKS = {
 
 def test_every_doctor_check_is_in_the_operator_guide() -> None:
     guide = (DOCS / "operator-guide.md").read_text(encoding="utf-8")
-    checks = {step.check for family in FAMILIES for step in family} - {"slots"} | EXTRA_CHECKS
+    families = (*FAMILIES, *DESK_FAMILIES)
+    checks = {step.check for family in families for step in family} - {"slots"} | EXTRA_CHECKS
     assert [c for c in sorted(checks) if f"| `{c}`" not in guide] == []
 
 
