@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import shutil
+import ssl
 import sys
 import tempfile
 import time
@@ -33,7 +34,9 @@ from ktp_gateway.privacy.agreement import DEMO_AGREEMENT_FILE
 from ktp_gateway_dev.canary import Canary, CanarySet, Place, SearchResult, make_canaries, search
 from ktp_gateway_dev.demo import DEMO_CONSUMER_PATH, DEMO_USER_ID, demo_client, gateway_env
 from ktp_gateway_dev.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
+from ktp_gateway_dev.stack.desks import AccessPoint, Desk
 from ktp_gateway_dev.stack.pcscd import PcscdService
+from ktp_gateway_dev.stack.pki import ServerPki, dev_server_pki
 from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
 from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 
@@ -42,6 +45,7 @@ GATEWAY = (sys.executable, "-m", "ktp_gateway.cli", "serve")
 OFFICER = "PETUGAS-KANARI-01"
 PURPOSE = "perlindungan_saksi"
 REGISTER = "REG/KANARI/2026/001"
+DESK = "meja-kanari"
 _LIMITS = ("CLIENT_PER_MINUTE", "CLIENT_BURST", "OFFICER_PER_MINUTE", "OFFICER_BURST")
 
 
@@ -66,9 +70,19 @@ class Layout:
     def log(self) -> Path:
         return self.gateway / "gateway.log"
 
+    def desk_dir(self, name: str) -> Path:
+        """The desk agent's own directories (a desk run): cwd, home, tmp, and its state dir."""
+        return self.root / "desk" / name
+
+    @property
+    def desk_log(self) -> Path:
+        return self.root / "desk" / "desk.log"
+
     def create(self) -> None:
         for path in (self.harness, *(self.dir(n) for n in ("cwd", "home", "tmp", "data"))):
             path.mkdir(parents=True, exist_ok=True)
+        for name in ("cwd", "home", "tmp"):
+            self.desk_dir(name).mkdir(parents=True, exist_ok=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +100,14 @@ class Answer:
 
 
 def call(
-    url: str, body: dict[str, Any] | None = None, *, api_key: str | None = None, timeout: float = 30
+    url: str,
+    body: dict[str, Any] | None = None,
+    *,
+    api_key: str | None = None,
+    timeout: float = 30,
+    context: ssl.SSLContext | None = None,
 ) -> Answer:
-    """One HTTP call to the gateway, as the case application makes it."""
+    """One HTTP call to the gateway, as the case application makes it (HTTPS: `context`)."""
     headers = {"Content-Type": "application/json"}
     if api_key is not None:
         headers["Authorization"] = f"Bearer {api_key}"
@@ -99,7 +118,7 @@ def call(
         method="GET" if body is None else "POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
             return Answer(int(response.status), dict(response.headers), response.read())
     except urllib.error.HTTPError as error:
         return Answer(int(error.code), dict(error.headers), error.read())
@@ -190,6 +209,7 @@ class CanaryRun:
         gateway: Sequence[str] = GATEWAY,
         extra_env: dict[str, str] | None = None,
         root: Path | None = None,
+        desks: bool = False,
     ) -> None:
         self.per_card = verifications_per_card
         self.gateway_argv = list(gateway)
@@ -201,6 +221,12 @@ class CanaryRun:
         self.api_key: str | None = None  # the case application's key, made per run
         self.canaries: CanarySet | None = None
         self.core_limit: str | None = None  # the running gateway's RLIMIT_CORE (proc limits)
+        # With desks the gateway is an access point (HTTPS) and the card is read by a desk agent
+        # process: every verification crosses both, and the desk's places are searched too.
+        self.desks = desks
+        self.pki: ServerPki | None = None
+        self.context: ssl.SSLContext | None = None
+        self.channel_port = free_port()
 
     def env(self, gateway_port: int, simulator_port: int) -> dict[str, str]:
         data = self.layout.dir("data")
@@ -225,8 +251,49 @@ class CanaryRun:
             "KTP_GATEWAY_DUKCAPIL__RETURNS__ID_LEMBAGA": "LPSK-KANARI",
             "HOME": str(self.layout.dir("home")),
             "TMPDIR": str(self.layout.dir("tmp")),
+            **self._access_point_env(),
             **self.extra_env,
         }
+
+    def _access_point_env(self) -> dict[str, str]:
+        if not self.desks:
+            return {}
+        self.pki = dev_server_pki(self.layout.harness / "pki")
+        self.context = ssl.create_default_context(cafile=str(self.pki.ca))
+        return {
+            "KTP_GATEWAY_API__TLS_CERT_FILE": str(self.pki.cert),
+            "KTP_GATEWAY_API__TLS_KEY_FILE": str(self.pki.key),
+            "KTP_GATEWAY_DESKS__ENABLED": "true",
+            "KTP_GATEWAY_DESKS__PORT": str(self.channel_port),
+            "KTP_GATEWAY_DESKS__DIR": str(self.layout.dir("data") / "desks"),
+        }
+
+    def _desk(
+        self, pair: VirtualReaderPair, gateway_env: dict[str, str], api: str
+    ) -> tuple[Desk, AccessPoint]:
+        """The desk agent for `pair`, enrolled through the real commands, at DEBUG."""
+        desk = Desk(
+            DESK,
+            self.layout.desk_dir("dir"),
+            [pair.card_reader],
+            extra_env={
+                "HOME": str(self.layout.desk_dir("home")),
+                "TMPDIR": str(self.layout.desk_dir("tmp")),
+                "PYTHONPATH": str(PACKAGE_ROOT),
+                "KTP_GATEWAY_DESK_LOG__LEVEL": "DEBUG",
+            },
+            cwd=self.layout.desk_dir("cwd"),
+        )
+        assert self.pki is not None  # noqa: S101 - made with the access point's settings
+        point = AccessPoint(
+            env=gateway_env,
+            api_port=int(api.rsplit(":", 1)[1]),
+            channel_port=self.channel_port,
+            pki=self.pki,
+            api_key=self.api_key,
+        )
+        desk.enrol(point, os.environ)
+        return desk, point
 
     @contextlib.contextmanager
     def _stack(self, canaries: CanarySet) -> Iterator[tuple[VirtualReaderPair, str, str]]:
@@ -254,18 +321,24 @@ class CanaryRun:
                     log_path=harness / "simulator.log",
                 )
             )
+            env = {**self.env(gateway_port, simulator_port), "PYTHONPATH": str(PACKAGE_ROOT)}
+            api = f"{'https' if self.desks else 'http'}://127.0.0.1:{gateway_port}"
             gateway = ManagedProcess(
                 "gateway",
                 self.gateway_argv,
-                ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
-                env={**self.env(gateway_port, simulator_port), "PYTHONPATH": str(PACKAGE_ROOT)},
+                ready_url=f"{api}/healthz",
+                ready_context=self.context,
+                env=env,
                 log_path=self.layout.log,
                 cwd=self.layout.dir("cwd"),
             )  # fmt: skip
             with gateway:
                 assert gateway.process is not None  # noqa: S101 - started by the `with`
                 self.core_limit = _core_limit(gateway.process.pid)
-                yield pair, f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{simulator_port}"
+                if self.desks:
+                    desk, point = self._desk(pair, env, api)
+                    stack.enter_context(desk.process(point, os.environ, self.layout.desk_log))
+                yield pair, api, f"http://127.0.0.1:{simulator_port}"
 
     def run(self) -> CanaryReport:
         """Drive the stack with the canaries, stop it, search; the report says what was found."""
@@ -286,10 +359,11 @@ class CanaryRun:
                             self.layout.root)  # fmt: skip
 
     def _call(self, url: str, body: dict[str, Any] | None = None) -> Answer:
-        return call(url, body, api_key=self.api_key)
+        return call(url, body, api_key=self.api_key, context=self.context)
 
     def _tap(self, **body: Any) -> dict[str, Any]:
-        return _accountable(reader=self.reader, **body)
+        at_desk = {"desk": DESK} if self.desks else {}
+        return _accountable(reader=self.reader, **at_desk, **body)
 
     def _verify_cards(self, pair: VirtualReaderPair, url: str, canaries: CanarySet) -> None:
         for canary in canaries.canaries:
@@ -332,7 +406,8 @@ class CanaryRun:
         ]
         for what, body, status in probes:
             self.traffic.expect(what, self._call(lookups, body), status)
-        self.traffic.expect("no credentials", call(lookups, _accountable(nik=nik)), 401)
+        anonymous = call(lookups, _accountable(nik=nik), context=self.context)
+        self.traffic.expect("no credentials", anonymous, 401)
         verification = {"wait_seconds": 0.1, "officer_id": name[:60].replace(" ", "-")}
         self.traffic.expect("verification without purpose", self._call(f"{url}/v1/verifications",
                                                                   verification), 422)  # fmt: skip
@@ -375,7 +450,8 @@ class CanaryRun:
             flag.unlink()
 
     def _surfaces(self, url: str) -> None:
-        for path in ("/metrics", "/openapi.json", "/healthz", "/v1/readers", "/v1/agreement"):
+        paths = ["/metrics", "/openapi.json", "/healthz", "/v1/readers", "/v1/agreement"]
+        for path in paths + (["/v1/desks"] if self.desks else []):
             answer = self._call(f"{url}{path}")
             self.traffic.surfaces.append((path, answer.text()))
 
@@ -395,11 +471,24 @@ class CanaryRun:
                   (Path(tempfile.gettempdir()),), changed_since=since, exclude=(layout.root,)),
             Place("code checkout (files changed during the run)", (PACKAGE_ROOT,),
                   changed_since=since, exclude=(PACKAGE_ROOT / ".git",)),
+            *self._desk_places(),
             Place("/metrics", texts=tuple(t for t in traffic.surfaces if t[0] == "/metrics")),
             Place("error responses (status, headers, body)", texts=tuple(traffic.errors)),
             Place("other API responses",
                   texts=tuple(t for t in traffic.surfaces if t[0] != "/metrics")),
         ]  # fmt: skip
+
+    def _desk_places(self) -> list[Place]:
+        if not self.desks:
+            return []
+        layout = self.layout
+        return [
+            Place("desk working directory", (layout.desk_dir("cwd"),)),
+            Place("desk HOME", (layout.desk_dir("home"),)),
+            Place("desk TMPDIR", (layout.desk_dir("tmp"),)),
+            Place("desk state directory (key, certificate)", (layout.desk_dir("dir"),)),
+            Place("desk log output (stdout and stderr)", (layout.desk_log,)),
+        ]
 
     def cleanup(self) -> None:
         shutil.rmtree(self.layout.root, ignore_errors=True)

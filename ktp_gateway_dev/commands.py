@@ -24,7 +24,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _canary(args: argparse.Namespace) -> int:
-    run = CanaryRun(verifications_per_card=args.verifications)
+    run = CanaryRun(verifications_per_card=args.verifications, desks=args.desks)
     try:
         report = run.run()
     finally:
@@ -78,4 +78,9 @@ def register(commands: Any) -> None:
     canary.add_argument("--verifications", type=int, default=40, help="per canary card")
     canary.add_argument("--json", action="store_true")
     canary.add_argument("--keep", action="store_true", help="keep the run's directory")
+    canary.add_argument(
+        "--desks",
+        action="store_true",
+        help="read cards through a desk agent; search the desk's places too (docs/desks.md)",
+    )
     canary.set_defaults(run=_canary)

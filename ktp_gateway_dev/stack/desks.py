@@ -15,7 +15,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +135,13 @@ class Desk:
     name: str
     directory: Path
     readers: list[str]
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. its own HOME and TMPDIR
+    cwd: Path | None = None
 
     def env(self, base: Mapping[str, str]) -> dict[str, str]:
         return {
             **clean_env(base),
+            **self.extra_env,
             f"{DESK_ENV_PREFIX}DIR": str(self.directory),
             f"{DESK_ENV_PREFIX}READERS": json.dumps(self.readers),
             # the virtual readers' signed activation records (test-only values)
@@ -178,4 +181,5 @@ class Desk:
             env=self.env(base),
             inherit_env=False,
             log_path=log_path,
+            cwd=self.cwd,
         )

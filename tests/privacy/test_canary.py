@@ -73,6 +73,24 @@ def _report_from_the_run(run: CanaryRun) -> None:
 
 
 @pytest.mark.pcsc
+def test_no_canary_value_is_found_at_the_desk_or_the_access_point(
+    run_canary: type[CanaryRun],
+) -> None:
+    """Cards read by a desk agent process, verified by the access point: both processes' places
+    are searched (the desk's working directory, HOME, TMPDIR, state directory and log)."""
+    run = run_canary(verifications_per_card=2, desks=True)
+    report: CanaryReport = run.run()
+    summary = report.summary()
+    print("\n" + render_canary(summary))
+    assert not report.traffic.unexpected, report.traffic.unexpected
+    assert report.result.hits == [], "\n".join(str(hit) for hit in report.result.hits)
+    assert summary["verifications"] == 10
+    assert summary["places_searched"] == 17
+    desk_log = run.layout.desk_log.read_text(encoding="utf-8")
+    assert "access_point_connected" in desk_log  # the desk ran, logged at DEBUG, and was searched
+
+
+@pytest.mark.pcsc
 def test_a_leak_put_in_on_purpose_is_found_and_its_place_named(
     run_canary: type[CanaryRun],
 ) -> None:
