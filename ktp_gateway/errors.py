@@ -34,6 +34,7 @@ class ErrorCode(StrEnum):
     SAM_ERROR = "sam_error"
     SAM_READER_MISMATCH = "sam_reader_mismatch"
     SAM_ACTIVATION_EXPIRED = "sam_activation_expired"
+    READER_FRAME_INVALID = "reader_frame_invalid"  # an integrated reader's answer is malformed
     # Dukcapil
     DUKCAPIL_NOT_FOUND = "dukcapil_not_found"
     DUKCAPIL_NIK_FORMAT_REJECTED = "dukcapil_nik_format_rejected"

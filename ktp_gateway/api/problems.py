@@ -46,6 +46,11 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         "Reader busy",
         "Another request is using this reader: wait for it to finish, or use another reader.",
     ),
+    C.READER_FRAME_INVALID: Problem(
+        502,
+        "Reader answered a malformed frame",
+        "The integrated reader's answer broke its protocol (garbage, oversized, undecodable, or a frame cut off): re-plug the reader; if it repeats, check that its profile in firmware_specs/readers/ matches the model and firmware.",
+    ),
     C.NO_CARD: Problem(
         409,
         "No card on the reader",

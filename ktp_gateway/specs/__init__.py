@@ -26,6 +26,7 @@ from pydantic import (
 
 from ktp_gateway.errors import ConfigurationError
 from ktp_gateway.specs.files import SpecFileError, SpecProblem, dotted, line_of, read_spec_file
+from ktp_gateway.specs.integrated import IntegratedReaderProfile
 from ktp_gateway.specs.keys import PublicKeyRef
 
 DEFAULT_SPECS_DIR = Path(__file__).resolve().parents[2] / "firmware_specs"
@@ -282,6 +283,8 @@ class Specs(_Spec):
     cards: dict[str, CardProfile]
     sams: dict[str, SamProfile]
     readers: dict[str, ReaderProfile]
+    # Integrated readers (docs/integrated-readers.md): the second family, same folder.
+    integrated: dict[str, IntegratedReaderProfile] = {}
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Specs:
@@ -297,13 +300,18 @@ class Specs(_Spec):
         return self.sams[reader.sam_profile]
 
 
-Profile = CardProfile | SamProfile | ReaderProfile
-_KINDS: dict[str, type[CardProfile] | type[SamProfile] | type[ReaderProfile]] = {
+Profile = CardProfile | SamProfile | ReaderProfile | IntegratedReaderProfile
+_KINDS: dict[
+    str,
+    type[CardProfile] | type[SamProfile] | type[ReaderProfile] | type[IntegratedReaderProfile],
+] = {
     "card": CardProfile,
     "sam": SamProfile,
     "reader": ReaderProfile,
+    "integrated_reader": IntegratedReaderProfile,
 }
-FOLDERS = {"cards": "card", "sams": "sam", "readers": "reader"}
+# The kinds each folder holds: both reader families live in readers/.
+FOLDERS = {"cards": ("card",), "sams": ("sam",), "readers": ("reader", "integrated_reader")}
 MAX_PROBLEMS_PER_FILE = 50
 
 
@@ -313,7 +321,7 @@ def _message(error: Any) -> str:
 
 
 def validate_profile_file(
-    path: Path, *, name: str | None = None, expected_kind: str | None = None
+    path: Path, *, name: str | None = None, expected_kind: tuple[str, ...] | None = None
 ) -> tuple[Profile | None, list[SpecProblem]]:
     """One profile file checked on its own: the profile, or every problem with its location."""
     label = name or str(path)
@@ -326,8 +334,8 @@ def validate_profile_file(
     if model is None:
         message = f"must be one of {', '.join(_KINDS)} (got {kind!r})"
         return None, [SpecProblem(label, "kind", message, line_of(node, ["kind"]))]
-    if expected_kind is not None and kind != expected_kind:
-        message = f"a {kind} profile in the folder for {expected_kind} profiles"
+    if expected_kind is not None and kind not in expected_kind:
+        message = f"a {kind} profile in the folder for {' and '.join(expected_kind)} profiles"
         return None, [SpecProblem(label, "kind", message, line_of(node, ["kind"]))]
     try:
         return model.model_validate(data, context={"base_dir": path.parent}), []
@@ -363,27 +371,34 @@ def check_specs(folder: Path) -> tuple[Specs | None, list[SpecProblem]]:
     problems: list[SpecProblem] = []
     found: dict[str, Any] = {sub: {} for sub in FOLDERS}
     readers: dict[str, tuple[str, ReaderProfile]] = {}
-    for sub, kind in FOLDERS.items():
+    integrated: dict[str, IntegratedReaderProfile] = {}
+    for sub, kinds in FOLDERS.items():
         for path in sorted((folder / sub).glob("*.yaml")):
             label = f"{sub}/{path.name}"
-            profile, file_problems = validate_profile_file(path, name=label, expected_kind=kind)
+            profile, file_problems = validate_profile_file(path, name=label, expected_kind=kinds)
             problems += file_problems
             if profile is None:
                 continue
-            if profile.id in found[sub]:
+            if profile.id in found[sub] or profile.id in integrated:
                 problems.append(
-                    SpecProblem(label, "id", f"another {kind} profile has id {profile.id!r}")
+                    SpecProblem(label, "id", f"another profile here has id {profile.id!r}")
                 )
+                continue
+            if isinstance(profile, IntegratedReaderProfile):
+                integrated[profile.id] = profile
                 continue
             found[sub][profile.id] = profile
             if isinstance(profile, ReaderProfile):
                 readers[profile.id] = (label, profile)
-    if not readers and not problems:
+    if not readers and not integrated and not problems:
         problems.append(SpecProblem(str(folder), "readers", "no reader profile"))
     problems += _reference_problems(readers, found)
     if problems:
         return None, problems
-    return Specs(cards=found["cards"], sams=found["sams"], readers=found["readers"]), []
+    specs = Specs(
+        cards=found["cards"], sams=found["sams"], readers=found["readers"], integrated=integrated
+    )
+    return specs, []
 
 
 def describe(problems: list[SpecProblem], limit: int = 20) -> str:

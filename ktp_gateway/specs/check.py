@@ -29,7 +29,10 @@ def check_paths(files: list[Path], specs_dir: Path | None) -> tuple[list[str], l
         specs, found = check_specs(folder)
         problems += found
         if specs is not None:
-            counts = f"{len(specs.cards)} card, {len(specs.sams)} SAM, {len(specs.readers)} reader"
+            counts = (
+                f"{len(specs.cards)} card, {len(specs.sams)} SAM, {len(specs.readers)} reader, "
+                f"{len(specs.integrated)} integrated reader"
+            )
             passed.append(f"folder {folder}: {counts} profiles, references resolve")
     return passed, problems
 
