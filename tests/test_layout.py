@@ -233,6 +233,7 @@ EDGES = {
     "smartcard": "ktp_gateway.reader.smartcard.pcsc",
     "httpx": "ktp_gateway.dukcapil_client.client",
     "websockets": "ktp_gateway.desks.transport",
+    "serial": "ktp_gateway.reader.serial.port",
 }
 
 

@@ -51,6 +51,11 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         "Reader answered a malformed frame",
         "The integrated reader's answer broke its protocol (garbage, oversized, undecodable, or a frame cut off): re-plug the reader; if it repeats, check that its profile in firmware_specs/readers/ matches the model and firmware.",
     ),
+    C.READER_NOT_RESPONDING: Problem(
+        504,
+        "Reader not responding",
+        "The integrated reader did not answer within its time budget: check its USB cable and power; the port is reopened when it comes back.",
+    ),
     C.NO_CARD: Problem(
         409,
         "No card on the reader",

@@ -115,6 +115,15 @@ class IntegratedReaderProfile(_Part):
     demography: Demography
     test_only: bool = False  # an emulator
 
+    def profile_fields(self, payload: str) -> dict[str, str]:
+        """The demography answer split into the profile's named fields (too few or too many:
+        a card or device this profile does not describe)."""
+        values = payload.split(self.demography.separator)
+        if len(values) != len(self.demography.fields):
+            expected = len(self.demography.fields)
+            raise ValueError(f"the demography has {len(values)} fields, the profile {expected}")
+        return dict(zip(self.demography.fields, (v.strip() for v in values), strict=True))
+
     @field_validator("fingers")
     @classmethod
     def _finger_codes(cls, fingers: dict[int, str]) -> dict[int, str]:
