@@ -10,6 +10,7 @@ import pytest
 
 from ktp_gateway.errors import ErrorCode, ReaderError
 from ktp_gateway.reader.serial.device import IntegratedDevice
+from ktp_gateway.reader.serial.discovery import discover
 from ktp_gateway.reader.serial.port import SerialPort
 from ktp_gateway.specs import load_specs
 from ktp_gateway_dev.simulators.integrated import INFO, IntegratedReaderEmulator
@@ -122,3 +123,35 @@ def test_a_port_that_does_not_exist_is_reader_not_found() -> None:
     with pytest.raises(ReaderError) as missing:
         SerialPort("/dev/ttyKTP-none", PROFILE.serial)
     assert missing.value.code is ErrorCode.READER_NOT_FOUND
+
+
+def test_discovery_finds_the_reader_and_finds_it_again_after_a_replug(
+    emulator: IntegratedReaderEmulator,
+) -> None:
+    profile = PROFILE.model_copy(
+        update={"serial": PROFILE.serial.model_copy(update={"port_patterns": [emulator.path]})}
+    )
+    (found,) = discover([profile])
+    assert (found.path, found.model) == (emulator.path, "len442ektpreader")
+    assert found.name == f"len442ektpreader {INFO[1]}" and found.profile == "len442-integrated"
+    assert emulator.commands == ["ektpack", "ektpinfo"]  # no open, nothing left behind
+    emulator.unplug()
+    assert discover([profile]) == []  # gone: skipped, not an error
+    again = IntegratedReaderEmulator(PROFILE)
+    try:
+        moved = profile.model_copy(
+            update={"serial": PROFILE.serial.model_copy(update={"port_patterns": [again.path]})}
+        )
+        assert [r.name for r in discover([moved])] == [found.name]  # the same reader, found again
+    finally:
+        again.close()
+
+
+def test_discovery_skips_a_port_that_is_not_such_a_reader(
+    emulator: IntegratedReaderEmulator,
+) -> None:
+    emulator.fault = "mute"
+    profile = PROFILE.model_copy(
+        update={"serial": PROFILE.serial.model_copy(update={"port_patterns": [emulator.path]})}
+    )
+    assert discover([profile]) == []
