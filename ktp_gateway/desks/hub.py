@@ -60,15 +60,13 @@ class DeskSession:
     link: Link
     serial: int
     version: str
-    connected_at: dt.datetime
     readers: list[DeskReader]
     key: CertificatePublicKeyTypes  # the desk certificate's: its readings are signed with it
     pending: dict[str, PendingTap] = field(default_factory=dict)  # tap id -> its answer
-    last_seen: float = field(default_factory=time.monotonic)
     last_seen_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def seen(self) -> None:
-        self.last_seen, self.last_seen_at = time.monotonic(), dt.datetime.now(dt.UTC)
+        self.last_seen_at = dt.datetime.now(dt.UTC)
 
     def settle(self, frame: Reading | TapFailed) -> None:
         """Hand a desk's answer to the tap waiting for it; one for no such tap is refused."""
@@ -282,7 +280,6 @@ class DeskHub:
             link=link,
             serial=certificate.serial_number,
             version=hello.version,
-            connected_at=self._clock(),
             readers=list(hello.readers),
             key=certificate.public_key(),
         )

@@ -67,12 +67,6 @@ class Link:
     async def close(self, *, policy: bool = False, reason: str = "") -> None:
         await self._connection.close(CLOSE_POLICY if policy else CLOSE_GOING_AWAY, reason[:120])
 
-    @property
-    def close_reason(self) -> str:
-        """Why the other side closed (its close frame's reason), empty while open."""
-        received = self._connection.protocol.close_rcvd
-        return received.reason if received is not None else ""
-
 
 class ChannelServer:
     """The access point's listener for desks; `close` stops it and drops every desk."""

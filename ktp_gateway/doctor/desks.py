@@ -84,16 +84,11 @@ def check_desks(context: Context) -> list[Line]:
 # -- on a desk -------------------------------------------------------------------------------
 
 
-def desk_settings_context(context: Context) -> DeskAgentSettings:
-    """The desk agent's own settings (`doctor --desk` reads no access-point setting)."""
-    del context  # the hardware checks' shape of them is in the context; these are the desk's
-    return DeskAgentSettings()
-
-
 def check_enrolment(context: Context) -> list[Line]:
-    """This desk's key and certificate, and how long the certificate lasts."""
+    """This desk's key and certificate, and how long the certificate lasts (from the desk's own
+    settings: `doctor --desk` reads no access-point setting)."""
     try:
-        identity = DeskIdentity.load(desk_settings_context(context).dir)
+        identity = DeskIdentity.load(DeskAgentSettings().dir)
     except GatewayError as exc:
         return [fail("desk_enrolment", "enrolment", exc.detail, ENROL_FIX)]
     days = _days(identity.not_after)
@@ -121,7 +116,7 @@ def check_access_point(context: Context) -> list[Line]:
     """The access point answers, and accepts this desk's certificate (without taking over the
     running agent's connection)."""
     try:
-        identity = DeskIdentity.load(desk_settings_context(context).dir)
+        identity = DeskIdentity.load(DeskAgentSettings().dir)
     except GatewayError:
         return [skip("desk_access_point", "access point", "this desk is not enrolled")]
     try:
