@@ -182,7 +182,7 @@ class DeskAgent:
                 "the access point did not welcome", code=ErrorCode.DESK_UNAVAILABLE
             ) from None
         if isinstance(frame, Refused):
-            raise DeskError(frame.detail, code=_code(frame.code))
+            raise DeskError(frame.detail, code=error_code(frame.code))
         if not isinstance(frame, Welcome):
             raise DeskError("expected a welcome", code=ErrorCode.DESK_FRAME_INVALID)
         return frame
@@ -276,7 +276,3 @@ class DeskAgent:
             code = ErrorCode.VERIFICATION_CANCELLED.value
             return TapFailed(tap=request.tap, code=code, detail=detail)
         return signed_reading(request, reading, desk=self.identity.desk, key=self._key)
-
-
-def _code(value: str) -> ErrorCode:
-    return error_code(value)
