@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -77,6 +77,36 @@ class FamilyMember(_Frozen):
 
     person: PersonData
     hubungan_keluarga: str | None = None
+
+
+class HolderResult(StrEnum):
+    """What a holder check found: the device's yes or no, or why there is none."""
+
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    NOT_ATTEMPTED = "not_attempted"  # the reader cannot match, and the check was optional
+    TIMEOUT = "timeout"  # no finger on the sensor within the time allowed
+
+
+class HolderAsk(_Frozen):
+    """A tap's request to check that the card's holder is present (match-on-device only).
+
+    The officer's id goes to the device with the match command (the vendor API logs who asked);
+    it comes from the authenticated request, never from free text.
+    """
+
+    method: Literal["fingerprint"] = "fingerprint"
+    required: bool = True
+    officer_id: str = "-"
+
+
+class HolderCheck(_Frozen):
+    """A holder check's result as released: the method, the finger the device asked for, and
+    its word. Never a template, an image or a score (the device gives none)."""
+
+    method: Literal["fingerprint"] = "fingerprint"
+    finger: str | None = None  # the profile's name of the finger, e.g. right_index
+    result: HolderResult
 
 
 class Grants(_Frozen):

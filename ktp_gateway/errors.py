@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     SAM_ACTIVATION_EXPIRED = "sam_activation_expired"
     READER_FRAME_INVALID = "reader_frame_invalid"  # an integrated reader's answer is malformed
     READER_NOT_RESPONDING = "reader_not_responding"  # an integrated reader stays silent
+    HOLDER_CHECK_UNAVAILABLE = "holder_check_unavailable"  # a required check this reader can't do
     # Dukcapil
     DUKCAPIL_NOT_FOUND = "dukcapil_not_found"
     DUKCAPIL_NIK_FORMAT_REJECTED = "dukcapil_nik_format_rejected"

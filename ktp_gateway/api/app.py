@@ -33,6 +33,7 @@ from ktp_gateway.observability.metrics import GatewayMetrics
 from ktp_gateway.privacy.policy import Policy
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor
+from ktp_gateway.reader.serial.monitor import SerialMonitor
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.returns.service import open_outbox
@@ -47,11 +48,13 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
     if monitor is not None:
         metrics.watch_monitor(monitor)
     specs = load_specs(settings.reader.specs_dir)
+    integrated = settings.reader.integrated_readers(specs)
     readers = ReaderService(
         specs,
         settings.activation.load(specs, agency=settings.agreement.agency),
         check_signature=settings.reader.check_signature,
         card_timeout=settings.reader.card_timeout_seconds,
+        integrated=integrated,
     )
     metrics.watch_readers(readers)
     metrics.collectors.register(ActivationCollector(readers.activation_snapshot))
@@ -73,6 +76,10 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
         policy=policy,
         monitor=monitor,
     )
+    if integrated is not None and settings.reader.monitor:
+        services.serial_monitor = SerialMonitor(
+            integrated, interval=settings.reader.serial_poll_seconds
+        )
     if settings.desks.enabled:  # desk health through the access point (docs/desks.md)
         services.desk_metrics = DeskMetrics(metrics.collectors)
         metrics.collectors.register(DeskCollector(lambda: services.desks))
@@ -94,9 +101,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         built.outbox = built.outbox or _outbox(built)
         if built.outbox is not None:
             built.outbox.start()
-        if built.monitor is not None:
-            built.monitor.start()
-            built.events = EventHub(built.monitor, asyncio.get_running_loop())
+        monitors = [m for m in (built.monitor, built.serial_monitor) if m is not None]
+        for monitor in monitors:
+            monitor.start()
+        if monitors:
+            built.events = EventHub(monitors, asyncio.get_running_loop())
         channel = await _desk_channel(built)
         try:
             yield
@@ -108,8 +117,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 await built.outbox.stop()
             if built.events is not None:
                 built.events.close()
-            if built.monitor is not None:
-                built.monitor.stop()
+            for monitor in monitors:
+                monitor.stop()
             if built.readers is not None:
                 built.readers.close()
             close = getattr(built.registry, "aclose", None)

@@ -23,6 +23,7 @@ from ktp_gateway.observability.metrics import GatewayMetrics
 from ktp_gateway.privacy.policy import Policy
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import ReaderMonitor
+from ktp_gateway.reader.serial.monitor import SerialMonitor
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.returns.outbox import Outbox
 from ktp_gateway.verification.taps import Taps, WaitRule
@@ -41,6 +42,7 @@ class Services:
     jobs: JobStore | None = None  # background verifications, in memory only
     outbox: Outbox | None = None  # data balikan; opened by the lifespan when enabled
     monitor: ReaderMonitor | None = None
+    serial_monitor: SerialMonitor | None = None  # polls the integrated readers
     events: EventHub | None = None  # set by the lifespan once the event loop runs
     desks: DeskHub | None = None  # the desk channel's hub, when desks are enabled
     desk_metrics: DeskHubObserver | None = None  # its counters (built with the metrics)

@@ -170,8 +170,19 @@ class ActivationOut(BaseModel):
 
 class ReaderOut(BaseModel):
     name: str
+    family: Literal["pcsc", "integrated"] = Field(
+        default="pcsc",
+        description="pcsc: a PC/SC reader paired with a SAM slot, the gateway runs the card "
+        "session; integrated: a serial reader that runs the card session, its SAM and the "
+        "fingerprint match inside (docs/integrated-readers.md).",
+    )
     profile: str
-    sam_reader: str
+    sam_reader: str | None = Field(
+        description="The PC/SC reader holding the SAM; null for an integrated reader (inside)."
+    )
+    holder_checks: list[Literal["fingerprint"]] = Field(
+        default=[], description="Holder checks the reader can run on the device."
+    )
     card_present: bool
     atr: str | None
     sam_present: bool

@@ -51,6 +51,11 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         "Reader answered a malformed frame",
         "The integrated reader's answer broke its protocol (garbage, oversized, undecodable, or a frame cut off): re-plug the reader; if it repeats, check that its profile in firmware_specs/readers/ matches the model and firmware.",
     ),
+    C.HOLDER_CHECK_UNAVAILABLE: Problem(
+        409,
+        "Holder check unavailable",
+        "The request requires a fingerprint holder check, but the reader cannot match a finger on the device (a PC/SC reader, a desk's reader, or a card whose finger codes the device cannot read): tap on an integrated reader (GET /v1/readers, `holder_checks`), or ask for the check as optional.",
+    ),
     C.READER_NOT_RESPONDING: Problem(
         504,
         "Reader not responding",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -29,6 +30,9 @@ from ktp_gateway.sam.activation_record import (
 )
 from ktp_gateway.sam.binding import Activations
 from ktp_gateway.specs import DEFAULT_SPECS_DIR, Specs
+
+if TYPE_CHECKING:
+    from ktp_gateway.reader.serial.service import IntegratedReaders
 
 CONFIG_ENV = "KTP_GATEWAY_CONFIG"
 
@@ -132,6 +136,32 @@ class ReaderSettings(_Section):
     check_signature: bool = True
     # One PC/SC monitor thread feeds /v1/events, /healthz and the reader metrics; off: no events.
     monitor: bool = True
+    # Serve integrated readers (the serial family, docs/integrated-readers.md) found on the
+    # ports their profiles name; off: PC/SC readers only.
+    integrated: bool = True
+    # Glob patterns of serial ports to look for integrated readers on, replacing the profiles'
+    # own (/dev/ttyACM*, /dev/ttyUSB*): e.g. a udev name, or to keep other serial devices out.
+    serial_ports: list[str] = []
+    # Seconds the holder has to put the finger on an integrated reader's sensor.
+    finger_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    # Seconds between two polls of the integrated readers (card placed or removed, unplugged).
+    serial_poll_seconds: float = Field(default=1.0, ge=0.2, le=60)
+
+    def integrated_readers(
+        self, specs: Specs, *, only: frozenset[str] = frozenset()
+    ) -> IntegratedReaders | None:
+        """The serial family's service, or None when off or no profile describes one."""
+        if not self.integrated or not specs.integrated:
+            return None
+        from ktp_gateway.reader.serial.service import IntegratedReaders
+
+        return IntegratedReaders(
+            sorted(specs.integrated.values(), key=lambda p: p.id),
+            ports=tuple(self.serial_ports),
+            card_timeout=self.card_timeout_seconds,
+            finger_timeout=self.finger_timeout_seconds,
+            only=only,
+        )
 
 
 class ActivationSettings(_Section):

@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -41,7 +41,8 @@ from ktp_gateway.desks.frames import (
 from ktp_gateway.desks.transport import Heartbeat, Link, dial
 from ktp_gateway.errors import ConfigurationError, DeskError, ErrorCode, GatewayError
 from ktp_gateway.privacy.wipe import wipe_scope
-from ktp_gateway.reader.monitor import EventKind, ReaderEvent, ReaderMonitor
+from ktp_gateway.reader.events import EventSource
+from ktp_gateway.reader.monitor import EventKind, ReaderEvent
 from ktp_gateway.reader.service import ReaderInfo, ReaderService
 
 log = structlog.get_logger("ktp_gateway.desk")
@@ -65,6 +66,7 @@ def desk_reader(info: ReaderInfo) -> DeskReader:
     activation = info.activation
     return DeskReader(
         name=info.name,
+        family=info.family,  # type: ignore[arg-type]  # pcsc or integrated by construction
         profile=info.profile,
         card_present=info.card_present,
         sam_present=info.sam_present,
@@ -103,7 +105,7 @@ class DeskAgent:
         readers: ReaderService,
         settings: DeskAgentSettings,
         *,
-        monitor: ReaderMonitor | None = None,
+        monitors: Sequence[EventSource] = (),
     ) -> None:
         self.identity, self.readers, self.settings = identity, readers, settings
         self.backoff = Backoff(settings.reconnect_min_seconds, settings.reconnect_max_seconds)
@@ -112,20 +114,20 @@ class DeskAgent:
         self._key = identity.private_key()
         self._cancels: dict[str, threading.Event] = {}
         self._taps: set[asyncio.Task[None]] = set()
-        self.monitor = monitor
+        self.monitors = list(monitors)  # PC/SC and serial: their events go to the access point
         self._events: asyncio.Queue[ReaderEvent] = asyncio.Queue(EVENT_QUEUE)
         self._served: frozenset[str] = frozenset()  # card readers this desk reported last
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stay connected until `stop` is set."""
         listener = functools.partial(self._on_event, asyncio.get_running_loop())
-        if self.monitor is not None:
-            self.monitor.add_listener(listener)
+        for monitor in self.monitors:
+            monitor.add_listener(listener)
         try:
             await self._run(stop)
         finally:
-            if self.monitor is not None:
-                self.monitor.remove_listener(listener)
+            for monitor in self.monitors:
+                monitor.remove_listener(listener)
 
     async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -26,7 +26,9 @@ def _run(args: argparse.Namespace) -> int:
     from ktp_gateway.desk_agent.settings import DeskAgentSettings
     from ktp_gateway.observability.logs import configure_logging
     from ktp_gateway.privacy.hardening import harden
+    from ktp_gateway.reader.events import EventSource
     from ktp_gateway.reader.monitor import ReaderMonitor
+    from ktp_gateway.reader.serial.monitor import SerialMonitor
     from ktp_gateway.reader.service import ReaderService
     from ktp_gateway.specs import load_specs
 
@@ -36,16 +38,23 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(log.level, json=log.json_output, allow_apdu_trace=log.allow_apdu_trace)
     identity = DeskIdentity.load(settings.dir)
     specs = load_specs(settings.reader.specs_dir)
+    integrated = settings.reader.integrated_readers(specs, only=frozenset(settings.readers))
     readers = ReaderService(
         specs,
         settings.activation.load(specs, agency=settings.agency),
         check_signature=settings.reader.check_signature,
         card_timeout=settings.reader.card_timeout_seconds,
         only=frozenset(settings.readers),
+        integrated=integrated,
     )
     readers.check_activations()
-    monitor = ReaderMonitor() if settings.reader.monitor else None  # events for the SSE stream
-    agent = DeskAgent(identity, readers, settings, monitor=monitor)
+    monitors: list[EventSource] = []  # events for the access point's SSE stream
+    if settings.reader.monitor:
+        monitors.append(ReaderMonitor())
+        if integrated is not None:
+            interval = settings.reader.serial_poll_seconds
+            monitors.append(SerialMonitor(integrated, interval=interval))
+    agent = DeskAgent(identity, readers, settings, monitors=monitors)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -54,12 +63,12 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         await agent.run(stop)
 
-    if monitor is not None:
+    for monitor in monitors:
         monitor.start()
     try:
         asyncio.run(main())
     finally:
-        if monitor is not None:
+        for monitor in monitors:
             monitor.stop()
         readers.close()
     return 0

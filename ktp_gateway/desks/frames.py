@@ -53,7 +53,7 @@ class DeskReader(_Frame):
     """One reader pair at a desk as the desk reports it: state, never a serial or card data."""
 
     name: Name
-    family: Literal["pcsc"] = "pcsc"
+    family: Literal["pcsc", "integrated"] = "pcsc"
     profile: Name
     card_present: bool
     sam_present: bool
@@ -138,7 +138,7 @@ class ReadingStatement(_Frame):
     reader: Name
     sam_serial: Hex
     card_authenticated: Literal[True]
-    signature_checks: Annotated[list[Literal["sam", "host"]], Field(max_length=2)]
+    signature_checks: Annotated[list[Literal["sam", "host", "device"]], Field(max_length=3)]
     read_at: dt.datetime
     digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
 
-from ktp_gateway.reader.monitor import EventKind, ReaderEvent, ReaderMonitor
+from ktp_gateway.reader.monitor import EventKind, Listener, ReaderEvent, SlotState
 
 SUBSCRIBER_QUEUE = 256  # a subscriber that falls this far behind is cut off, not buffered forever
 
@@ -15,19 +16,37 @@ class _SlowSubscriberError(Exception):
     pass
 
 
-class EventHub:
-    """Bridges the monitor thread to the event loop; each subscriber has its own bounded queue."""
+class EventSource(Protocol):
+    """A monitor thread (PC/SC, or the serial family's poller)."""
 
-    def __init__(self, monitor: ReaderMonitor, loop: asyncio.AbstractEventLoop) -> None:
-        self.monitor = monitor
+    family: str | None
+
+    def add_listener(self, listener: Listener) -> None: ...
+
+    def remove_listener(self, listener: Listener) -> None: ...
+
+    def slots(self) -> dict[str, SlotState]: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+
+class EventHub:
+    """Bridges the monitor threads to the event loop; each subscriber has its own bounded queue."""
+
+    def __init__(self, monitors: Sequence[EventSource], loop: asyncio.AbstractEventLoop) -> None:
+        self.monitors = list(monitors)
         self._loop = loop
         self._queues: set[asyncio.Queue[ReaderEvent | None]] = set()
-        monitor.add_listener(self._from_thread)
+        for monitor in self.monitors:
+            monitor.add_listener(self._from_thread)
         # Events of other sources now (the access point's desks): a new subscriber's first state.
         self.more_state: Callable[[], list[ReaderEvent]] = list
 
     def close(self) -> None:
-        self.monitor.remove_listener(self._from_thread)
+        for monitor in self.monitors:
+            monitor.remove_listener(self._from_thread)
         for queue in list(self._queues):
             self._offer(queue, None)
 
@@ -57,12 +76,15 @@ class EventHub:
         queue: asyncio.Queue[ReaderEvent | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
         self._queues.add(queue)
         try:
-            for slot in sorted(self.monitor.slots().values(), key=lambda s: s.name):
-                yield ReaderEvent(0, EventKind.READER_ATTACHED, slot.name, 0.0)
-                if slot.card_present:
-                    yield ReaderEvent(
-                        0, EventKind.CARD_INSERTED, slot.name, 0.0, slot.atr.hex().upper()
-                    )
+            for monitor in self.monitors:
+                family = monitor.family
+                for slot in sorted(monitor.slots().values(), key=lambda s: s.name):
+                    yield ReaderEvent(0, EventKind.READER_ATTACHED, slot.name, 0.0, family=family)
+                    if slot.card_present:
+                        atr = slot.atr.hex().upper() or None
+                        yield ReaderEvent(
+                            0, EventKind.CARD_INSERTED, slot.name, 0.0, atr, family=family
+                        )
             for known in self.more_state():
                 yield known
             while True:

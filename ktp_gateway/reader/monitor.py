@@ -49,6 +49,7 @@ class ReaderEvent:
     atr: str | None = None
     code: str | None = None
     desk: str | None = None  # the desk whose reader it is; None: this machine's own
+    family: str | None = None  # "integrated" for a serial reader; None: PC/SC
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,28 +79,16 @@ class MonitorHealth:
 Listener = Callable[[ReaderEvent], None]
 
 
-class ReaderMonitor:
-    """A background thread that watches every PC/SC reader and reports changes to listeners."""
+class SlotEvents:
+    """Slots and listeners, and numbered events to them: what both monitors (PC/SC, and the
+    serial family's poller) share. A listener is called from the monitor's thread."""
 
-    def __init__(
-        self,
-        *,
-        context_factory: Callable[[], PcscContext] = PcscContext,
-        watch_timeout_ms: int = WATCH_TIMEOUT_MS,
-        max_backoff: float = MAX_BACKOFF_SECONDS,
-    ) -> None:
-        self._context_factory = context_factory
-        self._watch_timeout_ms = watch_timeout_ms
-        self._max_backoff = max_backoff
+    family: str | None = None  # its events' family: None for PC/SC
+
+    def __init__(self) -> None:
         self._slots: dict[str, SlotState] = {}
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._context: PcscContext | None = None
-        self._thread: threading.Thread | None = None
-        self._state = MonitorState.STARTING
-        self._resets = 0
-        self._last_error: str | None = None
         self._seq = 0
 
     def add_listener(self, listener: Listener) -> None:
@@ -115,6 +104,56 @@ class ReaderMonitor:
     def slots(self) -> dict[str, SlotState]:
         with self._lock:
             return dict(self._slots)
+
+    def _set(self, slot: SlotState, kind: EventKind) -> None:
+        with self._lock:
+            self._slots[slot.name] = slot
+        self._emit(kind, slot.name, atr=slot.atr.hex().upper() or None)
+
+    def _drop(self, name: str) -> None:
+        with self._lock:
+            self._slots.pop(name, None)
+        self._emit(EventKind.READER_DETACHED, name)
+
+    def _emit(
+        self,
+        kind: EventKind,
+        reader: str | None,
+        *,
+        atr: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        with self._lock:
+            self._seq += 1
+            event = ReaderEvent(self._seq, kind, reader, time.time(), atr, code, family=self.family)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop the monitor
+                log.error("reader event listener failed", error_type="listener")
+
+
+class ReaderMonitor(SlotEvents):
+    """A background thread that watches every PC/SC reader and reports changes to listeners."""
+
+    def __init__(
+        self,
+        *,
+        context_factory: Callable[[], PcscContext] = PcscContext,
+        watch_timeout_ms: int = WATCH_TIMEOUT_MS,
+        max_backoff: float = MAX_BACKOFF_SECONDS,
+    ) -> None:
+        super().__init__()
+        self._context_factory = context_factory
+        self._watch_timeout_ms = watch_timeout_ms
+        self._max_backoff = max_backoff
+        self._stop = threading.Event()
+        self._context: PcscContext | None = None
+        self._thread: threading.Thread | None = None
+        self._state = MonitorState.STARTING
+        self._resets = 0
+        self._last_error: str | None = None
 
     def health(self) -> MonitorHealth:
         with self._lock:
@@ -223,14 +262,10 @@ class ReaderMonitor:
         for name in known.keys() - set(names):
             if known[name].card_present:
                 self._set(SlotState(name, False, b""), EventKind.CARD_REMOVED)
-            with self._lock:
-                self._slots.pop(name, None)
-            self._emit(EventKind.READER_DETACHED, name)
+            self._drop(name)
         for name in names:
             if name not in known:
-                with self._lock:
-                    self._slots[name] = SlotState(name, False, b"")
-                self._emit(EventKind.READER_ATTACHED, name)
+                self._set(SlotState(name, False, b""), EventKind.READER_ATTACHED)
 
     def _update(self, change: SlotEvent) -> None:
         before = self.slots().get(change.name)
@@ -242,26 +277,3 @@ class ReaderMonitor:
             self._set(SlotState(change.name, False, b""), EventKind.CARD_REMOVED)
             if change.present:  # swapped between two polls: the new card is in
                 self._set(SlotState(change.name, True, change.atr), EventKind.CARD_INSERTED)
-
-    def _set(self, slot: SlotState, kind: EventKind) -> None:
-        with self._lock:
-            self._slots[slot.name] = slot
-        self._emit(kind, slot.name, atr=slot.atr.hex().upper() or None)
-
-    def _emit(
-        self,
-        kind: EventKind,
-        reader: str | None,
-        *,
-        atr: str | None = None,
-        code: str | None = None,
-    ) -> None:
-        with self._lock:
-            self._seq += 1
-            event = ReaderEvent(self._seq, kind, reader, time.time(), atr, code)
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:  # a broken listener must not stop the monitor
-                log.error("reader event listener failed", error_type="listener")

@@ -1,6 +1,8 @@
 """Async face of the reader layer: list readers and read a card without blocking the event loop.
 
-Each reader has one worker thread; a tap runs there with its own PC/SC context (pcsc-lite
+Two families sit behind it: PC/SC readers paired with a SAM slot, and integrated readers on a
+serial port (reader/serial/service.py), chosen by the reader's name. Each PC/SC reader has one
+worker thread; a tap runs there with its own PC/SC context (pcsc-lite
 contexts are not thread-safe), so taps on different readers run in parallel and never block the
 event loop. Requests on one reader are serialised: a second one gets `reader_busy` at once
 instead of queueing behind a tap that may wait for a card.
@@ -18,14 +20,20 @@ from dataclasses import dataclass, replace
 
 import structlog
 
+from ktp_gateway.domain import HolderAsk, HolderCheck, HolderResult
 from ktp_gateway.errors import ErrorCode, GatewayError, ReaderError
 from ktp_gateway.reader.card.tap import CardReading, check_sam, read_card
+from ktp_gateway.reader.serial.service import FAMILY as INTEGRATED
+from ktp_gateway.reader.serial.service import IntegratedInfo, IntegratedReaders
 from ktp_gateway.reader.smartcard.pairs import ReaderPair, find_pairs
 from ktp_gateway.reader.smartcard.pcsc import PcscContext, ReaderStatus
 from ktp_gateway.sam.binding import Activations, ActivationState, ActivationStatus
 from ktp_gateway.specs import Specs
 
 log = structlog.get_logger("ktp_gateway.reader")
+
+PCSC = "pcsc"
+INTEGRATED_STATE_SECONDS = 2.0  # /v1/readers rescans the serial ports when older than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +77,30 @@ class ReaderInfo:
 
     name: str
     profile: str
-    sam_reader: str
+    sam_reader: str | None  # None: an integrated reader (its SAM is inside the device)
     card_present: bool
     atr: str | None
     sam_present: bool
     busy: bool
     last_error: str | None = None
     activation: ActivationStatus | None = None  # state, agency, validity: never a serial
+    family: str = PCSC
+    holder_checks: tuple[str, ...] = ()  # what the reader can match on the device
+
+    @classmethod
+    def integrated(cls, info: IntegratedInfo) -> ReaderInfo:
+        return cls(
+            name=info.name,
+            profile=info.profile,
+            sam_reader=None,
+            card_present=info.card_present,
+            atr=None,
+            sam_present=True,
+            busy=info.busy,
+            last_error=info.last_error,
+            family=INTEGRATED,
+            holder_checks=("fingerprint",),
+        )
 
     @property
     def sam_state(self) -> str:
@@ -94,8 +119,10 @@ class ReaderService:
         card_timeout: float = 10.0,
         context_factory: Callable[[], PcscContext] = PcscContext,
         only: frozenset[str] = frozenset(),
+        integrated: IntegratedReaders | None = None,
     ) -> None:
         self.specs = specs
+        self.integrated = integrated  # the serial family; None: PC/SC only
         self.card_timeout = card_timeout
         self._last_error: dict[str, str] = {}
         self.on_error: Callable[[str, str], None] | None = None  # reader, code: for metrics
@@ -126,6 +153,14 @@ class ReaderService:
             workers, self._workers = list(self._workers.values()), {}
         for worker in workers:
             worker.shutdown(wait=False, cancel_futures=True)
+        if self.integrated is not None:
+            self.integrated.close()
+
+    def _integrated_list(self) -> list[ReaderInfo]:
+        if self.integrated is None:
+            return []
+        state = self.integrated.current(INTEGRATED_STATE_SECONDS)
+        return [ReaderInfo.integrated(info) for info in state]
 
     def _pairs(self, context: PcscContext) -> list[ReaderPair]:
         pairs = find_pairs(context.list_readers(), self.specs)
@@ -139,7 +174,15 @@ class ReaderService:
             return pairs, {s.name: s for s in context.statuses(names)}
 
     def _list(self) -> list[ReaderInfo]:
-        pairs, status = self._statuses()
+        return self._pcsc_list() + self._integrated_list()
+
+    def _pcsc_list(self) -> list[ReaderInfo]:
+        try:
+            pairs, status = self._statuses()
+        except ReaderError:
+            if self.integrated is None:
+                raise
+            pairs, status = [], {}  # pcscd down: the serial family is still listed
         return [
             ReaderInfo(
                 name=pair.card_reader,
@@ -157,11 +200,13 @@ class ReaderService:
 
     def activation_snapshot(self) -> list[tuple[str, ActivationStatus]]:
         """Each attached reader's activation, for the metrics collector (at scrape time)."""
-        return [(info.name, info.activation) for info in self._list() if info.activation]
+        return [(info.name, info.activation) for info in self._pcsc_list() if info.activation]
 
     def check_activations(self) -> dict[str, str]:
         """At start: each attached pair's SAM against its activation record (logged, kept)."""
         outcomes: dict[str, str] = {}
+        if self.integrated is not None:
+            self.integrated.scan()  # found before the first request
         try:
             with self._context_factory() as context:
                 for pair in self._pairs(context):
@@ -186,7 +231,12 @@ class ReaderService:
 
     def snapshot(self) -> list[ReaderState]:
         """Reader state for the metrics collector (runs in the scrape's thread)."""
-        return [ReaderState(info.name, info.card_present, info.sam_state) for info in self._list()]
+        return [
+            ReaderState(info.name, info.card_present, info.sam_state) for info in self._pcsc_list()
+        ] + [
+            ReaderState(info.name, info.card_present, info.sam_state)
+            for info in self._integrated_list()
+        ]
 
     async def list_readers(self) -> list[ReaderInfo]:
         """Reader pairs and their state, read fresh from pcscd."""
@@ -265,14 +315,79 @@ class ReaderService:
         *,
         wait_seconds: float = 0.0,
         cancel: threading.Event | None = None,
+        holder: HolderAsk | None = None,
     ) -> CardReading:
         """Wait up to `wait_seconds` for a card on `reader`, then read it.
 
-        With no reader named, a free reader is chosen: one holding a card first. Setting `cancel`
-        stops the wait within one PC/SC slice (the thread cannot be killed). A read still going
-        `card_timeout` seconds after the wait is a mute card: the caller gets `card_timeout`, and
-        the reader stays busy until the blocked PC/SC call returns (the card is lifted).
+        With no reader named, a free reader is chosen: one holding a card first (with a required
+        holder check, an integrated one). Setting `cancel` stops the wait within one PC/SC slice
+        (the thread cannot be killed). A read still going `card_timeout` seconds after the wait
+        is a mute card: the caller gets `card_timeout`, and the reader stays busy until the
+        blocked PC/SC call returns (the card is lifted). `holder`: the holder check to run, which
+        only an integrated reader can (a PC/SC tap: `not_attempted`, or refused if required).
         """
+        if await asyncio.to_thread(self._goes_serial, reader, holder):
+            return await self._read_integrated(reader, wait_seconds, cancel, holder)
+        if holder is not None and holder.required:
+            raise ReaderError(
+                "a PC/SC reader cannot match the holder's finger",
+                code=ErrorCode.HOLDER_CHECK_UNAVAILABLE,
+            )
+        reading = await self._read_pcsc(reader, wait_seconds, cancel)
+        if holder is None:
+            return reading
+        return replace(reading, holder=HolderCheck(result=HolderResult.NOT_ATTEMPTED))
+
+    def _goes_serial(self, reader: str | None, holder: HolderAsk | None) -> bool:
+        """Whether the tap goes to the serial family: named there, needed, its card on, or the
+        only family attached."""
+        serial = self.integrated
+        if serial is None:
+            return False
+        if reader is not None:
+            if reader in serial.names():
+                return True
+            return any(info.name == reader for info in serial.scan())  # plugged in just now?
+        if holder is not None and holder.required:
+            return True
+        known = serial.scan()  # polls the found readers (cheap): is a card on one of them now?
+        if any(info.card_present and not info.busy for info in known):
+            return True
+        if not known:
+            return False
+        try:
+            pairs, _ = self._statuses()
+        except ReaderError:
+            return True
+        return not pairs
+
+    async def _read_integrated(
+        self,
+        reader: str | None,
+        wait_seconds: float,
+        cancel: threading.Event | None,
+        holder: HolderAsk | None,
+    ) -> CardReading:
+        serial = self.integrated
+        assert serial is not None  # noqa: S101  (chosen by _integrated_choice)
+        claim = asyncio.ensure_future(asyncio.to_thread(serial.claim, reader))
+        try:
+            name = await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            claim.add_done_callback(
+                lambda done: (
+                    serial.release(done.result())
+                    if not done.cancelled() and done.exception() is None
+                    else None
+                )
+            )
+            raise
+        # Every device call has its own deadline: the thread ends on its own, lock released.
+        return await asyncio.to_thread(serial.read, name, wait_seconds, cancel, holder)
+
+    async def _read_pcsc(
+        self, reader: str | None, wait_seconds: float, cancel: threading.Event | None
+    ) -> CardReading:
         claim = asyncio.ensure_future(asyncio.to_thread(self._claim, reader))
         try:
             pair = await asyncio.shield(claim)

@@ -75,6 +75,15 @@ class Commands(_Part):
     display: Command
 
 
+class PollAnswer(_Part):
+    """The poll answer: status codes joined by `separator`; the one at `card_index` says whether
+    a card is on the reader (`card_present`). Poll is how card placed and removed are seen."""
+
+    separator: str = Field(default=",", min_length=1, max_length=1)
+    card_index: int = Field(default=1, ge=0, le=15)
+    card_present: str = "1"
+
+
 class Demography(_Part):
     """The card's data as the device answers it: fields in order, joined by `separator`."""
 
@@ -109,6 +118,7 @@ class IntegratedReaderProfile(_Part):
     serial: SerialLine = SerialLine()
     framing: Framing = Framing()
     commands: Commands
+    poll: PollAnswer = PollAnswer()
     match: str = "Y"  # the finger answer's payload for a match; anything else is no match
     fingers: dict[int, str]  # the device's finger codes
     error_codes: dict[int, Literal["no_device", "receive_timeout", "device_not_open", "other"]]

@@ -14,13 +14,14 @@ import select
 import threading
 import time
 import tty
+from pathlib import Path
 from typing import Literal
 
 from ktp_gateway.specs.integrated import IntegratedReaderProfile
 from ktp_gateway_dev.simulators.population import Person, load_population
 
 Finger = Literal["match", "no_match", "none"]
-Fault = Literal["mute", "garbage", "half_frame", "oversize", "vendor_error"]
+Fault = Literal["mute", "garbage", "half_frame", "oversize", "vendor_error", "slow"]
 CARD_FINGERS = (2, 7)  # right and left index: what the synthetic cards hold
 INFO = ("HW-UJICOBA-01", "SN-UJICOBA-0001", "FW-0.0-UJICOBA")
 
@@ -28,16 +29,35 @@ INFO = ("HW-UJICOBA-01", "SN-UJICOBA-0001", "FW-0.0-UJICOBA")
 class IntegratedReaderEmulator:
     """The device: a thread answering on the master side of a pty; `path` is the port."""
 
-    def __init__(self, profile: IntegratedReaderProfile) -> None:
+    def __init__(
+        self,
+        profile: IntegratedReaderProfile,
+        *,
+        serial: str = INFO[1],
+        link: Path | None = None,
+    ) -> None:
+        """`link`: a symlink to the port, as udev gives a USB device a stable name; it goes away
+        on `unplug` and comes back (to a new pty) on `replug`, like /dev/ttyACM0 does."""
         self.profile = profile
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.path = os.ttyname(self._slave)
+        self.info = (INFO[0], serial, INFO[2])
+        self.link = link
         self.person: Person | None = None
         self.finger: Finger = "match"
         self.fault: Fault | None = None
+        self.slow_seconds = 0.0  # with fault "slow": each answer this late
         self.opened = False
         self.commands: list[str] = []  # names received, in order (never arguments: officer ids)
+        self._master = self._slave = -1
+        self._plug()
+
+    def _plug(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.path = os.ttyname(self._slave)
+        if self.link is not None:
+            self.link.unlink(missing_ok=True)
+            self.link.symlink_to(self.path)
+            self.path = str(self.link)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True, name="integrated-emu")
         self._thread.start()
@@ -51,16 +71,28 @@ class IntegratedReaderEmulator:
         self.person = None
 
     def unplug(self) -> None:
-        """The USB cable pulled: the device side of the port goes away."""
+        """The USB cable pulled: the device side of the port goes away (and its link)."""
         self._stop.set()
         self._thread.join(timeout=2)
         os.close(self._master)
         self._master = -1
+        if self.link is not None:
+            self.link.unlink(missing_ok=True)
+
+    def replug(self) -> None:
+        """Plugged back in: a fresh port (the same link, if it has one); the card stays off."""
+        if self._master >= 0:
+            self.unplug()
+        os.close(self._slave)
+        self.opened, self.person = False, None
+        self._plug()
 
     def close(self) -> None:
         if self._master >= 0:
             self.unplug()
-        os.close(self._slave)
+        if self._slave >= 0:
+            os.close(self._slave)
+            self._slave = -1
 
     # -- the device
     def _send(self, text: str | bytes) -> None:
@@ -109,6 +141,9 @@ class IntegratedReaderEmulator:
         fault = self.fault
         if fault is None:
             return False
+        if fault == "slow":
+            time.sleep(self.slow_seconds)
+            return False
         if fault == "garbage":
             self._send(b"$" + bytes(range(0x80, 0xA0)) + b";")
         elif fault == "half_frame":
@@ -141,10 +176,13 @@ class IntegratedReaderEmulator:
         self._answer(header, self.profile.commands.close.ok or "0")
 
     def _do_info(self, header: str, args: list[str]) -> None:
-        self._answer(header, *INFO)
+        self._answer(header, *self.info)
 
     def _do_poll(self, header: str, args: list[str]) -> None:
-        self._answer(header, "1,1" if self.person else "1,0", "0", "0")
+        poll = self.profile.poll
+        codes = ["1", "0", "0", "0"]
+        codes[poll.card_index] = poll.card_present if self.person else "0"
+        self._answer(header, poll.separator.join(codes))
 
     def _do_display(self, header: str, args: list[str]) -> None:
         self._answer(header, "0")
@@ -154,7 +192,10 @@ class IntegratedReaderEmulator:
 
     def _do_put(self, header: str, args: list[str]) -> None:
         seconds = float(args[0]) if args else 0.0
-        if self._wait_card(seconds):
+        placed = self._wait_card(seconds)
+        if self._stop.is_set():
+            return  # unplugged while waiting: nothing more comes down the cable
+        if placed:
             self._answer(header, *(str(code) for code in CARD_FINGERS))
         else:
             self._answer(header, "-1")

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from ktp_gateway.domain import PersonData
+from ktp_gateway.domain import HolderCheck, PersonData
 from ktp_gateway.errors import CardError, ErrorCode, ReaderError, SamError
 from ktp_gateway.reader.card.biodata import to_person_data
 from ktp_gateway.reader.card.ktp_card import KtpCard
@@ -50,6 +50,7 @@ class CardReading:
     waited_seconds: float = 0.0  # time the request waited for the card to be placed
     signature_checks: tuple[str, ...] = ()  # who verified the signature: "sam", "host"
     sam_serial: str = ""  # hex: the SAM this read went through (a desk's reading names it)
+    holder: HolderCheck | None = None  # an integrated reader's finger match, when asked
 
 
 def _connect_sam(connector: Connector, pair: ReaderPair) -> Connection:

@@ -11,6 +11,7 @@ only: whatever else the device sends is dropped here.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -47,8 +48,15 @@ class DeviceInfo:
 class IntegratedDevice:
     """A session with one integrated reader on an open port."""
 
-    def __init__(self, port: Port, profile: IntegratedReaderProfile) -> None:
+    def __init__(
+        self,
+        port: Port,
+        profile: IntegratedReaderProfile,
+        *,
+        cancel: threading.Event | None = None,
+    ) -> None:
         self.port, self.profile = port, profile
+        self.cancel = cancel  # set: the wait in progress ends within a read slice (`no_card`)
         self._cutter = FrameCutter(profile.framing)
         self.skipped = 0  # answers for another command (late ones), dropped
 
@@ -68,6 +76,9 @@ class IntegratedDevice:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
+            if self.cancel is not None and self.cancel.is_set():
+                self._cutter.reset()
+                raise ReaderError("the wait for the card was cancelled", code=ErrorCode.NO_CARD)
             for answer in self._cutter.feed(self.port.read_some(min(left, _SLICE))):
                 if answer.header != header:
                     self.skipped += 1
@@ -117,6 +128,16 @@ class IntegratedDevice:
                 "the reader's info answer is short", code=ErrorCode.READER_FRAME_INVALID
             )
         return DeviceInfo(hardware_id=fields[0], serial=fields[1], firmware=fields[2])
+
+    def card_present(self) -> bool:
+        """Whether a card is on the reader now (the poll's card code)."""
+        poll = self.profile.poll
+        codes = self.call(self.profile.commands.poll).payload.split(poll.separator)
+        if len(codes) <= poll.card_index:
+            raise ReaderError(
+                "the reader's poll answer is short", code=ErrorCode.READER_FRAME_INVALID
+            )
+        return codes[poll.card_index].strip() == poll.card_present
 
     def put_card(self, timeout: float, message: str) -> tuple[int, ...]:
         """Wait for a card; its enrolled finger codes (read from the card, never assumed)."""

@@ -31,6 +31,12 @@ class FoundReader:
         return f"{self.model} {self.info.serial}"
 
 
+def identify(device: IntegratedDevice, path: str, profile: IntegratedReaderProfile) -> FoundReader:
+    """Who the device on `path` is (a model `profile` does not know is refused)."""
+    model = device.identify()
+    return FoundReader(path=path, profile=profile.id, model=model, info=device.info())
+
+
 def probe(path: str, profile: IntegratedReaderProfile) -> FoundReader | None:
     """The reader on `path` if it is one of `profile`'s, else None."""
     try:
@@ -38,9 +44,7 @@ def probe(path: str, profile: IntegratedReaderProfile) -> FoundReader | None:
     except ReaderError:
         return None
     try:
-        device = IntegratedDevice(port, profile)
-        model = device.identify()
-        return FoundReader(path=path, profile=profile.id, model=model, info=device.info())
+        return identify(IntegratedDevice(port, profile), path, profile)
     except ReaderError:
         return None
     finally:
