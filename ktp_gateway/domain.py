@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class GrantedField(StrEnum):
@@ -97,7 +97,7 @@ class HolderAsk(_Frozen):
 
     method: Literal["fingerprint"] = "fingerprint"
     required: bool = True
-    officer_id: str = "-"
+    officer_id: str = Field(default="-", min_length=1, max_length=64)
 
 
 class HolderCheck(_Frozen):
@@ -105,7 +105,7 @@ class HolderCheck(_Frozen):
     its word. Never a template, an image or a score (the device gives none)."""
 
     method: Literal["fingerprint"] = "fingerprint"
-    finger: str | None = None  # the profile's name of the finger, e.g. right_index
+    finger: str | None = Field(default=None, max_length=32)  # the profile's name, right_index
     result: HolderResult
 
 

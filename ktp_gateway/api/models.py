@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ktp_gateway.api.accountability import Accountable
 from ktp_gateway.desks.identity import DESK_NAME
+from ktp_gateway.domain import HolderAsk, HolderResult
 from ktp_gateway.privacy.least_data import FieldChoice, FieldSet, ReleasedPerson
 from ktp_gateway.returns.auto import ReturnDataReceipt
 from ktp_gateway.returns.models import NomorSk
@@ -26,6 +27,38 @@ DESK_FIELD_DESCRIPTION = (
 DeskName = Annotated[str, Field(pattern=DESK_NAME.pattern, examples=["meja-1"])]
 
 
+class HolderCheckRequest(_In):
+    """A holder check: that the person holding the card is its holder (match-on-device)."""
+
+    method: Literal["fingerprint"] = Field(
+        description="fingerprint: the integrated reader matches a live finger against the "
+        "card's templates inside the device (docs/integrated-readers.md)."
+    )
+    required: bool = Field(
+        default=True,
+        description="true: refused with holder_check_unavailable (409) before any registry "
+        "query when the reader cannot match; false: the check is done where it can be, else "
+        "reported as not_attempted.",
+    )
+
+
+class HolderCheckOut(BaseModel):
+    """The holder check's result: never a template, an image or a score."""
+
+    method: Literal["fingerprint"]
+    required: bool
+    finger: str | None = Field(
+        description="The finger the device asked for, by its profile's name (e.g. right_index); "
+        "null when not attempted.",
+        examples=["right_index"],
+    )
+    result: HolderResult = Field(
+        description="match | no_match (the outcome is then holder_mismatch) | not_attempted "
+        "(the reader cannot match; only when optional) | timeout (no finger in time; when "
+        "required, the outcome is holder_unchecked)."
+    )
+
+
 class VerificationRequest(Accountable, FieldChoice):
     desk: DeskName | None = Field(default=None, description=DESK_FIELD_DESCRIPTION)
     reader: str | None = Field(
@@ -40,6 +73,12 @@ class VerificationRequest(Accountable, FieldChoice):
     include_photo: bool = Field(
         default=False, description="Release the card's face photo (foto wajah)."
     )
+    holder_check: Literal["fingerprint"] | HolderCheckRequest | None = Field(
+        default=None,
+        description='Also check that the card\'s holder is present: "fingerprint" (required), '
+        'or {"method": "fingerprint", "required": false}. Only integrated readers can; with no '
+        "reader named, an integrated one is chosen when the check is required.",
+    )
     mode: Literal["sync", "async"] = Field(
         default="sync",
         description="async: answer 202 with a job at once and wait for the card in the "
@@ -51,6 +90,14 @@ class VerificationRequest(Accountable, FieldChoice):
         "queues the data balikan once the registry found the person (docs/return-data.md).",
         examples=["SK-17/RP/LPSK/05/2026"],
     )
+
+    def holder_ask(self, officer_id: str) -> HolderAsk | None:
+        """The holder check asked for, with the officer the device logs; None if none."""
+        check = self.holder_check
+        if check is None:
+            return None
+        required = True if isinstance(check, str) else check.required
+        return HolderAsk(method="fingerprint", required=required, officer_id=officer_id)
 
 
 class NikLookupRequest(Accountable, FieldChoice):
@@ -136,6 +183,7 @@ class VerificationResponse(BaseModel):
     fields: FieldSet
     source: Source
     return_data: ReturnDataReceipt | None = None  # when the request carried the case numbers
+    holder_check: HolderCheckOut | None = None  # when the request asked for one
 
 
 class NikLookupResponse(BaseModel):

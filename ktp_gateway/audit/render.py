@@ -54,6 +54,7 @@ def _sections(report: UsageReport) -> list[tuple[str, dict[str, int]]]:
     return [
         ("by_operation", report.by_operation),
         ("by_outcome", report.by_outcome),
+        ("by_holder_check", report.by_holder_check),
         ("by_purpose", report.by_purpose),
         ("by_officer", report.by_officer),
         ("by_client", report.by_client),
@@ -175,6 +176,7 @@ def to_html(report: UsageReport) -> str:
         "<h2>Outcomes</h2>",
         _bar_chart("Outcomes", report.by_outcome),
         _table("By outcome", report.by_outcome, "outcome"),
+        _table("Holder checks (fingerprint on the device)", report.by_holder_check, "result"),
         _table("By purpose", report.by_purpose, "purpose (agreement code)"),
         _table("By officer", report.by_officer, "officer id"),
         _table("By client application", report.by_client, "client"),

@@ -92,6 +92,8 @@ class UsageReport(BaseModel):
     by_month: dict[str, dict[str, int]]
     by_operation: dict[str, int]
     by_outcome: dict[str, int]
+    # Holder checks asked for, by result (match, no_match, timeout, not_attempted, unavailable).
+    by_holder_check: dict[str, int] = Field(default_factory=dict)
     by_purpose: dict[str, int]
     by_officer: dict[str, int]
     by_client: dict[str, int]
@@ -159,6 +161,7 @@ def build_report(
         by_month={month: dict(sorted(counts.items())) for month, counts in months.items()},
         by_operation=_count(accesses, "operation"),
         by_outcome=_count(accesses, "outcome"),
+        by_holder_check=_count((r for r in accesses if r.data.get("holder_check")), "holder_check"),
         by_purpose=_count(accesses, "purpose"),
         by_officer=_count(accesses, "officer_id"),
         by_client=_count(accesses, "client"),

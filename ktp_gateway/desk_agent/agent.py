@@ -67,6 +67,7 @@ def desk_reader(info: ReaderInfo) -> DeskReader:
     return DeskReader(
         name=info.name,
         family=info.family,  # type: ignore[arg-type]  # pcsc or integrated by construction
+        holder_checks=list(info.holder_checks),  # type: ignore[arg-type]  # fingerprint or none
         profile=info.profile,
         card_present=info.card_present,
         sam_present=info.sam_present,
@@ -268,7 +269,10 @@ class DeskAgent:
     async def _read(self, request: TapRequest, cancel: threading.Event) -> Reading | TapFailed:
         try:
             reading = await self.readers.read(
-                request.reader, wait_seconds=request.wait_seconds, cancel=cancel
+                request.reader,
+                wait_seconds=request.wait_seconds,
+                cancel=cancel,
+                holder=request.holder,
             )
         except GatewayError as exc:
             log.info("desk_tap", outcome="error", code=exc.code.value, reader=request.reader)

@@ -35,6 +35,7 @@ def signed_reading(
         signature_checks=list(reading.signature_checks),  # type: ignore[arg-type]
         read_at=dt.datetime.now(dt.UTC),
         digest=digest(payload),
+        holder=reading.holder,
     )
     return Reading(
         tap=request.tap,

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ktp_gateway.domain import GrantedField, PersonData
+from ktp_gateway.domain import GrantedField, HolderAsk, HolderCheck, PersonData
 from ktp_gateway.errors import DeskError, ErrorCode
 
 MAX_READERS = 16  # reader pairs one desk may report; more is a broken or hostile agent
@@ -54,6 +54,7 @@ class DeskReader(_Frame):
 
     name: Name
     family: Literal["pcsc", "integrated"] = "pcsc"
+    holder_checks: Annotated[list[Literal["fingerprint"]], Field(max_length=1)] = []
     profile: Name
     card_present: bool
     sam_present: bool
@@ -115,6 +116,7 @@ class TapRequest(_Frame):
     wait_seconds: Annotated[float, Field(ge=0, le=600)]
     fields: Annotated[list[GrantedField], Field(max_length=len(GrantedField))]  # least data
     photo: bool = False
+    holder: HolderAsk | None = None  # a holder check to run (an integrated reader's finger)
 
 
 class CancelTap(_Frame):
@@ -141,6 +143,7 @@ class ReadingStatement(_Frame):
     signature_checks: Annotated[list[Literal["sam", "host", "device"]], Field(max_length=3)]
     read_at: dt.datetime
     digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    holder: HolderCheck | None = None  # the device's word on the holder, signed with the rest
 
 
 class Reading(_Frame):

@@ -21,7 +21,7 @@ import uuid
 from ktp_gateway.desks.frames import CancelTap, Reading, TapFailed, TapRequest, error_code
 from ktp_gateway.desks.hub import DeskHub, DeskSession, PendingTap
 from ktp_gateway.desks.readings import check
-from ktp_gateway.domain import GrantedField
+from ktp_gateway.domain import GrantedField, HolderAsk
 from ktp_gateway.errors import DeskError, ErrorCode, GatewayError, ReaderError
 from ktp_gateway.reader.card.tap import CardReading
 from ktp_gateway.reader.smartcard.connection import TrafficStats
@@ -53,10 +53,11 @@ class RemoteReader:
         *,
         wait_seconds: float = 0.0,
         cancel: threading.Event | None = None,
+        holder: HolderAsk | None = None,
     ) -> CardReading:
         """The desk's reading of the card on `reader`, checked; or the desk's error."""
         try:
-            reading = await self._read(reader, wait_seconds, cancel)
+            reading = await self._read(reader, wait_seconds, cancel, holder)
         except GatewayError as exc:
             if exc.code is not ErrorCode.DESK_NOT_FOUND:  # labels only for enrolled desks
                 self.hub.observer.tap(self.desk, exc.code.value)
@@ -65,7 +66,11 @@ class RemoteReader:
         return reading
 
     async def _read(
-        self, reader: str | None, wait_seconds: float, cancel: threading.Event | None
+        self,
+        reader: str | None,
+        wait_seconds: float,
+        cancel: threading.Event | None,
+        holder: HolderAsk | None,
     ) -> CardReading:
         session = self.hub.session(self.desk)  # desk_not_found / desk_not_connected at once
         tap, nonce = uuid.uuid4().hex, secrets.token_urlsafe(24)
@@ -79,6 +84,7 @@ class RemoteReader:
                 wait_seconds=wait_seconds,
                 fields=sorted(self.fields | {GrantedField.NIK}),
                 photo=self.photo,
+                holder=holder,
             )
             await session.link.send(request.model_dump_json())
             frame = await self._answer(session, tap, answer, wait_seconds, cancel)
@@ -86,7 +92,7 @@ class RemoteReader:
             session.pending.pop(tap, None)
         if isinstance(frame, TapFailed):
             raise _failure(frame)
-        return self._accept(session, frame, nonce, reader)
+        return self._accept(session, frame, nonce, reader, holder)
 
     async def _answer(
         self,
@@ -115,7 +121,12 @@ class RemoteReader:
         return answer.result()
 
     def _accept(
-        self, session: DeskSession, frame: Reading, nonce: str, reader: str | None
+        self,
+        session: DeskSession,
+        frame: Reading,
+        nonce: str,
+        reader: str | None,
+        holder: HolderAsk | None,
     ) -> CardReading:
         statement = frame.statement
         check(frame, desk=session.name, nonce=nonce, key=session.key, now=self.hub.now())
@@ -130,6 +141,10 @@ class RemoteReader:
         sent = {k for k, v in frame.payload.person.model_dump().items() if v is not None}
         if not sent <= asked or (frame.payload.photo is not None and not self.photo):
             raise DeskError("the desk sent more than was asked", code=ErrorCode.DESK_FRAME_INVALID)
+        if (holder is None) != (statement.holder is None):
+            raise DeskError(
+                "the desk's holder check is not the one asked", code=ErrorCode.DESK_FRAME_INVALID
+            )
         return CardReading(
             reader=statement.reader,
             person=frame.payload.person,
@@ -141,6 +156,7 @@ class RemoteReader:
             seconds=frame.seconds,
             waited_seconds=frame.waited_seconds,
             sam_serial=statement.sam_serial,
+            holder=statement.holder,
         )
 
 

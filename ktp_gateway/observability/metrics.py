@@ -164,6 +164,12 @@ class GatewayMetrics:
             buckets=READ_BUCKETS, registry=registry,
         )  # fmt: skip
         self.apdus = Counter(f"{NS}_apdus", "APDUs sent", ["reader", "device"], registry=registry)
+        self.holder_checks = Counter(
+            f"{NS}_holder_checks",
+            "Holder checks (fingerprint matched on an integrated reader) by result",
+            ["reader", "result"],
+            registry=registry,
+        )
         self.verifications = Counter(
             f"{NS}_verifications",
             "Verifications by outcome and error code",
@@ -244,6 +250,9 @@ class GatewayMetrics:
 
     def card_read(self, reading: CardReading) -> None:
         self.card_reads.labels(reader=reading.reader, outcome="ok").inc()
+        if reading.holder is not None:
+            result = reading.holder.result.value
+            self.holder_checks.labels(reader=reading.reader, result=result).inc()
         self.card_read_seconds.labels(reader=reading.reader).observe(reading.seconds)
         self.apdus.labels(reader=reading.reader, device="card").inc(reading.card_traffic.apdus)
         self.apdus.labels(reader=reading.reader, device="sam").inc(reading.sam_traffic.apdus)

@@ -101,6 +101,7 @@ class Access:
     released: list[PersonData] = field(default_factory=list)
     effective: frozenset[GrantedField] | None = None  # what the caller may and asked to see
     return_data_queued: bool | None = None  # a verification's data balikan went to the outbox
+    holder_check: str | None = None  # the holder check's result word; never biometric data
 
     def release(self, person: PersonData, *, source: str) -> PersonData:
         """Person data on its way out, reduced to the granted fields."""
@@ -162,6 +163,7 @@ class Access:
             "code": self.code,
             "latency_ms": round(latency_ms, 1),
             "return_data_queued": self.return_data_queued,
+            "holder_check": self.holder_check,
             "photo_released": self.photo_released,
             "family_members_released": self.family_members_released,
             "agreement": agreement.user.number,

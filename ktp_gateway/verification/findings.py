@@ -36,6 +36,9 @@ class Outcome(StrEnum):
     DUPLICATE_RECORDS = "duplicate_records"
     HOLDER_DECEASED = "holder_deceased"
     RECORD_BLOCKED = "record_blocked"
+    # Card and record agree, but the holder check asked for did not confirm the person present:
+    HOLDER_MISMATCH = "holder_mismatch"  # the device said the finger is not the card's
+    HOLDER_UNCHECKED = "holder_unchecked"  # a required check found no finger in time
 
 
 @dataclass(frozen=True, slots=True)

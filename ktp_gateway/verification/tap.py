@@ -10,11 +10,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from ktp_gateway.domain import GrantedField, PersonData, Registry
-from ktp_gateway.errors import DukcapilError, ErrorCode, GatewayError
+from ktp_gateway.domain import (
+    GrantedField,
+    HolderAsk,
+    HolderCheck,
+    HolderResult,
+    PersonData,
+    Registry,
+)
+from ktp_gateway.errors import DukcapilError, ErrorCode, GatewayError, ReaderError
 from ktp_gateway.reader.card.tap import CardReading
 from ktp_gateway.verification.compare import FieldMatch, compare
 from ktp_gateway.verification.findings import Outcome, RegistryStatus, finding_for, finding_of
@@ -29,6 +36,7 @@ class CardSource(Protocol):
         *,
         wait_seconds: float = 0.0,
         cancel: threading.Event | None = None,
+        holder: HolderAsk | None = None,
     ) -> CardReading: ...
 
 
@@ -56,11 +64,24 @@ async def ask_registry(registry: Registry, nik: str) -> tuple[RegistryStatus, Pe
         return finding.status, None
 
 
-def outcome_of(status: RegistryStatus, results: Iterable[FieldMatch]) -> Outcome:
-    """The officer's word: the finding, else mismatch if any compared field differs."""
+def outcome_of(
+    status: RegistryStatus,
+    results: Iterable[FieldMatch],
+    holder: HolderCheck | None = None,
+    *,
+    holder_required: bool = False,
+) -> Outcome:
+    """The officer's word: the finding, else mismatch if any compared field differs, else what
+    the holder check says (no_match is an outcome, not an error)."""
     if status is not RegistryStatus.FOUND:
         return finding_of(status).outcome
-    return Outcome.MISMATCH if FieldMatch.MISMATCH in set(results) else Outcome.VERIFIED
+    if FieldMatch.MISMATCH in set(results):
+        return Outcome.MISMATCH
+    if holder is not None and holder.result is HolderResult.NO_MATCH:
+        return Outcome.HOLDER_MISMATCH
+    if holder_required and (holder is None or holder.result is not HolderResult.MATCH):
+        return Outcome.HOLDER_UNCHECKED
+    return Outcome.VERIFIED
 
 
 async def verify_tap(
@@ -70,10 +91,23 @@ async def verify_tap(
     reader: str | None,
     wait_seconds: float,
     cancel: threading.Event | None = None,
+    holder: HolderAsk | None = None,
 ) -> Verification:
-    """One officer's tap, end to end; once `cancel` is set, nothing more reaches Dukcapil."""
+    """One officer's tap, end to end; once `cancel` is set, nothing more reaches Dukcapil.
+
+    A required holder check the reader cannot run is refused by the reader before the card is
+    read (`holder_check_unavailable`), so the registry is never asked for it.
+    """
     started = time.perf_counter()
-    card = await readers.read(reader, wait_seconds=wait_seconds, cancel=cancel)
+    card = await readers.read(reader, wait_seconds=wait_seconds, cancel=cancel, holder=holder)
+    if holder is not None and card.holder is None:  # a source that ignored the ask
+        card = replace(card, holder=HolderCheck(result=HolderResult.NOT_ATTEMPTED))
+    attempted = card.holder is None or card.holder.result is not HolderResult.NOT_ATTEMPTED
+    if holder is not None and holder.required and not attempted:
+        raise ReaderError(
+            "the reader did not run the required holder check",
+            code=ErrorCode.HOLDER_CHECK_UNAVAILABLE,
+        )
     if cancel is not None and cancel.is_set():
         raise GatewayError("cancelled after the card read", code=ErrorCode.VERIFICATION_CANCELLED)
     asked = time.perf_counter()
@@ -85,7 +119,12 @@ async def verify_tap(
         registry_status=status,
         registry=record,
         comparison=comparison,
-        outcome=outcome_of(status, comparison.values()),
+        outcome=outcome_of(
+            status,
+            comparison.values(),
+            card.holder,
+            holder_required=holder is not None and holder.required,
+        ),
         registry_seconds=registry_seconds,
         total_seconds=time.perf_counter() - started,
     )

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from ktp_gateway.domain import GrantedField, Registry
+from ktp_gateway.domain import GrantedField, HolderAsk, Registry
 from ktp_gateway.errors import DeskError, ErrorCode, GatewayError, ReaderError
 from ktp_gateway.privacy.policy import Access
 from ktp_gateway.reader.card.tap import CardReading
@@ -81,6 +81,7 @@ class Taps:
         cancel: threading.Event | None = None,
         desk: str | None = None,
         photo: bool = False,
+        holder: HolderAsk | None = None,
     ) -> Verification:
         """Read the card on `reader` (at `desk`, if named) and ask the registry, noting in
         `access` what happened."""
@@ -92,12 +93,16 @@ class Taps:
                 reader=reader,
                 wait_seconds=self.wait.seconds(wait_seconds),
                 cancel=cancel,
+                holder=holder,
             )
         except GatewayError as exc:
+            if exc.code is ErrorCode.HOLDER_CHECK_UNAVAILABLE:
+                access.holder_check = "unavailable"  # asked, required, impossible: counted too
             self.observer.verification(outcome="error", code=exc.code.value)
             access.card_read = access.registry_queried  # the registry is asked after a read
             raise
         access.card_read = True
+        access.holder_check = result.card.holder.result.value if result.card.holder else None
         # At a desk the reader is named with it: the report counts incidents per physical reader.
         access.reader = _where(desk, result.card.reader)
         self.observer.card_read(result.card)

@@ -45,6 +45,7 @@ class IntegratedReaderEmulator:
         self.finger: Finger = "match"
         self.fault: Fault | None = None
         self.slow_seconds = 0.0  # with fault "slow": each answer this late
+        self.card_fingers = tuple(str(code) for code in CARD_FINGERS)  # what put answers
         self.opened = False
         self.commands: list[str] = []  # names received, in order (never arguments: officer ids)
         self._master = self._slave = -1
@@ -196,7 +197,7 @@ class IntegratedReaderEmulator:
         if self._stop.is_set():
             return  # unplugged while waiting: nothing more comes down the cable
         if placed:
-            self._answer(header, *(str(code) for code in CARD_FINGERS))
+            self._answer(header, *self.card_fingers)
         else:
             self._answer(header, "-1")
 

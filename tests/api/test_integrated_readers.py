@@ -4,6 +4,7 @@ against the real Dukcapil simulator, its faults typed; all over pyserial on the 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ktp_gateway.api.app import create_app
+from ktp_gateway.audit.render import to_html
+from ktp_gateway.audit.report import build_report, date_range
 from ktp_gateway.config import ReaderSettings
 from ktp_gateway.reader.events import EventHub
 from ktp_gateway.reader.monitor import EventKind, ReaderEvent
@@ -135,3 +138,98 @@ def test_the_event_hub_carries_both_families(
         (EventKind.READER_ATTACHED, "integrated"),
         (EventKind.CARD_INSERTED, "integrated"),
     ]
+
+
+def _trail(client: TestClient) -> list[dict[str, object]]:
+    trail = client.app.state.services.policy.trail  # type: ignore[attr-defined]
+    return [r.data for r in trail.records() if r.kind == "access"]
+
+
+@pytest.mark.parametrize(
+    ("finger", "required", "outcome", "result"),
+    [
+        ("match", True, "verified", "match"),
+        ("no_match", True, "holder_mismatch", "no_match"),
+        ("no_match", False, "holder_mismatch", "no_match"),
+        ("none", True, "holder_unchecked", "timeout"),
+        ("none", False, "verified", "timeout"),
+    ],
+)
+def test_the_holder_check_is_an_outcome_and_audited(
+    client: TestClient,
+    emulator: IntegratedReaderEmulator,
+    finger: str,
+    required: bool,
+    outcome: str,
+    result: str,
+) -> None:
+    emulator.place("budi", finger=finger)  # type: ignore[arg-type]
+    check = "fingerprint" if required else {"method": "fingerprint", "required": False}
+    status, body = _verify(client, holder_check=check)
+    assert status == 200, body
+    assert body["outcome"] == outcome
+    assert body["holder_check"] == {
+        "method": "fingerprint",
+        "required": required,
+        "finger": "right_index",
+        "result": result,
+    }
+    assert body["registry"]["status"] == "found"  # type: ignore[index]
+    [record] = _trail(client)
+    assert record["holder_check"] == result and record["outcome"] == outcome
+    assert record["officer_id"] == ACCOUNTABLE["officer_id"]
+
+
+def test_a_card_without_readable_finger_codes_refuses_a_required_check_before_the_registry(
+    client: TestClient, emulator: IntegratedReaderEmulator, sim: Simulator
+) -> None:
+    emulator.place("budi")
+    emulator.card_fingers = ("0", "0")  # codes the profile does not know: unreadable templates
+    before = sim.requests()
+    status, body = _verify(client, holder_check="fingerprint")
+    assert (status, body["code"]) == (409, "holder_check_unavailable")
+    assert sim.requests() == before
+    assert _trail(client)[-1]["holder_check"] == "unavailable"
+    status, body = _verify(client, holder_check={"method": "fingerprint", "required": False})
+    assert status == 200 and body["outcome"] == "verified"
+    assert body["holder_check"]["result"] == "not_attempted"  # type: ignore[index]
+    status, body = _verify(client)  # without a holder check the card reads as ever
+    assert status == 200 and body["holder_check"] is None
+
+
+def test_a_required_check_with_no_reader_named_goes_to_the_integrated_reader(
+    client: TestClient, emulator: IntegratedReaderEmulator
+) -> None:
+    emulator.place("budi")
+    response = client.post(
+        "/v1/verifications",
+        json={**ACCOUNTABLE, "wait_seconds": 1, "holder_check": "fingerprint"},
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["card"]["reader"] == NAME
+
+
+def test_a_required_check_on_a_reader_that_cannot_match_is_refused_before_the_registry(
+    client: TestClient, sim: Simulator
+) -> None:
+    before = sim.requests()
+    response = client.post(
+        "/v1/verifications",
+        json={**ACCOUNTABLE, "reader": "Virtual PCD 00 00", "holder_check": "fingerprint"},
+    )
+    assert (response.status_code, response.json()["code"]) == (409, "holder_check_unavailable")
+    assert sim.requests() == before
+
+
+def test_the_semester_report_counts_holder_checks_by_result(
+    client: TestClient, emulator: IntegratedReaderEmulator
+) -> None:
+    for finger in ("match", "match", "no_match"):
+        emulator.place("budi", finger=finger)  # type: ignore[arg-type]
+        assert _verify(client, holder_check="fingerprint")[0] == 200
+    _verify(client, reader="Virtual PCD 00 00", holder_check="fingerprint")
+    today = dt.datetime.now(dt.UTC).date()
+    trail = client.app.state.services.policy.trail  # type: ignore[attr-defined]
+    report = build_report(trail, date_range(today, today), agreement={"reference": "uji"})
+    assert report.by_holder_check == {"match": 2, "no_match": 1, "unavailable": 1}
+    assert "Holder checks" in to_html(report) and "BUDI" not in to_html(report)

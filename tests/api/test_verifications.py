@@ -109,3 +109,22 @@ def test_readers_lists_the_virtual_pair(client: TestClient, reader_pair: Virtual
     assert response.status_code == 200
     [reader] = [r for r in response.json()["readers"] if r["name"] == CARD_READER]
     assert reader["name"] == CARD_READER and reader["card_present"] and reader["sam_present"]
+
+
+def test_a_pcsc_reader_refuses_a_required_holder_check_before_the_card_and_the_registry(
+    client: TestClient, reader_pair: VirtualReaderPair, sim: Simulator
+) -> None:
+    reader_pair.place("budi")
+    before = sim.requests()
+    status, body, _ = _verify(client, reader=CARD_READER, holder_check="fingerprint")
+    assert (status, body["code"]) == (409, "holder_check_unavailable")
+    assert sim.requests() == before
+    optional = {"method": "fingerprint", "required": False}
+    status, body, _ = _verify(client, reader=CARD_READER, holder_check=optional)
+    assert status == 200 and body["outcome"] == "verified"
+    assert body["holder_check"] == {
+        "method": "fingerprint",
+        "required": False,
+        "finger": None,
+        "result": "not_attempted",
+    }

@@ -17,6 +17,7 @@ from ktp_gateway.api.jobs_out import JobOut, job_out
 from ktp_gateway.api.models import (
     ApduCounts,
     CardResult,
+    HolderCheckOut,
     Photo,
     RegistryResult,
     Source,
@@ -24,6 +25,7 @@ from ktp_gateway.api.models import (
     VerificationRequest,
     VerificationResponse,
 )
+from ktp_gateway.domain import HolderAsk, HolderCheck, HolderResult
 from ktp_gateway.privacy.least_data import FieldSet, effective_fields, release, require_parts
 from ktp_gateway.privacy.policy import Access, Accountability, Operation, current_request_id
 from ktp_gateway.returns.auto import ReturnDataReceipt, queue_after_verification
@@ -44,8 +46,10 @@ def _response(
     fields: FieldSet,
     access: Access,
     desk: str | None,
+    holder: HolderAsk | None,
 ) -> VerificationResponse:
     card = result.card
+    required = holder is not None and holder.required
     agreement = services.settings.agreement
     effective = set(fields.effective)
     access.photo_released = include_photo
@@ -54,7 +58,9 @@ def _response(
     return VerificationResponse(
         id=uuid.uuid4().hex,
         # Over the released fields only: an unasked field cannot turn it to mismatch.
-        outcome=outcome_of(result.registry_status, comparison.values()),
+        outcome=outcome_of(
+            result.registry_status, comparison.values(), card.holder, holder_required=required
+        ),
         card=CardResult(
             desk=desk,
             reader=card.reader,
@@ -83,6 +89,17 @@ def _response(
             agreement=services.policy.agreement.reference,
             agency=agreement.agency,
         ),
+        holder_check=_holder_out(card.holder, required) if holder is not None else None,
+    )
+
+
+def _holder_out(check: HolderCheck | None, required: bool) -> HolderCheckOut:
+    if check is None:
+        return HolderCheckOut(
+            method="fingerprint", required=required, finger=None, result=HolderResult.NOT_ATTEMPTED
+        )
+    return HolderCheckOut(
+        method=check.method, required=required, finger=check.finger, result=check.result
     )
 
 
@@ -98,6 +115,7 @@ async def _verify(
         Operation.VERIFICATION, who, request_id=current_request_id(), photo=body.include_photo
     ) as access:
         access.effective = frozenset(fields.effective)
+        holder = body.holder_ask(who.officer_id)
         result = await taps.verify(
             access,
             reader=body.reader,
@@ -105,8 +123,11 @@ async def _verify(
             cancel=cancel,
             desk=body.desk,
             photo=body.include_photo,
+            holder=holder,
         )
-        response = _response(result, services, body.include_photo, fields, access, body.desk)
+        response = _response(
+            result, services, body.include_photo, fields, access, body.desk, holder
+        )
         access.outcome = response.outcome.value
         response.return_data = await _return_data(services, body, result)
         access.return_data_queued = response.return_data.queued if response.return_data else None

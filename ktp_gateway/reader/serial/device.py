@@ -140,16 +140,15 @@ class IntegratedDevice:
         return codes[poll.card_index].strip() == poll.card_present
 
     def put_card(self, timeout: float, message: str) -> tuple[int, ...]:
-        """Wait for a card; its enrolled finger codes (read from the card, never assumed)."""
+        """Wait for a card; its enrolled finger codes (read from the card, never assumed; none
+        when the device cannot read them: the card is still read, the finger cannot be matched)."""
         answer = self.call(self.profile.commands.put, int(timeout), message, timeout=timeout)
+        if len(answer.fields) == 1 and answer.payload.startswith("-"):
+            raise ReaderError("no card was placed in time", code=ErrorCode.NO_CARD)
         codes = []
         for field in answer.fields:
             if field.isdigit() and int(field) in self.profile.fingers:
                 codes.append(int(field))
-        if not codes:
-            if answer.payload.lstrip("-").isdigit():
-                raise ReaderError("no card was placed in time", code=ErrorCode.NO_CARD)
-            raise ReaderError("the card's finger codes are unreadable", code=ErrorCode.CARD_ERROR)
         return tuple(codes)
 
     def verify_finger(

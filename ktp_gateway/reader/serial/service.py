@@ -14,6 +14,7 @@ signature: `signature_checks` says "device", and `GET /v1/readers` says which fa
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +46,12 @@ RETRY_OTHER_PORT_SECONDS = 30.0
 _PORT_LOST = frozenset(
     {ErrorCode.READER_UNAVAILABLE, ErrorCode.READER_NOT_FOUND, ErrorCode.READER_NOT_RESPONDING}
 )
+
+
+def device_id(found: FoundReader) -> str:
+    """Hex standing for the device's SAM, which it never shows: the device itself (a desk's
+    access point binds it to one desk, as it binds a PC/SC reader's SAM serial)."""
+    return hashlib.sha256(f"{found.profile}:{found.info.serial}".encode()).hexdigest()[:32]
 
 
 @dataclass(slots=True)
@@ -287,7 +294,7 @@ class IntegratedReaders:
             seconds=seconds,
             waited_seconds=waited,
             signature_checks=("device",),
-            sam_serial="",
+            sam_serial=device_id(attached.found),
             holder=check,
         )
 
@@ -300,6 +307,13 @@ class IntegratedReaders:
         self, attached: _Attached, fingers: tuple[int, ...], holder: HolderAsk
     ) -> HolderCheck:
         """The device's yes or no for the first finger the card holds (a timeout: no finger)."""
+        if not fingers:  # the device could not read the card's finger codes
+            if holder.required:
+                raise ReaderError(
+                    "the reader cannot read this card's finger codes",
+                    code=ErrorCode.HOLDER_CHECK_UNAVAILABLE,
+                )
+            return HolderCheck(result=HolderResult.NOT_ATTEMPTED)
         finger = fingers[0]
         name = attached.profile.fingers.get(finger)
         message = FINGER_MESSAGE.format(finger=(name or str(finger)).replace("_", " "))
