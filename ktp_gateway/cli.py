@@ -11,9 +11,14 @@ import json
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
 from ktp_gateway import __version__
 from ktp_gateway.errors import GatewayError
+
+if TYPE_CHECKING:
+    from ktp_gateway.config import ReaderSettings
+    from ktp_gateway.specs import Specs
 
 COMMANDS_GROUP = "ktp_gateway.commands"  # each entry point: a function(subparsers) -> None
 
@@ -40,21 +45,67 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _readers(args: argparse.Namespace) -> int:
+    from ktp_gateway.config import ReaderSettings
+    from ktp_gateway.errors import ReaderError
+    from ktp_gateway.observability.logs import configure_logging
+    from ktp_gateway.specs import load_specs
+
+    configure_logging("WARNING", json=False)  # stdout is the listing (or its JSON)
+    reader = _reader_settings() or ReaderSettings()
+    specs = load_specs(reader.specs_dir)
     if args.watch:
         from ktp_gateway.reader.watch import watch
 
-        return watch(as_json=args.json, seconds=args.seconds)
+        return watch(
+            as_json=args.json,
+            seconds=args.seconds,
+            integrated=reader.integrated_readers(specs),
+            poll_seconds=reader.serial_poll_seconds,
+        )
+    try:
+        rows = _pcsc_rows(specs)
+        pcsc_error = None
+    except ReaderError as exc:
+        rows, pcsc_error = [], exc.detail
+    rows += _integrated_rows(reader, specs)
+    if args.json:
+        print(json.dumps({"readers": rows, "pcsc_error": pcsc_error}, indent=2))
+        return 0
+    if pcsc_error:
+        print(f"PC/SC: {pcsc_error}")
+    if not rows:
+        print("No reader attached (PC/SC, or integrated on a serial port).")
+        return 0
+    print(f"{'READER':<34} {'FAMILY':<10} {'ROLE':<10} {'PROFILE':<18} {'CARD':<5} ATR / PORT")
+    for row in rows:
+        card = "yes" if row["card_present"] else "no"
+        profile, atr = row["profile"] or "-", row["atr"] or row.get("port") or "-"
+        family, role = row["family"], row["role"]
+        print(f"{row['name']:<34} {family:<10} {role:<10} {profile:<18} {card:<5} {atr}")
+    return 0
+
+
+def _reader_settings() -> ReaderSettings | None:
+    """The reader section as `serve` reads it (serial ports), or None if the settings don't
+    load here (a desk, or no agreement file): the defaults then."""
+    from ktp_gateway.config import Settings
+
+    try:
+        return Settings().reader
+    except Exception:  # listing readers must work before the gateway is configured
+        return None
+
+
+def _pcsc_rows(specs: Specs) -> list[dict[str, object]]:
     from ktp_gateway.reader.smartcard.pairs import find_pairs
     from ktp_gateway.reader.smartcard.pcsc import PcscContext
-    from ktp_gateway.specs import load_specs
 
-    specs = load_specs()
     with PcscContext() as context:
         names = context.list_readers()
         statuses = {s.name: s for s in context.statuses(names)}
         pairs = {p.card_reader: p for p in find_pairs(names, specs)}
     sam_slots = {p.sam_reader for p in pairs.values()}
-    rows = []
+    rows: list[dict[str, object]] = []
     for name in names:
         pair = pairs.get(name)
         role = "card slot" if pair else ("SAM slot" if name in sam_slots else "unpaired")
@@ -62,6 +113,7 @@ def _readers(args: argparse.Namespace) -> int:
         rows.append(
             {
                 "name": name,
+                "family": "pcsc",
                 "role": role,
                 "profile": pair.profile.id if pair else None,
                 "paired_with": pair.sam_reader if pair else None,
@@ -69,18 +121,30 @@ def _readers(args: argparse.Namespace) -> int:
                 "atr": status.atr.hex().upper() or None,
             }
         )
-    if args.json:
-        print(json.dumps({"readers": rows}, indent=2))
-        return 0
-    if not rows:
-        print("No PC/SC readers attached.")
-        return 0
-    print(f"{'READER':<28} {'ROLE':<10} {'PROFILE':<14} {'CARD':<5} ATR")
-    for row in rows:
-        card = "yes" if row["card_present"] else "no"
-        profile, atr = row["profile"] or "-", row["atr"] or "-"
-        print(f"{row['name']:<28} {row['role']:<10} {profile:<14} {card:<5} {atr}")
-    return 0
+    return rows
+
+
+def _integrated_rows(reader: ReaderSettings, specs: Specs) -> list[dict[str, object]]:
+    service = reader.integrated_readers(specs)
+    if service is None:
+        return []
+    try:
+        found = service.scan()
+    finally:
+        service.close()
+    return [
+        {
+            "name": info.name,
+            "family": "integrated",
+            "role": "integrated",
+            "profile": info.profile,
+            "paired_with": None,
+            "card_present": info.card_present,
+            "atr": None,
+            "port": info.path,
+        }
+        for info in found
+    ]
 
 
 def _parser() -> argparse.ArgumentParser:

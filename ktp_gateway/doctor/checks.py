@@ -4,7 +4,16 @@ configuration, versions. Families run side by side; steps within one run in orde
 
 from __future__ import annotations
 
-from ktp_gateway.doctor import agreement, configuration, desks, dukcapil, pcscd, readers, slots
+from ktp_gateway.doctor import (
+    agreement,
+    configuration,
+    desks,
+    dukcapil,
+    integrated,
+    pcscd,
+    readers,
+    slots,
+)
 from ktp_gateway.doctor.runner import Family, Step
 from ktp_gateway.doctor.versions import check_versions
 
@@ -16,8 +25,14 @@ HARDWARE: Family = (
     Step("slots", "reader slots", slots.check_slots, slots.HANG_FIX),
 )
 
+# The serial family beside PC/SC, not gated by pcscd.
+SERIAL: Family = (
+    Step("integrated", integrated.TITLE, integrated.check_integrated, integrated.HANG_FIX),
+)
+
 FAMILIES: tuple[Family, ...] = (
     HARDWARE,
+    SERIAL,
     (Step("agreement", "agreement", agreement.check_agreement, CONFIG_HANG),),
     (Step("dukcapil", "Dukcapil", dukcapil.check_dukcapil, dukcapil.HANG_FIX),),
     (
@@ -35,6 +50,7 @@ FAMILIES: tuple[Family, ...] = (
 # `doctor --desk`, on an officer's PC: its readers, its enrolment, the access point's answer.
 DESK_FAMILIES: tuple[Family, ...] = (
     HARDWARE,
+    SERIAL,
     (
         Step("desk_enrolment", "enrolment", desks.check_enrolment, CONFIG_HANG, gates=True),
         Step("desk_access_point", "access point", desks.check_access_point, desks.HANG_FIX),

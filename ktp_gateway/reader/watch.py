@@ -7,7 +7,10 @@ import queue
 import time
 from dataclasses import asdict
 
+from ktp_gateway.reader.events import EventSource
 from ktp_gateway.reader.monitor import ReaderEvent, ReaderMonitor
+from ktp_gateway.reader.serial.monitor import SerialMonitor
+from ktp_gateway.reader.serial.service import IntegratedReaders
 
 MARKS = {
     "reader_attached": "+ reader",
@@ -23,15 +26,26 @@ def render(event: ReaderEvent) -> str:
     stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
     detail = event.reader or (event.code or "")
     atr = f"  ATR {event.atr}" if event.atr else ""
-    return f"{stamp}  {MARKS[event.kind.value]}  {detail}{atr}"
+    family = f"  ({event.family})" if event.family else ""
+    return f"{stamp}  {MARKS[event.kind.value]}  {detail}{atr}{family}"
 
 
-def watch(*, as_json: bool, seconds: float | None = None) -> int:
-    """Print events until interrupted (or for `seconds`); no card data, only reader state."""
+def watch(
+    *,
+    as_json: bool,
+    seconds: float | None = None,
+    integrated: IntegratedReaders | None = None,
+    poll_seconds: float = 1.0,
+) -> int:
+    """Print events until interrupted (or for `seconds`); no card data, only reader state.
+    PC/SC readers, and the integrated ones (polled) when `integrated` is given."""
     events: queue.Queue[ReaderEvent] = queue.Queue()
-    monitor = ReaderMonitor()
-    monitor.add_listener(events.put)
-    monitor.start()
+    monitors: list[EventSource] = [ReaderMonitor()]
+    if integrated is not None:
+        monitors.append(SerialMonitor(integrated, interval=poll_seconds))
+    for monitor in monitors:
+        monitor.add_listener(events.put)
+        monitor.start()
     deadline = None if seconds is None else time.monotonic() + seconds
     try:
         while deadline is None or time.monotonic() < deadline:
@@ -43,5 +57,8 @@ def watch(*, as_json: bool, seconds: float | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        monitor.stop()
+        for monitor in monitors:
+            monitor.stop()
+        if integrated is not None:
+            integrated.close()
     return 0
