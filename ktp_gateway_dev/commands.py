@@ -16,6 +16,18 @@ from ktp_gateway_dev.demo import run_demo
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.finger and args.reader != "integrated":
+        raise SystemExit("--finger needs --reader integrated (only it matches on the device)")
+    if args.reader == "integrated":
+        if args.desks:
+            raise SystemExit("--desks runs the PC/SC virtual readers; drop --reader integrated")
+        from ktp_gateway_dev.integrated_demo import run_integrated_demo
+
+        return asyncio.run(
+            run_integrated_demo(
+                person=args.person, finger=args.finger, as_json=args.json, port=args.port
+            )
+        )
     if args.desks:
         from ktp_gateway_dev.desks_demo import run_desks_demo
 
@@ -70,6 +82,19 @@ def register(commands: Any) -> None:
         type=int,
         default=0,
         help="an office with N desk agents (1-2 on the virtual stack) and one access point",
+    )
+    demo.add_argument(
+        "--reader",
+        choices=("pcsc", "integrated"),
+        default="pcsc",
+        help="pcsc: the virtual card and SAM through pcscd (default); integrated: the "
+        "integrated-reader emulator on a serial pseudo-terminal",
+    )
+    demo.add_argument(
+        "--finger",
+        choices=("match", "no_match", "none"),
+        default=None,
+        help="with --reader integrated: ask for the holder's fingerprint; the finger put on",
     )
     demo.set_defaults(run=_demo)
     canary = commands.add_parser(

@@ -209,6 +209,20 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _card_line(card: dict[str, Any]) -> str:
+    if card.get("signature_checked_by") == ["device"]:
+        return "  card       read and authenticated inside the integrated reader"
+    signed = "; issuer signature verified" if card["signature_verified"] else ""
+    return f"  card       authenticated through the SAM{signed}"
+
+
+def _holder_lines(check: dict[str, Any] | None) -> list[str]:
+    if not check:
+        return []
+    finger = (check.get("finger") or "-").replace("_", " ")
+    return [f"  holder     {check['method']} ({finger}) on the device: {check['result']}"]
+
+
 def render(status: int, answer: dict[str, Any]) -> str:
     """The verification as an officer reads it."""
     if status != 200:
@@ -223,8 +237,8 @@ def render(status: int, answer: dict[str, Any]) -> str:
         f"  outcome    {answer['outcome'].upper()}",
         *([f"  desk       {card['desk']}"] if card.get("desk") else []),
         f"  reader     {card['reader']}",
-        "  card       authenticated through the SAM"
-        + ("; issuer signature verified" if card["signature_verified"] else ""),
+        _card_line(card),
+        *_holder_lines(answer.get("holder_check")),
         f"  registry   Dukcapil: {registry['status']}",
         "",
         f"  {'field':<18} {'card':<{COLUMN}} {'registry':<{COLUMN}} result",

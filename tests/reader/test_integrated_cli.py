@@ -84,3 +84,20 @@ def test_the_doctor_names_the_integrated_reader(
     emulator.unplug()
     [line] = run_doctor(env, "--json").lines("integrated")
     assert line["status"] == "ok" and "none found on" in line["summary"]
+
+
+@pytest.mark.parametrize(
+    ("finger", "outcome"), [("match", "verified"), ("no_match", "holder_mismatch")]
+)
+def test_the_integrated_demo_runs_end_to_end(tmp_path: Path, finger: str, outcome: str) -> None:
+    done = _cli(tmp_path, "demo", "--reader", "integrated", "--finger", finger, "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = json.loads(done.stdout)["response"]
+    assert answer["outcome"] == outcome and answer["registry"]["status"] == "found"
+    assert answer["holder_check"]["result"] == finger
+    assert answer["card"]["signature_checked_by"] == ["device"]
+
+
+def test_the_demo_refuses_a_finger_without_the_integrated_reader(tmp_path: Path) -> None:
+    done = _cli(tmp_path, "demo", "--finger", "match")
+    assert done.returncode != 0 and "--reader integrated" in done.stderr
