@@ -48,6 +48,7 @@ class IntegratedReaderEmulator:
         self.card_fingers = tuple(str(code) for code in CARD_FINGERS)  # what put answers
         self.opened = False
         self.commands: list[str] = []  # names received, in order (never arguments: officer ids)
+        self.busy_seconds = 0.0  # the device's own time, command received to answer written
         self._master = self._slave = -1
         self._plug()
 
@@ -134,9 +135,12 @@ class IntegratedReaderEmulator:
             return  # a command this device does not know: real devices stay silent too
         command = getattr(commands, key)
         header = command.header or command.name
-        if self._faulted(header):
-            return
-        getattr(self, f"_do_{key}")(header, args)
+        started = time.perf_counter()
+        try:
+            if not self._faulted(header):
+                getattr(self, f"_do_{key}")(header, args)
+        finally:
+            self.busy_seconds += time.perf_counter() - started
 
     def _faulted(self, header: str) -> bool:
         fault = self.fault
