@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from ktp_gateway.desks.ca import utc_now
 from ktp_gateway.desks.channel import DeskChannel
 from ktp_gateway.desks.hub import DeskHubObserver
 from ktp_gateway.desks.settings import DesksSettings
+from ktp_gateway_dev.demo import demo_client, gateway_env
+from ktp_gateway_dev.stack.desks import AccessPoint, access_point
 from ktp_gateway_dev.stack.pki import ServerPki, dev_server_pki
 from ktp_gateway_dev.stack.processes import free_port
 from tests.ops.conftest import prometheus_binary  # noqa: F401 - a fixture for the desk scrape test
@@ -105,3 +108,25 @@ def wait_until(check: Callable[[], bool], seconds: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the condition did not hold in time")
         time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class PlannedOffice:
+    """An access point's settings and its simulator's, before either process starts."""
+
+    point: AccessPoint
+    simulator_port: int
+    password: str
+    api_key: str
+
+
+def plan_office(folder: Path) -> PlannedOffice:
+    """An access point wired to a Dukcapil simulator (both started by the caller), with a
+    demo client key, its PKI and its data under `folder`."""
+    password = secrets.token_urlsafe(12)
+    simulator_port = free_port()
+    api_key, clients = demo_client(folder)
+    base = gateway_env(0, simulator_port, password, data_dir=folder / "ap", clients_file=clients)
+    point = access_point(base, dev_server_pki(folder / "pki"), folder / "ap")
+    point.api_key = api_key
+    return PlannedOffice(point, simulator_port, password, api_key)

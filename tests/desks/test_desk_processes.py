@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import signal
 import subprocess
 import time
@@ -20,13 +19,12 @@ from pathlib import Path
 import pytest
 
 from ktp_gateway.desk_agent.settings import DeskAgentSettings
-from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY, demo_client, gateway_env, simulator_process
-from ktp_gateway_dev.stack.desks import CLI, AccessPoint, Desk, access_point, run_cli
+from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY, simulator_process
+from ktp_gateway_dev.stack.desks import CLI, AccessPoint, Desk, run_cli
 from ktp_gateway_dev.stack.pcscd import PcscdService
-from ktp_gateway_dev.stack.pki import dev_server_pki
-from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.stack.processes import ManagedProcess
 from ktp_gateway_dev.stack.virtual import VirtualReaderPair
-from tests.desks.conftest import wait_until
+from tests.desks.conftest import plan_office, wait_until
 
 pytestmark = pytest.mark.pcsc
 
@@ -50,12 +48,8 @@ def office(
     reader_pair: VirtualReaderPair,
     second_reader_pair: VirtualReaderPair,
 ) -> Iterator[Office]:
-    password = secrets.token_urlsafe(12)
-    simulator_port = free_port()
-    api_key, clients = demo_client(tmp_path)
-    base = gateway_env(0, simulator_port, password, data_dir=tmp_path / "ap", clients_file=clients)
-    point = access_point(base, dev_server_pki(tmp_path / "pki"), tmp_path / "ap")
-    point.api_key = api_key
+    planned = plan_office(tmp_path)
+    point, simulator_port, password = planned.point, planned.simulator_port, planned.password
     desks = {
         "meja-1": Desk("meja-1", tmp_path / "meja-1", [reader_pair.card_reader]),
         "meja-2": Desk("meja-2", tmp_path / "meja-2", [second_reader_pair.card_reader]),

@@ -4,7 +4,6 @@ back (`ktp_gateway_desk_up`), with the repo's config and rules (tests/ops/promet
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import time
 from pathlib import Path
@@ -12,12 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ktp_gateway_dev.demo import demo_client, gateway_env, simulator_process
-from ktp_gateway_dev.stack.desks import Desk, access_point
+from ktp_gateway_dev.demo import simulator_process
+from ktp_gateway_dev.stack.desks import Desk
 from ktp_gateway_dev.stack.pcscd import PcscdService
-from ktp_gateway_dev.stack.pki import dev_server_pki
-from ktp_gateway_dev.stack.processes import free_port
 from ktp_gateway_dev.stack.virtual import VirtualReaderPair
+from tests.desks.conftest import plan_office
 from tests.ops.prometheus import PrometheusServer, render_config, render_rules
 
 pytestmark = pytest.mark.pcsc
@@ -42,12 +40,10 @@ def test_prometheus_sees_a_desk_go_away_and_come_back(
     reader_pair: VirtualReaderPair,
     prometheus_binary: Path,
 ) -> None:
-    password = secrets.token_urlsafe(12)
-    simulator_port = free_port()
-    api_key, clients = demo_client(tmp_path)
-    base = gateway_env(0, simulator_port, password, data_dir=tmp_path / "ap", clients_file=clients)
-    point = access_point(base, dev_server_pki(tmp_path / "pki"), tmp_path / "ap")
-    point.api_key = api_key
+    planned = plan_office(tmp_path)
+    point, simulator_port, password, api_key = (
+        planned.point, planned.simulator_port, planned.password, planned.api_key
+    )  # fmt: skip
     key_file = tmp_path / "scrape.key"
     key_file.write_text(api_key + "\n", encoding="utf-8")
     config = render_config(

@@ -16,10 +16,14 @@ router = APIRouter(prefix="/v1/desks", tags=["desks"])
 
 
 class DeskReaderOut(BaseModel):
-    """One reader pair at a desk: state only, never a serial or card data."""
+    """One reader at a desk (a PC/SC pair or an integrated reader): state only, never a
+    serial or card data."""
 
     name: str
-    family: Literal["pcsc"]
+    family: Literal["pcsc", "integrated"]
+    holder_checks: list[Literal["fingerprint"]] = Field(
+        default=[], description="Holder checks the reader can run on the device."
+    )
     profile: str
     card_present: bool
     sam_present: bool
