@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ktp_gateway import __version__
 from ktp_gateway.observability.namespace import NS
+
+log = structlog.get_logger("ktp_gateway.metrics")
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -49,8 +52,13 @@ def _pcsc_up() -> GaugeMetricFamily:
 class ReaderStateCollector(Collector):
     """Reader, card and SAM state, asked of the reader service at each scrape (never cached)."""
 
-    def __init__(self, snapshot: Callable[[], Iterable[ReaderState]]) -> None:
-        self._snapshot = snapshot
+    def __init__(
+        self,
+        snapshot: Callable[[], Iterable[ReaderState]],
+        serial: Callable[[], Iterable[ReaderState]] = list,
+    ) -> None:
+        self._snapshot = snapshot  # PC/SC readers: raises when pcscd cannot be asked
+        self._serial = serial  # integrated readers: reported whether or not pcscd is up
 
     def describe(self) -> Iterable[Metric]:
         # Declared so the registry refuses a second collector with the same names.
@@ -58,13 +66,19 @@ class ReaderStateCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         up = _pcsc_up()
+        pcsc_up = True
         try:
             states = list(self._snapshot())
         except Exception:  # a scrape must never fail because pcscd is down
-            up.add_metric([], 0)
+            states, pcsc_up = [], False
+        up.add_metric([], 1 if pcsc_up else 0)
+        try:
+            states += list(self._serial())
+        except Exception:  # nor because a serial port misbehaves
+            log.warning("integrated reader state unavailable at scrape")
+        if not pcsc_up and not states:
             yield up
             return
-        up.add_metric([], 1)
         attached, card, sam = _reader_families()
         for state in states:
             attached.add_metric([state.reader], 1 if state.attached else 0)
@@ -238,7 +252,9 @@ class GatewayMetrics:
 
     def watch_readers(self, readers: ReaderService) -> None:
         """Report reader state at scrape time from the reader service, and its failed taps."""
-        self.collectors.register(ReaderStateCollector(readers.snapshot))
+        self.collectors.register(
+            ReaderStateCollector(readers.pcsc_snapshot, readers.integrated_snapshot)
+        )
         readers.on_error = self.reader_error
 
     def watch_monitor(self, monitor: ReaderMonitor) -> None:

@@ -229,11 +229,26 @@ class ReaderService:
             lock.release()
         return "active"
 
-    def snapshot(self) -> list[ReaderState]:
-        """Reader state for the metrics collector (runs in the scrape's thread)."""
+    def pcsc_snapshot(self) -> list[ReaderState]:
+        """PC/SC reader state for the metrics collector (the scrape's thread); raises when
+        pcscd cannot be asked."""
+        pairs, status = self._statuses()
         return [
-            ReaderState(info.name, info.card_present, info.sam_state) for info in self._pcsc_list()
-        ] + [
+            ReaderState(
+                pair.card_reader,
+                status[pair.card_reader].card_present,
+                sam_state(
+                    status[pair.sam_reader].card_present,
+                    self._last_error.get(pair.card_reader),
+                    self.activation.status(pair),
+                ),
+            )
+            for pair in pairs
+        ]
+
+    def integrated_snapshot(self) -> list[ReaderState]:
+        """Integrated reader state for the metrics collector, pcscd or not."""
+        return [
             ReaderState(info.name, info.card_present, info.sam_state)
             for info in self._integrated_list()
         ]

@@ -233,3 +233,14 @@ def test_the_semester_report_counts_holder_checks_by_result(
     report = build_report(trail, date_range(today, today), agreement={"reference": "uji"})
     assert report.by_holder_check == {"match": 2, "no_match": 1, "unavailable": 1}
     assert "Holder checks" in to_html(report) and "BUDI" not in to_html(report)
+
+
+def test_metrics_report_the_integrated_reader_and_its_holder_checks(
+    client: TestClient, emulator: IntegratedReaderEmulator
+) -> None:
+    emulator.place("budi", finger="no_match")
+    assert _verify(client, holder_check="fingerprint")[0] == 200
+    text = client.get("/metrics").text
+    assert f'ktp_gateway_reader_card_present{{reader="{NAME}"}} 1.0' in text
+    assert f'ktp_gateway_holder_checks_total{{reader="{NAME}",result="no_match"}} 1.0' in text
+    assert "BUDI" not in text

@@ -170,3 +170,14 @@ def test_no_label_value_looks_like_a_nik_after_recording(
     assert values  # the scrape carried labelled series
     assert not [v for v in values if re.search(r"\d{16}", v)]
     assert NIK.encode() not in generate_latest(registry)
+
+
+def test_integrated_readers_are_reported_while_pcscd_is_down(registry: CollectorRegistry) -> None:
+    def broken() -> list[ReaderState]:
+        raise OSError("pcscd is not running")
+
+    serial = ReaderState("len442ektpreader SN-UJICOBA-0001", True, "present")
+    registry.register(ReaderStateCollector(broken, lambda: [serial]))
+    assert registry.get_sample_value("ktp_gateway_pcsc_up") == 0
+    labels = {"reader": serial.reader}
+    assert registry.get_sample_value("ktp_gateway_reader_card_present", labels) == 1
