@@ -12,10 +12,8 @@ no NIK or name is written.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
-import socket
 import statistics
 import tempfile
 import time
@@ -26,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from bench.stats import summary
+from bench.stats import record, summary
 from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY, demo_client, gateway_env, simulator_process
 from ktp_gateway_dev.stack.desks import Desk, access_point
 from ktp_gateway_dev.stack.pcscd import PcscdService
@@ -34,7 +32,6 @@ from ktp_gateway_dev.stack.pki import dev_server_pki
 from ktp_gateway_dev.stack.processes import free_port
 from ktp_gateway_dev.stack.virtual import VirtualReaderPair
 
-RESULTS = Path(__file__).parent / "results"
 PERSON = "budi"  # a synthetic person
 WARMUP = 3
 
@@ -103,19 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--taps", type=int, default=200, help="verifications per path")
     parser.add_argument("--out", type=Path, default=None, help="JSON path")
     args = parser.parse_args(argv)
-    result = {
-        "host": socket.gethostname(),
-        "cores": os.cpu_count(),
-        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        **measure(args.taps),
-    }
-    out = args.out or RESULTS / f"desk-hop-{time.strftime('%Y%m%d')}-{socket.gethostname()}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    result = record(measure(args.taps), "desk-hop", args.out)
     local, desk = result["local_ms"], result["desk_ms"]
     print(f"tap on the access point's reader  median {local['median']} ms  p99 {local['p99']} ms")
     print(f"tap through a desk agent          median {desk['median']} ms  p99 {desk['p99']} ms")
-    print(f"the desk hop adds {result['hop_median_ms']} ms median (target <= 5 ms): {out}")
+    print(f"the desk hop adds {result['hop_median_ms']} ms median (target <= 5 ms)")
+    print(f"written: {result['written']}")
     return 0
 
 

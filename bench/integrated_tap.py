@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
-import socket
 import tempfile
 import time
 from collections.abc import Sequence
@@ -32,14 +30,13 @@ from typing import Any
 import httpx
 
 from bench.stack import UNLIMITED
-from bench.stats import summary
+from bench.stats import record, summary
 from ktp_gateway.specs import load_specs
 from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY, demo_client, gateway_env, simulator_process
 from ktp_gateway_dev.integrated_demo import PROFILE_ID
 from ktp_gateway_dev.simulators.integrated import IntegratedReaderEmulator
 from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
 
-RESULTS = Path(__file__).parent / "results"
 PERSON = "budi"  # a synthetic person
 WARMUP = 3
 
@@ -113,19 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--taps", type=int, default=200, help="verifications")
     parser.add_argument("--out", type=Path, default=None, help="JSON path")
     args = parser.parse_args(argv)
-    result = {
-        "host": socket.gethostname(),
-        "cores": os.cpu_count(),
-        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        **measure(args.taps),
-    }
-    name = f"integrated-tap-{time.strftime('%Y%m%d')}-{socket.gethostname()}.json"
-    out = args.out or RESULTS / name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    result = record(measure(args.taps), "integrated-tap", args.out)
     for part, values in result["ms"].items():
         print(f"{part:<9} median {values['median']:>8} ms  p99 {values['p99']:>8} ms")
-    print(f"written: {out}")
+    print(f"written: {result['written']}")
     return 0
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import statistics
+import time
 from pathlib import Path
+from typing import Any
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -47,3 +51,21 @@ def rss_bytes(pid: int) -> int:
 def load_average() -> float:
     """The 1-minute load average (first field of /proc/loadavg)."""
     return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def record(measured: dict[str, Any], prefix: str, out: Path | None = None) -> dict[str, Any]:
+    """`measured` stamped with the machine and the time, written as JSON to `out` (default:
+    bench/results/<prefix>-<date>-<host>.json); the stamped result, with `written` its path."""
+    host = socket.gethostname()
+    result = {
+        "host": host,
+        "cores": os.cpu_count(),
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **measured,
+    }
+    path = (
+        out or Path(__file__).parent / "results" / f"{prefix}-{time.strftime('%Y%m%d')}-{host}.json"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return {**result, "written": str(path)}

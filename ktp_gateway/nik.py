@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from stdnum.exceptions import ValidationError
 from stdnum.id import nik as stdnum_nik
 
 from ktp_gateway.errors import ErrorCode, RequestError
+
+_SIXTEEN_ASCII_DIGITS = re.compile(r"[0-9]{16}")
 
 
 class InvalidNikError(RequestError):
@@ -18,6 +22,10 @@ def validate_nik(value: str) -> str:
     """Return the NIK in compact form, or raise `InvalidNikError` (never echoing the value)."""
     if not isinstance(value, str):
         raise InvalidNikError("NIK must be a string of 16 digits")
+    # Exactly as typed: stdnum would drop spaces, dashes and dots and take other scripts' digits,
+    # and a caller must learn that its NIK field holds something else than 16 digits.
+    if _SIXTEEN_ASCII_DIGITS.fullmatch(value) is None:
+        raise InvalidNikError("NIK must be exactly 16 ASCII digits (0-9), nothing else")
     try:
         compact = str(stdnum_nik.validate(value))
     except ValidationError as exc:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ktp_gateway.api.limits import RateLimits, TokenBucket
 from ktp_gateway.callers.clients import ALL_FIELDS, AuthMethod, Caller, ClientDirectory
-from ktp_gateway.callers.keys import parse_key
+from ktp_gateway.callers.keys import decoy_hash, parse_key, verify_secret
 from ktp_gateway.config import Settings
 
 
@@ -28,6 +28,7 @@ class CallerAccess:
             limits=RateLimits(
                 TokenBucket(limits.client_per_minute, limits.client_burst),
                 TokenBucket(limits.officer_per_minute, limits.officer_burst),
+                TokenBucket(limits.key_checks_per_minute, limits.key_check_burst),
             ),
         )
 
@@ -35,15 +36,28 @@ class CallerAccess:
     def enabled(self) -> bool:
         return self.clients is not None or self.mtls
 
-    async def by_key(self, token: str | None) -> Caller | None:
-        """The client whose API key this is; the scrypt check runs off the event loop."""
-        presented = parse_key(token) if token else None
-        if presented is None or self.clients is None:
+    async def by_key(self, token: str | None, source: str = "-") -> Caller | None:
+        """The client whose API key this is; the scrypt check runs off the event loop.
+
+        A key verified before answers from the cache; any other (a wrong secret, an unknown,
+        expired or malformed id) costs one scrypt, paid from `source`'s key-check budget first
+        (429 `rate_limited` when it is spent: no scrypt at all).
+        """
+        if not token or self.clients is None:
             return None
-        cached = self.clients.check_cached(presented)
-        if cached is not None:
-            return cached
-        return await asyncio.to_thread(self.clients.check, presented)
+        presented = parse_key(token)
+        if presented is not None:
+            cached = self.clients.check_cached(presented)
+            if cached is not None:
+                return cached
+        self.limits.check_key_check(source)
+        if presented is None:  # malformed: the same cost as a wrong key, and no caller
+            await asyncio.to_thread(verify_secret, token, decoy_hash())
+            return None
+        caller = await asyncio.to_thread(self.clients.check, presented)
+        if caller is not None:
+            self.limits.key_checks.refund(source)
+        return caller
 
     def by_certificate(self, common_name: str) -> Caller | None:
         """A client CA alone admits every certificate it signed; a clients file must list it."""

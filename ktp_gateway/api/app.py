@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         jobs = built.jobs = JobStore(
             result_ttl=built.settings.jobs.result_ttl_seconds,
             max_jobs=built.settings.jobs.max_jobs,
+            max_per_client=built.settings.jobs.max_jobs_per_client,
         )
         built.outbox = built.outbox or _outbox(built)
         if built.outbox is not None:
@@ -130,6 +131,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         version=__version__,
         summary="KTP-el + Dukcapil identity verification that stores no population data.",
         lifespan=lifespan,
+        # No interactive pages: they would be open routes (and fetch scripts from a CDN); the
+        # contract is /openapi.json, for any OpenAPI viewer or client generator.
+        docs_url=None,
+        redoc_url=None,
     )
     errors.register(app)
     app.add_middleware(BodyLimit)  # inside the plumbing: a 413 still gets its request id

@@ -43,7 +43,8 @@ async def authenticate(
         common_name = cert_name_from_scope(request.scope)
         caller = access.by_certificate(common_name) if common_name else None
         if caller is None:
-            caller = await access.by_key(bearer.credentials if bearer else api_key)
+            source = request.client.host if request.client else "-"
+            caller = await access.by_key(bearer.credentials if bearer else api_key, source)
     if caller is None:
         raise Unauthorized("authentication required")
     request.state.caller = caller

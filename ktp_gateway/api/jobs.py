@@ -59,17 +59,30 @@ Work = Callable[[threading.Event], Awaitable[BaseModel]]
 class JobStore:
     """In-memory jobs with a bound on how many exist and a short life after they finish."""
 
-    def __init__(self, *, result_ttl: float, max_jobs: int) -> None:
+    def __init__(
+        self, *, result_ttl: float, max_jobs: int, max_per_client: int | None = None
+    ) -> None:
         self.result_ttl = result_ttl
         self.max_jobs = max_jobs
+        self.max_per_client = max_jobs if max_per_client is None else max_per_client
         self._jobs: dict[str, Job] = {}
 
     def __len__(self) -> int:
         return len(self._jobs)
 
     def start(self, owner: str, work: Work) -> Job:
-        """Run `work(cancel_event)` in the background as a new job of `owner`."""
-        if len(self._jobs) >= self.max_jobs:
+        """Run `work(cancel_event)` in the background as a new job of `owner`.
+
+        Fair shares: an owner holds at most `max_per_client` jobs, and once `max_jobs` are
+        held only an owner holding none gets one (owners are the clients file's, so the total
+        stays bounded): one client's flood is refused, never another client's first job.
+        """
+        held = sum(1 for job in self._jobs.values() if job.owner == owner)
+        if held >= self.max_per_client:
+            raise RateLimited(
+                "this client holds its share of verification jobs", retry_after=self.result_ttl
+            )
+        if held and len(self._jobs) >= self.max_jobs:
             raise RateLimited("too many verification jobs held", retry_after=self.result_ttl)
         job = Job(id=uuid.uuid4().hex, owner=owner)
         self._jobs[job.id] = job

@@ -51,6 +51,12 @@ class TokenBucket:
                 self._prune(now)
             return 0.0
 
+    def refund(self, key: str) -> None:
+        """Give back the token `take` spent (the check it paid for went well)."""
+        with self._lock:
+            tokens, at = self._buckets.get(key, (self.burst, self._clock()))
+            self._buckets[key] = (min(self.burst, tokens + 1), at)
+
     def _prune(self, now: float) -> None:
         full = [
             key
@@ -62,11 +68,22 @@ class TokenBucket:
 
 
 class RateLimits:
-    """The gateway's two limits: per client application and per officer."""
+    """The gateway's limits: per client application, per officer, and per source address for
+    key checks that are not already known good (each costs a scrypt)."""
 
-    def __init__(self, client: TokenBucket, officer: TokenBucket) -> None:
+    def __init__(
+        self, client: TokenBucket, officer: TokenBucket, key_checks: TokenBucket | None = None
+    ) -> None:
         self.client = client
         self.officer = officer
+        self.key_checks = key_checks or TokenBucket(30, 10)
+
+    def check_key_check(self, source: str) -> None:
+        """Spend one of `source`'s key checks before the scrypt runs (429 when none is left);
+        a check that admits a caller gives it back, so only failures use the budget up."""
+        wait = self.key_checks.take(source)
+        if wait:
+            raise RateLimited("too many failed authentications from this address", retry_after=wait)
 
     def check_client(self, name: str) -> None:
         wait = self.client.take(name)

@@ -13,13 +13,16 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ktp_gateway.api.errors import unexpected
 
 log = structlog.get_logger("ktp_gateway.api")
 
+# The caller closed the connection before the answer (nginx's 499): never counted as a 5xx.
+CLIENT_CLOSED_REQUEST = 499
+CLIENT_DISCONNECTED = "client_disconnected"
 HttpObserver = Callable[[str, str, int, float], None]  # method, route template, status, seconds
 
 # Set on every response, replacing whatever a route set: nothing downstream may cache it.
@@ -66,6 +69,8 @@ class Plumbing:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, marked)
+            except ClientDisconnect:
+                pass  # the caller hung up mid-body: nobody to answer (recorded below)
             except Exception as exc:
                 if responded:
                     raise
@@ -74,6 +79,9 @@ class Plumbing:
                 response = await unexpected(Request(scope, receive), exc)
                 await response(scope, receive, marked)
             finally:
+                if not responded:  # the caller went away before an answer: its act, not ours
+                    status = CLIENT_CLOSED_REQUEST
+                    state.setdefault("error_code", CLIENT_DISCONNECTED)
                 self._record(scope, status, time.perf_counter() - started)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ktp_gateway.api.accountability import Accountable
 from ktp_gateway.desks.identity import DESK_NAME
@@ -25,6 +26,26 @@ DESK_FIELD_DESCRIPTION = (
     "The desk whose reader to tap (GET /v1/desks); absent: a reader on the gateway itself."
 )
 DeskName = Annotated[str, Field(pattern=DESK_NAME.pattern, examples=["meja-1"])]
+_DIGIT_RUN = re.compile(r"\d{12}")
+
+
+def _reader_name(value: str) -> str:
+    if _DIGIT_RUN.search(value):
+        raise ValueError("a reader name never holds a run of 12 or more digits")
+    return value
+
+
+# As PC/SC and the integrated family name readers: printable ASCII, at most 128 characters.
+ReaderName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x20-\x7e]+$",
+        examples=["ACS ACR1281 1S Dual Reader PICC 00 00"],
+    ),
+    AfterValidator(_reader_name),
+]
 
 
 class HolderCheckRequest(_In):
@@ -61,7 +82,7 @@ class HolderCheckOut(BaseModel):
 
 class VerificationRequest(Accountable, FieldChoice):
     desk: DeskName | None = Field(default=None, description=DESK_FIELD_DESCRIPTION)
-    reader: str | None = Field(
+    reader: ReaderName | None = Field(
         default=None,
         description="Card reader name; default: a free KTP-el reader, one holding a card first.",
     )

@@ -89,6 +89,22 @@ def _check_text(key: str, value: str) -> None:
         raise AuditError(f"audit value {key!r} looks like a NIK; it is never recorded")
 
 
+def recordable(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`data` without the values the trail refuses (too long, NIK-shaped, not a scalar), and
+    the keys left out: an attempt is recorded with them missing rather than not at all."""
+    kept: dict[str, Any] = {}
+    left_out: list[str] = []
+    for key, value in data.items():
+        try:
+            checked({key: value})
+        except AuditError:
+            left_out.append(key)
+            kept[key] = None
+        else:
+            kept[key] = value
+    return kept, left_out
+
+
 def checked(data: Mapping[str, Any]) -> dict[str, Value]:
     """Flat scalars and lists of short names only; anything NIK-shaped is refused."""
     out: dict[str, Value] = {}

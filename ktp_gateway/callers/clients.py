@@ -20,7 +20,7 @@ import structlog
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ktp_gateway.callers.keys import PresentedKey, valid_hash, verify_secret
+from ktp_gateway.callers.keys import PresentedKey, decoy_hash, valid_hash, verify_secret
 from ktp_gateway.domain import GrantedField
 from ktp_gateway.errors import ConfigurationError
 
@@ -189,9 +189,11 @@ class ClientDirectory:
         return _caller(found[0], AuthMethod.API_KEY, presented.key_id)
 
     def check(self, presented: PresentedKey) -> Caller | None:
-        """The caller if the key is listed, unexpired and its secret matches (one scrypt)."""
+        """The caller if the key is listed, unexpired and its secret matches (one scrypt, also
+        for an id that is unknown or expired: the same time whatever the id)."""
         found = self._find_key(presented.key_id)
         if found is None or not self._usable(found[1]):
+            verify_secret(presented.secret, decoy_hash())
             return None
         client, key = found
         if not verify_secret(presented.secret, key.hash):

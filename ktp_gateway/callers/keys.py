@@ -8,6 +8,7 @@ of the clients file lets nobody call the API.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -53,6 +54,14 @@ def hash_key(key: str) -> str:
     digest = _scrypt(presented.secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
     return f"scrypt$n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}${encoded[0]}${encoded[1]}"
+
+
+@functools.cache
+def decoy_hash() -> str:
+    """A hash no key matches, with the parameters every new key gets: checked in place of a
+    key id that is unknown, expired or malformed, so that a wrong key costs the same scrypt
+    whatever its id (no caller learns which ids are live from the time of a 401)."""
+    return hash_key(new_key()[1])
 
 
 def valid_hash(stored: str) -> bool:

@@ -99,6 +99,11 @@ class LimitSettings(_Section):
     officer_per_minute: float = Field(default=30, gt=0)
     # Requests one officer may make at once before officer_per_minute paces them.
     officer_burst: int = Field(default=10, ge=1)
+    # API-key checks per minute from one source address that are not a key already verified
+    # (each costs a scrypt); one that admits its caller is given back, so this paces failures.
+    key_checks_per_minute: float = Field(default=30, gt=0)
+    # Such checks one address may make at once before key_checks_per_minute paces them.
+    key_check_burst: int = Field(default=10, ge=1)
 
 
 class JobSettings(_Section):
@@ -108,8 +113,11 @@ class JobSettings(_Section):
     result_ttl_seconds: float = Field(default=10.0, gt=0, le=300)
     # Longest long poll (`GET /v1/verifications/{id}?wait=`) in seconds; a longer wait is cut.
     max_poll_seconds: float = Field(default=30.0, gt=0, le=120)
-    # Jobs held at once (running, or finished and not yet dropped); one more: 429 `rate_limited`.
+    # Jobs held at once (running, or finished and not yet dropped); one more: 429 `rate_limited`
+    # (a client holding none still gets one: one client cannot deny jobs to the others).
     max_jobs: int = Field(default=32, ge=1, le=1024)
+    # Jobs one client application may hold at once: its share, so a flood stays its own.
+    max_jobs_per_client: int = Field(default=8, ge=1, le=1024)
 
 
 class ClaimSettings(_Section):

@@ -25,7 +25,7 @@ from pathlib import Path
 import structlog
 from prometheus_client import CollectorRegistry
 
-from ktp_gateway.audit.chain import AuditError, Kind, Record
+from ktp_gateway.audit.chain import AuditError, Kind, Record, recordable
 from ktp_gateway.audit.store import AuditTrail
 from ktp_gateway.config import Settings
 from ktp_gateway.domain import (
@@ -341,6 +341,9 @@ class Policy:
             await self._record(access.audit_data(latency, self.agreement), failure)
 
     async def _record(self, data: dict[str, object], failure: BaseException | None) -> None:
+        kept, left_out = recordable(data)
+        if left_out:  # a request value the trail cannot hold: the attempt is recorded without it
+            data = {**kept, "values_left_out": left_out}
         try:
             await self.record(Kind.ACCESS, data)
         except AuditError:

@@ -185,3 +185,16 @@ def test_an_officer_nip_is_recorded_but_a_nik_never(tmp_path: Path) -> None:
     assert record.data["officer_id"] == "198501012010011001"
     with pytest.raises(AuditError):
         trail.append(Kind.ACCESS, {"officer_id": "3171011505809901"})
+
+
+def test_a_value_the_trail_refuses_leaves_the_record_not_the_attempt(tmp_path: Path) -> None:
+    from ktp_gateway.audit.chain import recordable
+
+    data = {"outcome": "error", "reader": "R" * 300, "officer_id": "3171011505809901", "x": 1}
+    kept, left_out = recordable(data)
+    assert left_out == ["reader", "officer_id"]
+    assert kept == {"outcome": "error", "reader": None, "officer_id": None, "x": 1}
+    trail = AuditTrail(tmp_path)
+    record = trail.append(Kind.ACCESS, {**kept, "values_left_out": left_out})
+    assert record.data["values_left_out"] == ["reader", "officer_id"]
+    assert verify_trail(trail).intact

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from ktp_gateway.api.accountability import Accountable
 from ktp_gateway.api.auth import CallerDep, limit_officer
 from ktp_gateway.api.deps import RegistryDep, Services, ServicesDep, get_taps
-from ktp_gateway.api.models import DESK_FIELD_DESCRIPTION, DeskName, Source
+from ktp_gateway.api.models import DESK_FIELD_DESCRIPTION, DeskName, ReaderName, Source
 from ktp_gateway.api.routes.verifications import CARD_SOURCE, REGISTRY_SOURCE
 from ktp_gateway.claims.model import Claims
 from ktp_gateway.claims.verify import ClaimResult, Thresholds, check_claims
@@ -39,7 +39,7 @@ class ClaimsVerificationRequest(Accountable):
         examples=["3171011505809901"],
     )
     desk: DeskName | None = Field(default=None, description="card mode: " + DESK_FIELD_DESCRIPTION)
-    reader: str | None = Field(default=None, description="card mode: the reader to use")
+    reader: ReaderName | None = Field(default=None, description="card mode: the reader to use")
     wait_seconds: float | None = Field(default=None, ge=0, description="card mode: card wait")
     claims: Claims
 

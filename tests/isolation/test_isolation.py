@@ -1,0 +1,106 @@
+"""The API isolation findings, each reproduced against the real gateway process with two clients
+of different grants: what one client can do to another, or to the audit trail, or to the
+service's own counts."""
+
+from __future__ import annotations
+
+import time
+
+from tests.isolation.conftest import ACCOUNTABLE, BUDI, Gateway
+
+CASE, INTAKE = "lpsk-case-app", "lpsk-intake"
+
+
+def _metric(gateway: Gateway, name: str, **labels: str) -> float:
+    status, text, _ = gateway.call("GET", "/metrics", CASE)
+    assert status == 200
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    total = 0.0
+    for line in str(text).splitlines():
+        if line.startswith(name + "{"):
+            inside = line[len(name) + 1 : line.index("}")]
+            if all(part in inside.split(",") for part in wanted.split(",")):
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_a_nik_is_sixteen_ascii_digits_and_nothing_else(gateway: Gateway) -> None:
+    for typed in (
+        BUDI + "\n", " " + BUDI, "3171-0115-0580-9901", "3171.0115.0580.9901",
+        "3171 0115 0580 9901", "".join(chr(0xFF10 + int(digit)) for digit in BUDI), BUDI + "0",
+    ):  # fmt: skip
+        status, body, _ = gateway.call(
+            "POST", "/v1/nik-lookups", CASE, {**ACCOUNTABLE, "nik": typed}
+        )
+        assert (status, body["code"]) == (422, "invalid_nik"), typed
+    status, _, _ = gateway.call("POST", "/v1/nik-lookups", CASE, {**ACCOUNTABLE, "nik": BUDI})
+    assert status == 200
+
+
+def test_no_interactive_page_is_served_open(gateway: Gateway) -> None:
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        status, _, _ = gateway.call("GET", path, None)
+        assert status in {401, 404}, path
+    status, contract, _ = gateway.call("GET", "/openapi.json", None)
+    assert status == 200 and contract["openapi"].startswith("3.")
+
+
+def test_a_client_hanging_up_mid_body_is_no_server_error(gateway: Gateway) -> None:
+    before = _metric(gateway, "ktp_gateway_http_requests_total", status="500")
+    head = (
+        "POST /v1/nik-lookups HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {gateway.keys[CASE]}\r\nContent-Length: 400\r\n\r\n"
+        '{"officer_id": "PETUGAS'
+    )
+    for _ in range(3):
+        gateway.raw(head.encode())
+    time.sleep(0.5)
+    assert _metric(gateway, "ktp_gateway_http_requests_total", status="500") == before
+    assert _metric(gateway, "ktp_gateway_http_requests_total", status="499") >= 3
+    assert '"code": "client_disconnected"' in gateway.log.read_text()
+
+
+def test_one_client_flooding_async_jobs_leaves_the_other_its_own(gateway: Gateway) -> None:
+    body = {**ACCOUNTABLE, "mode": "async", "wait_seconds": 30, "reader": "Tidak Ada 00 00"}
+    answers = [gateway.call("POST", "/v1/verifications", CASE, body)[0] for _ in range(6)]
+    assert answers.count(202) == 3 and answers.count(429) == 3  # its share, then refused
+    status, job, _ = gateway.call("POST", "/v1/verifications", INTAKE, body)
+    assert status == 202, job  # the other client still gets a job
+
+
+def test_reader_values_are_bounded_where_parsed_and_a_refused_tap_is_audited(
+    gateway: Gateway,
+) -> None:
+    for reader in ("R" * 300, "Reader 317101150580990100", "Reader\u0000"):
+        status, body, _ = gateway.call(
+            "POST", "/v1/verifications", CASE, {**ACCOUNTABLE, "reader": reader}
+        )
+        assert (status, body["code"]) == (422, "invalid_request"), reader
+    before = len(gateway.audit())
+    status, body, _ = gateway.call(
+        "POST", "/v1/verifications", CASE, {**ACCOUNTABLE, "reader": "Pembaca Tidak Ada 00 00"}
+    )
+    assert status in {404, 503}, body
+    [record] = [r for r in gateway.audit()[before:] if r["kind"] == "access"]
+    assert record["data"]["reader"] == "Pembaca Tidak Ada 00 00"
+    assert record["data"]["outcome"] == "error" and record["data"]["code"] == body["code"]
+
+
+def test_key_checks_are_paced_per_source_before_any_scrypt(gateway: Gateway) -> None:
+    for client in (CASE, INTAKE):  # both keys verified once: they answer from the cache now
+        assert gateway.call("GET", "/v1/caller", client)[0] == 200
+    live = gateway.keys[CASE]
+    wrong = live[: live.rindex("_") + 1] + "x" * 43
+    statuses = [
+        gateway.call("GET", "/v1/caller", None, headers=_bearer(wrong))[0] for _ in range(14)
+    ]
+    assert statuses[:10] == [401] * 10 and 429 in statuses[10:]
+    status, body, headers = gateway.call("GET", "/v1/caller", None, headers=_bearer(wrong))
+    assert status == 429 and body["code"] == "rate_limited"
+    assert "retry-after" in {name.lower() for name in headers}
+    for client in (CASE, INTAKE):  # known keys still pass: no scrypt, no budget
+        assert gateway.call("GET", "/v1/caller", client)[0] == 200
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
