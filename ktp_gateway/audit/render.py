@@ -111,11 +111,15 @@ def _month_chart(report: UsageReport) -> str:
         total = sum(report.by_month[month].values())
         parts.append(_text(x + bar / 2, y - 4, str(total), anchor="middle"))
         parts.append(_text(x + bar / 2, height + 16, month, anchor="middle"))
-    for op_index, operation in enumerate(operations):
-        x = left + op_index * 170
-        parts.append(_rect(x, height + 34, 12, 12, _COLOURS[op_index % len(_COLOURS)]))
-        parts.append(_text(x + 16, height + 45, operation, size=12))
-    return _svg(60 * len(months) + 60, height + 60, "Accesses per month", parts)
+    for op_index, operation in enumerate(operations):  # one legend row each: never cut off
+        y = height + 30 + op_index * 18
+        parts.append(_rect(left, y, 12, 12, _COLOURS[op_index % len(_COLOURS)]))
+        parts.append(_text(left + 16, y + 11, operation, size=12))
+    width = max(60 * len(months) + 60, 320)
+    return _svg(width, height + 40 + 18 * len(operations), "Accesses per month", parts)
+
+
+LABEL_CHARS = 26  # what fits left of the bars at 12 px; the table below has the full name
 
 
 def _bar_chart(title: str, counts: dict[str, int]) -> str:
@@ -127,7 +131,8 @@ def _bar_chart(title: str, counts: dict[str, int]) -> str:
     for index, (name, count) in enumerate(counts.items()):
         y = 5 + index * row
         size = round(count / peak * 380)
-        parts.append(_text(label - 6, y + 14, name, size=12, anchor="end"))
+        shown = name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "\u2026"
+        parts.append(_text(label - 6, y + 14, shown, size=12, anchor="end"))
         parts.append(_rect(label, y, size, 16, _COLOURS[0]))
         parts.append(_text(label + size + 4, y + 13, str(count)))
     return _svg(640, row * len(counts) + 10, title, parts)
@@ -157,7 +162,10 @@ def to_html(report: UsageReport) -> str:
         f"<tr><td>{escape(k)}</td><td class=n>{v}</td></tr>" for k, v in summary.items()
     )
     return_rows = (
-        f"<tr><td>queued after verifications</td><td class=n>{returns.queued}</td></tr>"
+        f"<tr><td>queued (by verifications and by the case application)</td>"
+        f"<td class=n>{returns.queued}</td></tr>"
+        f"<tr><td>sent by the case application (POST /v1/return-data)</td>"
+        f"<td class=n>{returns.submitted}</td></tr>"
         f"<tr><td>delivered to Dukcapil</td><td class=n>{returns.delivered}</td></tr>"
         f"<tr><td>failed attempts (retried)</td><td class=n>{returns.failed_attempts}</td></tr>"
         f"<tr><td>dead-lettered</td><td class=n>{returns.dead_lettered}</td></tr>"

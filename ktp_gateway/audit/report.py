@@ -21,6 +21,8 @@ from ktp_gateway.audit.store import AuditTrail
 from ktp_gateway.audit.verify import verify_trail
 from ktp_gateway.errors import ConfigurationError
 
+RETURN_DATA = "return_data"  # the operation word of a data balikan submission (privacy.policy)
+
 _SEMESTER = re.compile(r"^(\d{4})-([12])$")
 # Error codes that are incidents of the reader, the card link or the SAM (not of the request).
 INCIDENT_PREFIXES = ("reader_", "sam_", "card_", "no_card")
@@ -68,6 +70,7 @@ class ReturnData(BaseModel):
     """Data balikan: queued and delivered in the period (trail); pending and dead now (outbox)."""
 
     queued: int = 0
+    submitted: int = 0  # by POST /v1/return-data (each audited with its officer and purpose)
     delivered: int = 0
     failed_attempts: int = 0
     dead_lettered: int = 0
@@ -133,7 +136,11 @@ def build_report(
     """Count the period's records; verify the whole trail; ask the outbox what is pending."""
     verdict = verify_trail(trail)
     records = [r for r in trail.records() if period.contains(r.when)]
-    accesses = [r for r in records if r.kind is Kind.ACCESS]
+    # Data balikan sent by a client is audited like an access but is none: counted apart.
+    accesses = [
+        r for r in records if r.kind is Kind.ACCESS and r.data.get("operation") != RETURN_DATA
+    ]
+    admitted = [r for r in accesses if r.data.get("outcome") != "refused"]
     months = {month: Counter[str]() for month in _months(period)}
     for record in accesses:
         months[record.when.astimezone(dt.UTC).strftime("%Y-%m")][_text(record, "operation")] += 1
@@ -162,8 +169,10 @@ def build_report(
         by_operation=_count(accesses, "operation"),
         by_outcome=_count(accesses, "outcome"),
         by_holder_check=_count((r for r in accesses if r.data.get("holder_check")), "holder_check"),
-        by_purpose=_count(accesses, "purpose"),
-        by_officer=_count(accesses, "officer_id"),
+        # Admitted accesses only: a refused attempt's purpose or officer may be invented, and
+        # is never printed as if it were the agreement's; refusals are counted by reason below.
+        by_purpose=_count(admitted, "purpose"),
+        by_officer=_count(admitted, "officer_id"),
         by_client=_count(accesses, "client"),
         refusals=_count((r for r in accesses if r.data.get("outcome") == "refused"), "code"),
         incidents=_count(incidents, "code"),
@@ -188,6 +197,13 @@ def _return_data(
 ) -> ReturnData:
     deliveries = Counter(str(r.data.get("outcome")) for r in records if r.kind is Kind.RETURN_DATA)
     queued = sum(1 for r in records if r.kind is Kind.ACCESS and r.data.get("return_data_queued"))
+    submitted = sum(
+        1
+        for r in records
+        if r.kind is Kind.ACCESS
+        and r.data.get("operation") == RETURN_DATA
+        and r.data.get("outcome") == "queued"
+    )
     counts: dict[str, int] | None = None
     if outbox_counts is not None:
         try:
@@ -197,6 +213,7 @@ def _return_data(
     failed = {"failed", "dead"}
     return ReturnData(
         queued=queued,
+        submitted=submitted,
         delivered=sum(n for outcome, n in deliveries.items() if outcome not in failed),
         failed_attempts=deliveries["failed"],
         dead_lettered=deliveries["dead"],

@@ -66,6 +66,11 @@ class ClientEntry(_Strict):
         description="may receive the members of a family card (KK); default: only if `fields` "
         "is not narrowed",
     )
+    outbox_operator: bool = Field(
+        default=False,
+        description="sees and retries every client's data balikan items (an operator's tool); "
+        "any other client sees only its own",
+    )
 
 
 class ClientsFile(_Strict):
@@ -99,10 +104,17 @@ class Caller:
     key_id: str | None = None
     photo: bool = True  # may receive face photos (the card's or the registry's)
     family: bool = True  # may receive the members of a person's family card (KK)
+    outbox_operator: bool = False  # sees every client's data balikan items
+
+    @property
+    def outbox_scope(self) -> str | None:
+        """Whose outbox items this caller sees: its own (its name), or all (None)."""
+        return None if self.outbox_operator else self.name
 
 
 ALL_FIELDS = frozenset(GrantedField)
-ANONYMOUS = Caller(name="local", method=AuthMethod.NONE, fields=ALL_FIELDS)
+# Without configured authentication there is one caller, the machine's own: it operates the outbox.
+ANONYMOUS = Caller(name="local", method=AuthMethod.NONE, fields=ALL_FIELDS, outbox_operator=True)
 
 
 def _caller(entry: ClientEntry, method: AuthMethod, key_id: str | None = None) -> Caller:
@@ -115,6 +127,7 @@ def _caller(entry: ClientEntry, method: AuthMethod, key_id: str | None = None) -
         key_id=key_id,
         photo=unnarrowed if entry.photo is None else entry.photo,
         family=unnarrowed if entry.family is None else entry.family,
+        outbox_operator=entry.outbox_operator,
     )
 
 

@@ -70,6 +70,7 @@ class Operation(StrEnum):
     VERIFICATION = "verification"  # card read, then the registry
     NIK_LOOKUP = "nik_lookup"  # registry only
     CLAIMS_VERIFICATION = "claims_verification"  # by NIK or by card; no value released
+    RETURN_DATA = "return_data"  # data balikan queued for Dukcapil (not an access to data)
 
 
 @dataclass(frozen=True, slots=True)

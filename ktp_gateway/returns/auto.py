@@ -33,6 +33,8 @@ async def queue_after_verification(
     found: bool,
     nomor_register: str | None,
     nomor_sk: str | None,
+    owner: str | None = None,
+    officer: str | None = None,
 ) -> ReturnDataReceipt | None:
     """Queue the item when everything it needs is there; None when nothing was asked."""
     if outbox is None or not outbox.settings.auto_after_verification:
@@ -40,7 +42,7 @@ async def queue_after_verification(
     if not (found and nomor_register and nomor_sk):
         return None
     try:
-        item, _ = await outbox.enqueue(nik, nomor_register, nomor_sk)
+        item, _ = await outbox.enqueue(nik, nomor_register, nomor_sk, owner=owner, officer=officer)
     except GatewayError as exc:
         log.error("returns.auto_queue_failed", code=exc.code.value)
         return ReturnDataReceipt(queued=False, code=exc.code.value)

@@ -73,10 +73,18 @@ class Outbox:
     # -- the API's side ----------------------------------------------------------------------
 
     async def enqueue(
-        self, nik: str, nomor_register: str, nomor_sk: str, *, caller_key: str | None = None
+        self,
+        nik: str,
+        nomor_register: str,
+        nomor_sk: str,
+        *,
+        caller_key: str | None = None,
+        owner: str | None = None,
+        officer: str | None = None,
     ) -> tuple[ReturnDataItem, bool]:
-        """Store an item durably (or find its twin); the item and whether it is new."""
-        payload = Payload(validate_nik(nik), nomor_register, nomor_sk, caller_key or None)
+        """Store an item durably (or find its twin among `owner`'s); the item and whether it
+        is new. `owner` (the client application) and `officer` are who answers for it."""
+        payload = Payload(validate_nik(nik), nomor_register, nomor_sk, caller_key or None, owner)
         item_id = uuid.uuid4().hex
         now = self._clock()
         # The item's key under the current sealing key, and under the previous ones: its twin
@@ -92,6 +100,8 @@ class Outbox:
             lease_until=None,
             last_error=None,
             created_at=now,
+            owner=owner,
+            officer=officer,
         )
         stored, created = await asyncio.to_thread(self.store.add, row, previous)
         if created:
@@ -99,28 +109,33 @@ class Outbox:
             self._wake.set()
         return self._view(stored), created
 
-    async def get(self, item_id: str) -> ReturnDataItem:
-        row = await asyncio.to_thread(self.store.get, item_id)
+    async def get(self, item_id: str, owner: str | None = None) -> ReturnDataItem:
+        """One item; with `owner`, only that client's (another's answers as an unknown id)."""
+        row = await asyncio.to_thread(self.store.get, item_id, owner)
         if row is None:
             raise GatewayError("no such return-data item", code=ErrorCode.RETURN_DATA_NOT_FOUND)
         return self._view(row)
 
-    async def list(self, status: str | None = None, limit: int = 100) -> ReturnDataList:
-        """Items (oldest first) and counts by status."""
+    async def list(
+        self, status: str | None = None, limit: int = 100, owner: str | None = None
+    ) -> ReturnDataList:
+        """Items (oldest first) and counts by status; with `owner`, only that client's."""
         stored = DEAD if status == ItemStatus.DEAD else PENDING if status else None
-        rows = await asyncio.to_thread(self.store.list, stored, limit)
+        rows = await asyncio.to_thread(self.store.list, stored, limit, owner)
         items = [self._view(row) for row in rows]
         if status == ItemStatus.DELIVERING:
             items = [item for item in items if item.status is ItemStatus.DELIVERING]
         elif status == ItemStatus.PENDING:
             items = [item for item in items if item.status is ItemStatus.PENDING]
-        return ReturnDataList(items=items, counts=await asyncio.to_thread(self.store.counts))
+        counts = await asyncio.to_thread(self.store.counts, owner)
+        return ReturnDataList(items=items, counts=counts)
 
-    async def retry(self, item_id: str | None) -> int:
-        """Dead item(s) back in the queue with fresh attempts; one id or all (None)."""
+    async def retry(self, item_id: str | None, owner: str | None = None) -> int:
+        """Dead item(s) back in the queue with fresh attempts; one id or all (None); with
+        `owner`, only that client's."""
         if item_id is not None:
-            await self.get(item_id)  # return_data_not_found
-        count = await asyncio.to_thread(self.store.retry, item_id, self._clock())
+            await self.get(item_id, owner)  # return_data_not_found
+        count = await asyncio.to_thread(self.store.retry, item_id, self._clock(), owner)
         if item_id is not None and count == 0:
             raise GatewayError(
                 "the item is not dead-lettered", code=ErrorCode.RETURN_DATA_NOT_RETRYABLE

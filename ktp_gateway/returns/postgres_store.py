@@ -24,6 +24,7 @@ class PostgresDialect:
 
     blob, real = "BYTEA", "DOUBLE PRECISION"
     claim_lock = " FOR UPDATE SKIP LOCKED"  # concurrent claims pass each other's rows by
+    add_column = "ADD COLUMN IF NOT EXISTS"  # two gateways upgrading at once both succeed
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn

@@ -13,6 +13,7 @@ of the nonce, so an item names the key it needs; it opens with whichever configu
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -45,6 +46,7 @@ class Payload:
     nomor_register: str
     nomor_sk: str
     caller_key: str | None = None
+    owner: str | None = None  # the client that queued it: its items are deduplicated apart
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
@@ -52,9 +54,13 @@ def _derive(master: bytes, purpose: bytes) -> bytes:
 
 
 def _material(payload: Payload) -> bytes:
+    # Items of another client are never one's twin (a 200 would tell that it queued the same);
+    # items from before owners (owner None) keep the keys they were stored under.
+    scope = f"owner\x00{payload.owner}\x00" if payload.owner else ""
     if payload.caller_key:
-        return f"caller\x00{payload.caller_key}".encode()
-    return "\x00".join(["content", payload.nik, payload.nomor_register, payload.nomor_sk]).encode()
+        return f"{scope}caller\x00{payload.caller_key}".encode()
+    content = ["content", payload.nik, payload.nomor_register, payload.nomor_sk]
+    return (scope + "\x00".join(content)).encode()
 
 
 class _Key:
@@ -84,7 +90,9 @@ class Sealer:
     def seal(self, item_id: str, payload: Payload) -> bytes:
         """version || key id || nonce || ciphertext+tag, under the current key, bound to the id."""
         key, nonce = self._keys[0], os.urandom(NONCE_BYTES)
-        fields = [payload.nik, payload.nomor_register, payload.nomor_sk, payload.caller_key]
+        fields = [
+            payload.nik, payload.nomor_register, payload.nomor_sk, payload.caller_key, payload.owner
+        ]  # fmt: skip
         plain = json.dumps(fields).encode()
         return VERSION + key.id + nonce + key.aead.encrypt(nonce, plain, item_id.encode())
 
@@ -113,8 +121,9 @@ class Sealer:
                 plain = self._keys[index].aead.decrypt(nonce, body, item_id.encode())
             except InvalidTag:
                 continue
-            nik, register, sk, *caller = json.loads(plain)
-            return Payload(nik, register, sk, caller[0] if caller else None), index
+            nik, register, sk, *rest = json.loads(plain)  # older items: no caller key, owner
+            rest += [None] * (2 - len(rest))
+            return Payload(nik, register, sk, rest[0], rest[1]), index
         raise ConfigurationError(
             "an outbox item cannot be opened with any configured key (was it changed?)"
         )
@@ -126,7 +135,7 @@ class Sealer:
     def idempotency_keys(self, payload: Payload, caller_key: str | None = None) -> list[str]:
         """The idempotency key under every configured key, the current one first."""
         if caller_key:
-            payload = Payload(payload.nik, payload.nomor_register, payload.nomor_sk, caller_key)
+            payload = dataclasses.replace(payload, caller_key=caller_key)
         return [key.mac(payload) for key in self._keys]
 
     def mac_under(self, index: int, payload: Payload) -> str:

@@ -17,8 +17,11 @@ from ktp_gateway.returns.store import DEAD, PENDING, TABLE, Row
 
 COLUMNS = (
     "id, idempotency_key, sealed, status, attempts, next_attempt_at, lease_until, last_error, "
-    "created_at"
+    "created_at, owner, officer"
 )
+# Added after the first release: a table made before them gains them at start (ALTER TABLE);
+# its items keep owner NULL, which only an operator lists (docs/return-data.md).
+_LATER_COLUMNS = ("owner", "officer")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     id TEXT PRIMARY KEY,
@@ -29,13 +32,15 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     next_attempt_at {{real}} NOT NULL,
     lease_until {{real}},
     last_error TEXT,
-    created_at {{real}} NOT NULL
+    created_at {{real}} NOT NULL,
+    owner TEXT,
+    officer TEXT
 );
 CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (status, next_attempt_at);
 """
 _SELECT = f"SELECT {COLUMNS} FROM {TABLE}"  # noqa: S608
 _INSERT = (
-    f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
+    f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
     "ON CONFLICT (idempotency_key) DO NOTHING"
 )
 _CLAIM = (
@@ -53,12 +58,17 @@ _FAILED = (
     f"UPDATE {TABLE} SET status = %s, next_attempt_at = %s, lease_until = NULL, "  # noqa: S608
     "last_error = %s WHERE id = %s"
 )
+_OWNED = "(CAST(%s AS TEXT) IS NULL OR owner = %s)"  # one client's items, or all (an operator)
 _RETRY = (
     f"UPDATE {TABLE} SET status = %s, attempts = 0, next_attempt_at = %s, "  # noqa: S608
-    "lease_until = NULL WHERE status = %s AND (CAST(%s AS TEXT) IS NULL OR id = %s)"
+    f"lease_until = NULL WHERE status = %s AND (CAST(%s AS TEXT) IS NULL OR id = %s) AND {_OWNED}"
 )
-_LIST = f"{_SELECT} WHERE (CAST(%s AS TEXT) IS NULL OR status = %s) ORDER BY created_at LIMIT %s"
-_COUNTS = f"SELECT status, COUNT(*) FROM {TABLE} GROUP BY status"  # noqa: S608
+_LIST = (
+    f"{_SELECT} WHERE (CAST(%s AS TEXT) IS NULL OR status = %s) AND {_OWNED} "
+    "ORDER BY created_at LIMIT %s"
+)
+_GET = f"{_SELECT} WHERE id = %s AND {_OWNED}"
+_COUNTS = f"SELECT status, COUNT(*) FROM {TABLE} WHERE {_OWNED} GROUP BY status"  # noqa: S608
 _OLDEST = f"SELECT status, MIN(created_at) FROM {TABLE} GROUP BY status"  # noqa: S608
 _SEALED = f"SELECT id, sealed, idempotency_key FROM {TABLE} ORDER BY created_at"  # noqa: S608
 
@@ -68,6 +78,9 @@ class Cursor(Protocol):
 
     @property
     def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Any: ...
 
     def fetchone(self) -> Any: ...
 
@@ -86,6 +99,7 @@ class Dialect(Protocol):
     blob: str  # the column type of the sealed payload
     real: str  # the column type of the Unix-seconds times
     claim_lock: str  # appended to the claim's sub-select
+    add_column: str  # how ALTER TABLE adds a column (PostgreSQL: only if it is missing)
 
     def create(self, schema: str) -> None:
         """Create the table and its index if missing (once, even with several gateways)."""
@@ -98,8 +112,10 @@ class Dialect(Protocol):
 
 
 def _row(values: Sequence[Any]) -> Row:
-    item_id, key, sealed, status, attempts, due, lease, error, created = values
-    return Row(item_id, key, bytes(sealed), status, attempts, due, lease, error, created)
+    item_id, key, sealed, status, attempts, due, lease, error, created, owner, officer = values
+    return Row(
+        item_id, key, bytes(sealed), status, attempts, due, lease, error, created, owner, officer
+    )
 
 
 class SqlStore:
@@ -108,6 +124,16 @@ class SqlStore:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         dialect.create(_SCHEMA.format(blob=dialect.blob, real=dialect.real))
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Add the columns a table made by an older release lacks (in one write transaction)."""
+        with self.dialect.session(write=True) as db:
+            cursor = db.execute(f"SELECT * FROM {TABLE} LIMIT 0")  # noqa: S608
+            present = {column[0] for column in cursor.description}
+            for column in _LATER_COLUMNS:
+                if column not in present:
+                    db.execute(f"ALTER TABLE {TABLE} {self.dialect.add_column} {column} TEXT")
 
     def _write(self, sql: str, parameters: Sequence[object]) -> int:
         with self.dialect.session(write=True) as db:
@@ -146,22 +172,22 @@ class SqlStore:
     def failed(self, item_id: str, *, status: str, next_attempt_at: float, error: str) -> None:
         self._write(_FAILED, (status, next_attempt_at, error, item_id))
 
-    def get(self, item_id: str) -> Row | None:
+    def get(self, item_id: str, owner: str | None = None) -> Row | None:
         with self.dialect.session(write=False) as db:
-            found = db.execute(f"{_SELECT} WHERE id = %s", (item_id,)).fetchone()
+            found = db.execute(_GET, (item_id, owner, owner)).fetchone()
         return _row(found) if found else None
 
-    def list(self, status: str | None, limit: int) -> list[Row]:
+    def list(self, status: str | None, limit: int, owner: str | None = None) -> list[Row]:
         with self.dialect.session(write=False) as db:
-            rows = db.execute(_LIST, (status, status, limit)).fetchall()
+            rows = db.execute(_LIST, (status, status, owner, owner, limit)).fetchall()
         return [_row(values) for values in rows]
 
-    def retry(self, item_id: str | None, now: float) -> int:
-        return self._write(_RETRY, (PENDING, now, DEAD, item_id, item_id))
+    def retry(self, item_id: str | None, now: float, owner: str | None = None) -> int:
+        return self._write(_RETRY, (PENDING, now, DEAD, item_id, item_id, owner, owner))
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, owner: str | None = None) -> dict[str, int]:
         with self.dialect.session(write=False) as db:
-            rows = db.execute(_COUNTS).fetchall()
+            rows = db.execute(_COUNTS, (owner, owner)).fetchall()
         return {PENDING: 0, DEAD: 0, **{status: int(count) for status, count in rows}}
 
     def oldest(self) -> dict[str, float]:
@@ -176,5 +202,6 @@ class SqlStore:
 def _values(row: Row) -> tuple[object, ...]:
     return (
         row.id, row.idempotency_key, row.sealed, row.status, row.attempts,
-        row.next_attempt_at, row.lease_until, row.last_error, row.created_at,
+        row.next_attempt_at, row.lease_until, row.last_error, row.created_at, row.owner,
+        row.officer,
     )  # fmt: skip

@@ -30,6 +30,7 @@ class SqliteDialect:
     """SQLite's column types, connection and write lock."""
 
     blob, real, claim_lock = "BLOB", "REAL", ""  # one writer: nothing to skip
+    add_column = "ADD COLUMN"  # the check and the change share one BEGIN IMMEDIATE
 
     def __init__(self, path: Path) -> None:
         self.path = path

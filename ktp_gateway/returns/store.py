@@ -29,6 +29,8 @@ class Row:
     lease_until: float | None
     last_error: str | None
     created_at: float
+    owner: str | None = None  # the client application that queued it; None: before owners
+    officer: str | None = None  # the officer who asked (an id, never personal data)
 
 
 class OutboxStore(Protocol):
@@ -60,15 +62,16 @@ class OutboxStore(Protocol):
         """An attempt failed: schedule the next one (or dead-letter) and free the lease."""
         ...
 
-    def get(self, item_id: str) -> Row | None: ...
+    # `owner`: only that client's items (an operator passes None: every item).
+    def get(self, item_id: str, owner: str | None = None) -> Row | None: ...
 
-    def list(self, status: str | None, limit: int) -> list[Row]: ...
+    def list(self, status: str | None, limit: int, owner: str | None = None) -> list[Row]: ...
 
-    def retry(self, item_id: str | None, now: float) -> int:
+    def retry(self, item_id: str | None, now: float, owner: str | None = None) -> int:
         """Dead item(s) back to pending with fresh attempts: one id, or every dead item."""
         ...
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, owner: str | None = None) -> dict[str, int]:
         """Items by status (pending, dead)."""
         ...
 

@@ -146,6 +146,11 @@ def test_a_gateway_without_readers_answers_typed_problems(
 
 
 def test_an_absent_outbox_is_return_data_disabled(client: TestClient) -> None:
-    body = {"nik": NIK, "nomor_register": "REG-UJI-1", "nomor_sk_rapat_paripurna": "SK-UJI-1"}
+    body = {
+        **ACCOUNTABLE,
+        "nik": NIK,
+        "nomor_register": "REG-UJI-1",
+        "nomor_sk_rapat_paripurna": "SK-UJI-1",
+    }
     response = client.post("/v1/return-data", json=body)
     assert response.status_code == 503 and response.json()["code"] == "return_data_disabled"

@@ -95,8 +95,9 @@ def test_the_report_counts_the_period_by_every_dimension_the_agreement_asks(
     assert report.by_month["2026-12"] == {"claims_verification": 1}
     assert set(report.by_month) == {f"2026-{m:02d}" for m in range(7, 13)}
     assert report.by_outcome["error"] == 2 and report.by_outcome["not_in_registry"] == 1
-    assert report.by_purpose == {"perlindungan_saksi": 7, "restitusi_kompensasi": 1}
-    assert report.by_officer == {"PETUGAS-001": 7, "PETUGAS-002": 1}
+    # Admitted accesses only: the refused attempt is counted under refusals, by reason.
+    assert report.by_purpose == {"perlindungan_saksi": 6, "restitusi_kompensasi": 1}
+    assert report.by_officer == {"PETUGAS-001": 6, "PETUGAS-002": 1}
     assert report.refusals == {"purpose_not_in_agreement": 1}
     assert report.incidents == {"card_removed": 1, "sam_unavailable": 1}
     assert report.incidents_by_reader == {"Virtual PCD 00 00": 2}
@@ -188,3 +189,25 @@ def test_suspend_and_resume_from_the_command_line_are_audited(tmp_path: Path) ->
     assert json.loads(_cli("agreement", "show", "--json", env=env).stdout)["state"] == "in_force"
     events = [r.data["event"] for r in AuditTrail(tmp_path / "audit").records()]
     assert events == ["suspended", "resumed"]
+
+
+def test_invented_purposes_of_refused_attempts_and_return_data_stay_apart(tmp_path: Path) -> None:
+    trail = AuditTrail(tmp_path / "audit", fsync=False)
+    rows = [
+        _access(),
+        _access(outcome="refused", code="purpose_not_in_agreement", purpose="pemasaran",
+                officer_id="SIAPA-SAJA", card_read=False, registry_queried=False),
+        _access(operation="return_data", outcome="queued", card_read=False,
+                registry_queried=False, return_data_queued=True),
+    ]  # fmt: skip
+    with trail._locked():
+        for data in rows:
+            trail._append(Kind.ACCESS, data, _at(8))
+    report = build_report(trail, semester("2026-2"), agreement=AGREEMENT)
+    assert report.by_purpose == {"perlindungan_saksi": 1}  # the agreement's codes only
+    assert report.by_officer == {"PETUGAS-001": 1}
+    assert report.refusals == {"purpose_not_in_agreement": 1}
+    assert report.accesses == 2 and "return_data" not in report.by_operation
+    assert report.return_data.submitted == 1
+    html = to_html(report)
+    assert "pemasaran" not in html and "SIAPA-SAJA" not in html

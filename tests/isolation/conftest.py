@@ -92,12 +92,13 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     root = tmp_path_factory.mktemp("isolation")
     secret_dir = root / "secrets"
     secret_dir.mkdir(mode=0o700)
-    full, narrow = make_key(), make_key()
+    full, narrow, operator = make_key(), make_key(), make_key()
     clients = write_clients(
         secret_dir / "clients.yaml",
         [
             {"name": "lpsk-case-app", "keys": [full[1]]},
             {"name": "lpsk-intake", "keys": [narrow[1]], "fields": ["nik", "nama_lengkap"]},
+            {"name": "lpsk-ops", "keys": [operator[1]], "outbox_operator": True},
         ],
     )
     password = secrets.token_urlsafe(12)
@@ -115,6 +116,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
             _secret(secret_dir / "return.token", RETURN_TOKEN)
         ),
         "KTP_GATEWAY_READER__MONITOR": "false",
+        "KTP_GATEWAY_RETURN_DATA__MAX_ATTEMPTS": "1",
         "KTP_GATEWAY_JOBS__MAX_JOBS": "6",
         "KTP_GATEWAY_JOBS__MAX_JOBS_PER_CLIENT": "3",
         "KTP_GATEWAY_JOBS__RESULT_TTL_SECONDS": "60",
@@ -132,7 +134,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         env={
             "DUKCAPIL_SIM_USER_ID": "DEMO-LPSK-01",
             "DUKCAPIL_SIM_PASSWORD": password,
-            "DUKCAPIL_SIM_RETURN_TOKEN": RETURN_TOKEN,
+            # Not the gateway's: every delivery is refused, so items stay (dead after one try)
+            # for the tests to look at and retry.
+            "DUKCAPIL_SIM_RETURN_TOKEN": RETURN_TOKEN + "-lain",
         },
         log_path=root / "simulator.log",
     )  # fmt: skip
@@ -147,7 +151,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     with simulator, server:
         yield Gateway(
             url=f"http://127.0.0.1:{port}",
-            keys={"lpsk-case-app": full[0], "lpsk-intake": narrow[0]},
+            keys={"lpsk-case-app": full[0], "lpsk-intake": narrow[0], "lpsk-ops": operator[0]},
             audit_dir=root / "data" / "audit",
             log=log,
             port=port,

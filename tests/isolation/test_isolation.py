@@ -86,6 +86,68 @@ def test_reader_values_are_bounded_where_parsed_and_a_refused_tap_is_audited(
     assert record["data"]["outcome"] == "error" and record["data"]["code"] == body["code"]
 
 
+def _item(register: str) -> dict[str, object]:
+    return {
+        **ACCOUNTABLE,
+        "nik": BUDI,
+        "nomor_register": register,
+        "nomor_sk_rapat_paripurna": "SK-UJI/RP/2026",
+    }
+
+
+def _without_id(problem: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in problem.items() if k not in ("request_id", "instance")}
+
+
+def test_each_client_sees_reads_and_retries_only_its_own_return_data(gateway: Gateway) -> None:
+    status, item, _ = gateway.call("POST", "/v1/return-data", CASE, _item("REG-UJI/ISO/1"))
+    assert status == 202, item
+    # The other client: not in its list, and its id answers exactly like an unknown one.
+    status, listing, _ = gateway.call("GET", "/v1/return-data", INTAKE)
+    assert status == 200 and item["id"] not in [i["id"] for i in listing["items"]]
+    assert sum(listing["counts"].values()) == 0
+    for method, path in (("GET", f"/v1/return-data/{item['id']}"),
+                         ("POST", f"/v1/return-data/{item['id']}/retry")):  # fmt: skip
+        theirs = gateway.call(method, path, INTAKE)
+        unknown = gateway.call(method, path.replace(item["id"], "0" * 32), INTAKE)
+        assert theirs[0] == unknown[0] == 404
+        assert _without_id(theirs[1]) == _without_id(unknown[1])
+    # Its owner and the operator client see it; its owner may retry it once it is dead.
+    assert gateway.call("GET", f"/v1/return-data/{item['id']}", CASE)[0] == 200
+    wait = time.monotonic() + 10
+    while gateway.call("GET", f"/v1/return-data/{item['id']}", CASE)[1]["status"] != "dead":
+        assert time.monotonic() < wait, "the item never failed its one attempt"
+        time.sleep(0.2)
+    assert gateway.call("POST", f"/v1/return-data/{item['id']}/retry", CASE)[0] == 200
+    status, listing, _ = gateway.call("GET", "/v1/return-data", "lpsk-ops")
+    assert item["id"] in [i["id"] for i in listing["items"]]
+
+
+def test_the_same_item_from_two_clients_is_two_items_not_a_twin(gateway: Gateway) -> None:
+    body = _item("REG-UJI/ISO/2")
+    first = gateway.call("POST", "/v1/return-data", CASE, body)
+    second = gateway.call("POST", "/v1/return-data", INTAKE, body)
+    again = gateway.call("POST", "/v1/return-data", INTAKE, body)
+    assert (first[0], second[0], again[0]) == (202, 202, 200)
+    assert first[1]["id"] != second[1]["id"] == again[1]["id"]
+
+
+def test_return_data_names_its_officer_and_purpose_and_is_audited(gateway: Gateway) -> None:
+    body = {k: v for k, v in _item("REG-UJI/ISO/3").items() if k != "officer_id"}
+    status, problem, _ = gateway.call("POST", "/v1/return-data", CASE, body)
+    assert (status, problem["code"]) == (422, "accountability_required")
+    before = len(gateway.audit())
+    assert gateway.call("POST", "/v1/return-data", CASE, _item("REG-UJI/ISO/3"))[0] == 202
+    refused = {**_item("REG-UJI/ISO/4"), "purpose": "pemasaran"}
+    assert gateway.call("POST", "/v1/return-data", CASE, refused)[0] == 403
+    records = [r["data"] for r in gateway.audit()[before:] if r["kind"] == "access"]
+    queued, refusal = records
+    assert queued["operation"] == "return_data" and queued["outcome"] == "queued"
+    assert queued["officer_id"] == ACCOUNTABLE["officer_id"] and queued["client"] == CASE
+    assert queued["nomor_register"] == "REG-UJI/ISO/3" and BUDI not in str(queued)
+    assert refusal["outcome"] == "refused" and refusal["code"] == "purpose_not_in_agreement"
+
+
 def test_key_checks_are_paced_per_source_before_any_scrypt(gateway: Gateway) -> None:
     for client in (CASE, INTAKE):  # both keys verified once: they answer from the cache now
         assert gateway.call("GET", "/v1/caller", client)[0] == 200

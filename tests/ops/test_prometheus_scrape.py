@@ -282,7 +282,12 @@ def test_dukcapil_down_opens_the_breaker_fires_its_alerts_and_holds_return_data(
         codes.append(post_json(lookup, {"nik": BUDI, **WHO}, api_key=office.case_key)[1]["code"])
         time.sleep(1.2)
     assert codes == ["dukcapil_unavailable"] * 2 + ["dukcapil_circuit_open"] * 3
-    item = {"nik": BUDI, "nomor_register": "REG-UJI/2026/07", "nomor_sk_rapat_paripurna": "SK-7"}
+    item = {
+        **DEMO_ACCOUNTABILITY,
+        "nik": BUDI,
+        "nomor_register": "REG-UJI/2026/07",
+        "nomor_sk_rapat_paripurna": "SK-7",
+    }
     status, _ = post_json(f"{office.gateway_url}/v1/return-data", item, api_key=office.case_key)
     assert status == 202
     breaker = watch_alert(office, "KtpGatewayDukcapilCircuitOpen", since=stopped)

@@ -34,6 +34,8 @@ def outbox_env(sim: Simulator, store: dict[str, str], **extra: str) -> dict[str,
         "KTP_GATEWAY_RETURN_DATA__BACKOFF_MAX_SECONDS": "0.5",
         "KTP_GATEWAY_LIMITS__CLIENT_BURST": "10000",
         "KTP_GATEWAY_LIMITS__CLIENT_PER_MINUTE": "100000",
+        "KTP_GATEWAY_LIMITS__OFFICER_BURST": "10000",
+        "KTP_GATEWAY_LIMITS__OFFICER_PER_MINUTE": "100000",
         **{f"KTP_GATEWAY_RETURN_DATA__{key.upper()}": value for key, value in store.items()},
         **extra,
     }

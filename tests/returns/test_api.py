@@ -21,6 +21,8 @@ from .gateway import Gateway, outbox_env
 
 NIK = "3171011505809901"
 ITEM = {
+    "officer_id": "PETUGAS-UJI-01",
+    "purpose": "perlindungan_saksi",
     "nik": NIK,
     "nomor_register": "REG-0042/LPSK/2026",
     "nomor_sk_rapat_paripurna": "SK-17/RP/LPSK/05/2026",

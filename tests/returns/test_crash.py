@@ -68,6 +68,8 @@ def test_sigkill_mid_delivery_loses_nothing_and_sends_nothing_twice(
     with Gateway(port, simulator, env, tmp_path / "first.log") as first:
         for n, nik in enumerate(NIKS):
             body = {
+                "officer_id": "PETUGAS-UJI-01",
+                "purpose": "perlindungan_saksi",
                 "nik": nik,
                 "nomor_register": REGISTER.format(n=n),
                 "nomor_sk_rapat_paripurna": SK,

@@ -129,13 +129,13 @@ async def _verify(
             result, services, body.include_photo, fields, access, body.desk, holder
         )
         access.outcome = response.outcome.value
-        response.return_data = await _return_data(services, body, result)
+        response.return_data = await _return_data(services, body, result, who)
         access.return_data_queued = response.return_data.queued if response.return_data else None
         return response
 
 
 async def _return_data(
-    services: Services, body: VerificationRequest, result: Verification
+    services: Services, body: VerificationRequest, result: Verification, who: Accountability
 ) -> ReturnDataReceipt | None:
     """Queue the data balikan when the request carries the case numbers (docs/return-data.md)."""
     return await queue_after_verification(
@@ -144,6 +144,8 @@ async def _return_data(
         found=result.registry_status is RegistryStatus.FOUND,
         nomor_register=getattr(body, "nomor_register", None),
         nomor_sk=body.nomor_sk_rapat_paripurna,
+        owner=who.client,
+        officer=who.officer_id,
     )
 
 
