@@ -65,6 +65,15 @@ class ApiSettings(_Section):
     tls_key_file: Path | None = None
     # Largest request body in bytes; a larger one is refused with 413 `request_too_large`.
     max_body_bytes: int = Field(default=16 * 1024, ge=1024, le=1 << 20)
+    # Seconds a request may take to arrive whole (headers and body), from the connection or the
+    # previous answer; a slower or silent caller's connection is closed.
+    request_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Seconds an idle connection is kept open between requests.
+    keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    # Connections (and requests in progress) served at once; over it: 503 at once.
+    max_connections: int = Field(default=256, ge=8, le=100_000)
+    # Event streams (GET /v1/events) one client application may hold open at once; more: 429.
+    max_event_streams_per_client: int = Field(default=4, ge=1, le=1000)
 
     def is_loopback(self) -> bool:
         try:

@@ -115,7 +115,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         "KTP_GATEWAY_DUKCAPIL__RETURNS__TOKEN_FILE": str(
             _secret(secret_dir / "return.token", RETURN_TOKEN)
         ),
-        "KTP_GATEWAY_READER__MONITOR": "false",
+        "KTP_GATEWAY_API__REQUEST_READ_TIMEOUT_SECONDS": "1",
+        "KTP_GATEWAY_API__MAX_EVENT_STREAMS_PER_CLIENT": "2",
         "KTP_GATEWAY_RETURN_DATA__MAX_ATTEMPTS": "1",
         "KTP_GATEWAY_JOBS__MAX_JOBS": "6",
         "KTP_GATEWAY_JOBS__MAX_JOBS_PER_CLIENT": "3",

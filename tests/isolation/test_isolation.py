@@ -4,6 +4,7 @@ service's own counts."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 from tests.isolation.conftest import ACCOUNTABLE, BUDI, Gateway
@@ -162,6 +163,60 @@ def test_key_checks_are_paced_per_source_before_any_scrypt(gateway: Gateway) -> 
     assert "retry-after" in {name.lower() for name in headers}
     for client in (CASE, INTAKE):  # known keys still pass: no scrypt, no budget
         assert gateway.call("GET", "/v1/caller", client)[0] == 200
+
+
+def _closed_by_server(conn: socket.socket, within: float) -> bool:
+    conn.settimeout(within)
+    try:
+        return conn.recv(1) == b""
+    except (TimeoutError, ConnectionResetError):
+        return False
+
+
+def test_silent_and_slow_callers_are_cut_off(gateway: Gateway) -> None:
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", gateway.port)) as silent:
+        assert _closed_by_server(silent, 5)
+    with socket.create_connection(("127.0.0.1", gateway.port)) as slow:
+        for part in (b"GET /healthz HTTP/1.1\r\n", b"Host: x\r\n"):  # never ends its headers
+            slow.sendall(part)
+            time.sleep(0.4)
+        assert _closed_by_server(slow, 5)
+    assert time.monotonic() - started < 6
+    assert gateway.call("GET", "/healthz", None)[0] == 200  # a prompt caller is served
+
+
+def _open_stream(gateway: Gateway, client: str) -> tuple[socket.socket, bytes]:
+    conn = socket.create_connection(("127.0.0.1", gateway.port), timeout=5)
+    conn.sendall(
+        f"GET /v1/events HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {gateway.keys[client]}\r\n\r\n".encode()
+    )
+    return conn, conn.recv(200)
+
+
+def test_a_client_holds_at_most_its_share_of_event_streams(gateway: Gateway) -> None:
+    first, head = _open_stream(gateway, CASE)
+    second, _ = _open_stream(gateway, CASE)
+    try:
+        assert head.startswith(b"HTTP/1.1 200")
+        third, refused = _open_stream(gateway, CASE)
+        third.close()
+        assert refused.startswith(b"HTTP/1.1 429")
+        other, head = _open_stream(gateway, INTAKE)  # another client is not affected
+        other.close()
+        assert head.startswith(b"HTTP/1.1 200")
+    finally:
+        first.close()
+    deadline = time.monotonic() + 10
+    while True:  # the closed stream's place is free again
+        again, head = _open_stream(gateway, CASE)
+        again.close()
+        if head.startswith(b"HTTP/1.1 200"):
+            break
+        assert time.monotonic() < deadline, "a closed stream kept its place"
+        time.sleep(0.3)
+    second.close()
 
 
 def _bearer(key: str) -> dict[str, str]:
