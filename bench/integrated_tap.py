@@ -32,10 +32,16 @@ import httpx
 from bench.stack import UNLIMITED
 from bench.stats import record, summary
 from ktp_gateway.specs import load_specs
-from ktp_gateway_dev.demo import DEMO_ACCOUNTABILITY, demo_client, gateway_env, simulator_process
+from ktp_gateway_dev.demo import (
+    DEMO_ACCOUNTABILITY,
+    demo_client,
+    gateway_env,
+    gateway_process,
+    simulator_process,
+)
 from ktp_gateway_dev.integrated_demo import PROFILE_ID
 from ktp_gateway_dev.simulators.integrated import IntegratedReaderEmulator
-from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.stack.processes import free_port
 
 PERSON = "budi"  # a synthetic person
 WARMUP = 3
@@ -59,16 +65,7 @@ def measure(taps: int) -> dict[str, Any]:
             **UNLIMITED,
             "KTP_GATEWAY_READER__SERIAL_PORTS": json.dumps([str(root / "ttyACM-*")]),
         }
-        stack.enter_context(
-            ManagedProcess.python_module(
-                "gateway",
-                "ktp_gateway.cli",
-                "serve",
-                ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
-                env=env,
-                log_path=root / "gateway.log",
-            )
-        )
+        stack.enter_context(gateway_process(gateway_port, env, root))
         emulator.place(PERSON, finger="match")
         body = {
             **DEMO_ACCOUNTABILITY,

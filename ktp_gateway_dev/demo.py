@@ -55,6 +55,18 @@ def simulator_process(port: int, password: str, log_dir: Path) -> ManagedProcess
     )  # fmt: skip
 
 
+def gateway_process(port: int, env: dict[str, str], log_dir: Path) -> ManagedProcess:
+    """`ktp-gateway serve` with these settings, ready once /healthz answers (not yet started)."""
+    return ManagedProcess.python_module(
+        "gateway",
+        "ktp_gateway.cli",
+        "serve",
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+        env=env,
+        log_path=log_dir / "gateway.log",
+    )
+
+
 def demo_client(directory: Path) -> tuple[str, Path]:
     """A fresh API key for the demo's case application and the clients file that admits it."""
     key_id, key = new_key()
@@ -146,25 +158,11 @@ def virtual_stack(
         simulator_port, gateway_port = free_port(), port or free_port()
         api_key, clients_file = demo_client(log_dir)
         stack.enter_context(simulator_process(simulator_port, password, log_dir))
-        stack.enter_context(
-            ManagedProcess.python_module(
-                "gateway",
-                "ktp_gateway.cli",
-                "serve",
-                ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
-                env={
-                    **gateway_env(
-                        gateway_port,
-                        simulator_port,
-                        password,
-                        data_dir=log_dir / "data",
-                        clients_file=clients_file,
-                    ),
-                    **(extra_env or {}),
-                },
-                log_path=log_dir / "gateway.log",
-            )
-        )
+        env = gateway_env(
+            gateway_port, simulator_port, password, data_dir=log_dir / "data",
+            clients_file=clients_file,
+        )  # fmt: skip
+        stack.enter_context(gateway_process(gateway_port, env | (extra_env or {}), log_dir))
         yield VirtualStack(
             pair=pair, gateway_url=f"http://127.0.0.1:{gateway_port}", api_key=api_key
         )

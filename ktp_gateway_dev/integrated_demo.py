@@ -22,13 +22,14 @@ from ktp_gateway_dev.demo import (
     WAIT_FOR_CARD_SECONDS,
     demo_client,
     gateway_env,
+    gateway_process,
     post_json,
     render,
     simulator_process,
 )
 from ktp_gateway_dev.simulators.integrated import IntegratedReaderEmulator
 from ktp_gateway_dev.simulators.population import load_population
-from ktp_gateway_dev.stack.processes import ManagedProcess, free_port
+from ktp_gateway_dev.stack.processes import free_port
 
 PROFILE_ID = "len442-integrated"
 Finger = Literal["match", "no_match", "none"]
@@ -61,16 +62,7 @@ async def run_integrated_demo(
         )
         env["KTP_GATEWAY_READER__SERIAL_PORTS"] = json.dumps([str(root / "ttyACM-*")])
         env["KTP_GATEWAY_READER__FINGER_TIMEOUT_SECONDS"] = "3"
-        stack.enter_context(
-            ManagedProcess.python_module(
-                "gateway",
-                "ktp_gateway.cli",
-                "serve",
-                ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
-                env=env,
-                log_path=root / "gateway.log",
-            )
-        )
+        stack.enter_context(gateway_process(gateway_port, env, root))
         name = f"{profile.models[0]} {emulator.info[1]}"
         body: dict[str, object] = {
             **DEMO_ACCOUNTABILITY,
