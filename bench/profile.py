@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -69,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--svg", type=Path, default=None, help="also write a flame graph here")
     parser.add_argument("--raw", type=Path, default=None, help="keep py-spy's collapsed stacks")
     args = parser.parse_args(argv)
-    py_spy = shutil.which("py-spy")
+    # The venv's own bin first: `.venv/bin/python -m bench.profile` without an activated venv.
+    beside = Path(sys.executable).parent / "py-spy"
+    py_spy = str(beside) if beside.exists() else shutil.which("py-spy")
     if py_spy is None:
         raise SystemExit("py-spy is not installed: pip install -e '.[bench]'")
     with tempfile.TemporaryDirectory() as tmp, bench_stack(pcsc=False) as stack:

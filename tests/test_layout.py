@@ -231,7 +231,7 @@ def test_public_class_names_are_unique_in_the_product() -> None:
 # Each edge library in exactly one module: the narrow `Connection`-style interface (STYLE.md).
 EDGES = {
     "smartcard": "ktp_gateway.reader.smartcard.pcsc",
-    "httpx": "ktp_gateway.dukcapil_client.client",
+    "aiohttp": "ktp_gateway.dukcapil_client.http",
     "websockets": "ktp_gateway.desks.transport",
     "serial": "ktp_gateway.reader.serial.port",
 }

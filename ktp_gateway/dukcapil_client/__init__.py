@@ -1,6 +1,6 @@
 """The Dukcapil NIK client: settings, wire models, the granted-field mapping and the message table.
 
-Only `client.py` speaks HTTP (httpx); everything else is pure and unit-tested with fixed vectors.
+Only `http.py` speaks HTTP (aiohttp); everything else is pure and unit-tested with fixed vectors.
 Callers use `DukcapilClient.query_nik` and match on `DukcapilError.code`.
 """
 

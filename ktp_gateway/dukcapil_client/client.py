@@ -1,4 +1,4 @@
-"""The Dukcapil client: the only module of the gateway that speaks HTTP (httpx) to the registry.
+"""The Dukcapil client: every call the gateway makes to the registry (HTTP itself in http.py).
 
 Every way a call can go becomes a value or a `DukcapilError` with a stable code: refusals in
 HTTP 200 (messages.py), proxies' HTML pages and broken bodies (interpret.py), timeouts, an
@@ -15,11 +15,11 @@ import datetime as dt
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
-import httpx
 import structlog
 
 from ktp_gateway.domain import FacePhoto, FamilyMember, Grants, PersonData
@@ -32,6 +32,7 @@ from ktp_gateway.dukcapil_client.fields import (
     photo_from_record,
     released_keys,
 )
+from ktp_gateway.dukcapil_client.http import HttpTransport, TransportError
 from ktp_gateway.dukcapil_client.interpret import (
     Answer,
     envelope_of,
@@ -43,11 +44,10 @@ from ktp_gateway.dukcapil_client.messages import DukcapilRefusal
 from ktp_gateway.dukcapil_client.probe import PROBE_NIK, LoginProbe, judge
 from ktp_gateway.dukcapil_client.returns_wire import ReturnOutcome, interpret_return, return_body
 from ktp_gateway.dukcapil_client.settings import DukcapilSettings
-from ktp_gateway.dukcapil_client.tls import client_context, is_pin_mismatch
+from ktp_gateway.dukcapil_client.tls import client_context
 from ktp_gateway.dukcapil_client.wire import Envelope, NikRequest
 from ktp_gateway.errors import ConfigurationError, DukcapilError, ErrorCode, GatewayError
 from ktp_gateway.nik import validate_nik
-from ktp_gateway.privacy.wipe import track
 
 log = structlog.get_logger("ktp_gateway.dukcapil")
 
@@ -98,29 +98,32 @@ def _error(code: ErrorCode, detail: str) -> DukcapilError:
     return DukcapilError(detail, code=code)
 
 
-def _tls_failure(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _peer_certificate(response: httpx.Response) -> bytes | None:
-    stream = response.extensions.get("network_stream")
-    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-    if not isinstance(ssl_object, ssl.SSLObject):
-        return None
-    der: bytes | None = ssl_object.getpeercert(binary_form=True)
-    return der
-
-
-def _verify(settings: DukcapilSettings) -> Any:
+def _verify(settings: DukcapilSettings) -> ssl.SSLContext | bool:
     if not settings.verify:  # settings refuse this unless insecure_dev is set
         log.warning("dukcapil.tls_verification_disabled", insecure_dev=True)
         return False
     return client_context(settings.ca_bundle, settings.tls_pins) or True
+
+
+class Transport(Protocol):
+    """The HTTP edge (http.py): a POST and its answer, or a TransportError."""
+
+    async def post(self, url: str, body: Any, headers: Mapping[str, str]) -> Answer: ...
+
+    async def peer_certificate(self, url: str) -> bytes | None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def transport_for(settings: DukcapilSettings) -> HttpTransport:
+    """The pool the settings describe: as many connections as calls may be in flight."""
+    return HttpTransport(
+        connections=settings.max_concurrency,
+        connect_seconds=settings.connect_timeout_seconds,
+        read_seconds=settings.read_timeout_seconds,
+        verify=_verify(settings),
+        max_bytes=settings.max_response_bytes,
+    )
 
 
 def _credentials(settings: DukcapilSettings) -> CredentialSource:
@@ -136,6 +139,22 @@ def _credentials(settings: DukcapilSettings) -> CredentialSource:
     )
 
 
+def _transport_error(exc: TransportError) -> DukcapilError:
+    if exc.kind in ("timeout", "connect_timeout"):
+        what = "connecting to Dukcapil timed out" if exc.kind == "connect_timeout" else None
+        return _error(ErrorCode.DUKCAPIL_TIMEOUT, what or "Dukcapil answered too late")
+    if exc.kind == "too_large":
+        return _error(ErrorCode.DUKCAPIL_BAD_RESPONSE, "Dukcapil answer is too large")
+    if exc.pin_mismatch:
+        return _error(
+            ErrorCode.DUKCAPIL_UNAVAILABLE,
+            "TLS with Dukcapil failed: the server's key does not match the pinned key",
+        )
+    if exc.tls:
+        return _error(ErrorCode.DUKCAPIL_UNAVAILABLE, "TLS with Dukcapil failed (ca_bundle?)")
+    return _error(ErrorCode.DUKCAPIL_UNAVAILABLE, f"Dukcapil unreachable ({exc.kind})")
+
+
 class DukcapilClient:
     """Ask Dukcapil about one NIK, and send it data balikan; one instance per gateway process."""
 
@@ -145,6 +164,7 @@ class DukcapilClient:
         *,
         grants: Grants | None = None,
         observer: DukcapilObserver | None = None,
+        transport: Transport | None = None,
     ) -> None:
         settings.require_credentials()
         self._settings = settings
@@ -162,17 +182,7 @@ class DukcapilClient:
         self._quota_warned = False
         connect, read = settings.connect_timeout_seconds, settings.read_timeout_seconds
         self._deadline = connect + read  # a trickling server cannot stretch an attempt further
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(connect=connect, read=read, write=connect, pool=connect),
-            limits=httpx.Limits(
-                max_connections=settings.max_concurrency,
-                max_keepalive_connections=settings.max_concurrency,
-            ),
-            headers={"Accept": "application/json"},
-            verify=_verify(settings),
-            follow_redirects=False,
-            trust_env=False,  # no proxy from the environment: NIKs go to Dukcapil only
-        )
+        self._http: Transport = transport or transport_for(settings)
 
     async def __aenter__(self) -> Self:
         return self
@@ -323,9 +333,18 @@ class DukcapilClient:
         async def call() -> LoginProbe:
             started = time.perf_counter()
             answer = await self._post(url, self._body(PROBE_NIK), {})
-            return judge(answer, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            return judge(replace(answer, peer_certificate=await self._certificate(url)), seconds)
 
         return await self._run(DukcapilOperation.LOGIN_PROBE, call, breaker=False)
+
+    async def _certificate(self, url: str) -> bytes | None:
+        try:
+            return await self._http.peer_certificate(url)
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            # The probe itself got through; the doctor says the expiry is unknown.
+            log.info("dukcapil.certificate_unread", error=type(exc).__name__)
+            return None
 
     # -- data balikan ------------------------------------------------------------------------
 
@@ -401,51 +420,16 @@ class DukcapilClient:
         for attempt in range(1, attempts + 1):
             try:
                 async with asyncio.timeout(self._deadline):
-                    return await self._send(url, body, headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    return await self._http.post(url, body, headers)
+            except TransportError as exc:
                 # Nothing was sent, so a retry is safe; a TLS failure will not heal by itself.
-                if attempt == attempts or _tls_failure(exc):
-                    raise self._transport_error(exc) from None
-                log.info("dukcapil.retry", attempt=attempt, reason=type(exc).__name__)
+                if exc.sent or exc.tls or attempt == attempts:
+                    raise _transport_error(exc) from None
+                log.info("dukcapil.retry", attempt=attempt, reason=exc.kind)
                 await asyncio.sleep(_BACKOFF_SECONDS * attempt * random.uniform(0.5, 1.5))  # noqa: S311
-            except (httpx.TimeoutException, TimeoutError):
+            except TimeoutError:
                 raise _error(ErrorCode.DUKCAPIL_TIMEOUT, "Dukcapil answered too late") from None
-            except httpx.HTTPError as exc:
-                raise self._transport_error(exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def _transport_error(exc: httpx.HTTPError) -> DukcapilError:
-        if isinstance(exc, httpx.ConnectTimeout):
-            return _error(ErrorCode.DUKCAPIL_TIMEOUT, "connecting to Dukcapil timed out")
-        if is_pin_mismatch(exc):
-            return _error(
-                ErrorCode.DUKCAPIL_UNAVAILABLE,
-                "TLS with Dukcapil failed: the server's key does not match the pinned key",
-            )
-        if _tls_failure(exc):
-            return _error(ErrorCode.DUKCAPIL_UNAVAILABLE, "TLS with Dukcapil failed (ca_bundle?)")
-        return _error(
-            ErrorCode.DUKCAPIL_UNAVAILABLE, f"Dukcapil unreachable ({type(exc).__name__})"
-        )
-
-    async def _send(self, url: str, body: Any, headers: dict[str, str]) -> Answer:
-        limit = self._settings.max_response_bytes
-        async with self._http.stream("POST", url, json=body, headers=headers) as response:
-            # Assembled in a bytearray the request's wipe scope zeroes when it ends.
-            received = track(bytearray())
-            async for chunk in response.aiter_bytes():
-                if len(received) + len(chunk) > limit:
-                    raise _error(ErrorCode.DUKCAPIL_BAD_RESPONSE, "Dukcapil answer is too large")
-                received += chunk
-            return Answer(
-                response.status_code,
-                response.headers.get("content-type", ""),
-                bytes(received),
-                response.headers.get("retry-after"),
-                response.headers.get("date"),
-                _peer_certificate(response),
-            )
 
     def _quota(self, remaining: int) -> None:
         self._safely(lambda: self._observer.on_quota(remaining))

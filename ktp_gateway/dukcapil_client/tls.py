@@ -2,8 +2,9 @@
 
 The pin is checked inside the TLS handshake, before a single byte of the request (NIK,
 password) is written: `SSLContext.sslobject_class` is a subclass whose `do_handshake` compares
-the SHA-256 of the peer's SubjectPublicKeyInfo with the configured pins. httpx (through httpcore
-and anyio) wraps its sockets with `SSLContext.wrap_bio`, which builds that class.
+the SHA-256 of the peer's SubjectPublicKeyInfo with the configured pins. aiohttp (through
+asyncio's or uvloop's SSL protocol) wraps its sockets with `SSLContext.wrap_bio`, which builds
+that class.
 """
 
 from __future__ import annotations

@@ -245,12 +245,27 @@ async def test_stopped_simulator_is_unavailable_after_one_retry() -> None:
         async with DukcapilClient(settings_for(own)) as client:
             assert (await client.query_nik(BUDI)).nik == BUDI
             own.stop()
+            await asyncio.sleep(0.2)  # the loop sees the pooled connection close, as between calls
             with capture_logs() as logs:
                 await expect(ErrorCode.DUKCAPIL_UNAVAILABLE, client.query_nik(BUDI), BUDI)
     finally:
         own.stop()
     assert [e["event"] for e in logs] == ["dukcapil.retry"]
-    assert logs[0]["reason"] == "ConnectError"
+    assert logs[0]["reason"] == "connect"
+
+
+async def test_a_call_on_a_connection_closed_under_it_is_not_retried() -> None:
+    """The request may have been written before the close was seen: never sent twice."""
+    own = start_simulator()
+    try:
+        async with DukcapilClient(settings_for(own)) as client:
+            assert (await client.query_nik(BUDI)).nik == BUDI
+            own.stop()  # no await in between: the pool still holds the connection as open
+            with capture_logs() as logs:
+                await expect(ErrorCode.DUKCAPIL_UNAVAILABLE, client.query_nik(BUDI), BUDI)
+    finally:
+        own.stop()
+    assert logs == []
 
 
 async def test_no_retry_when_retries_is_zero(legacy: Simulator) -> None:
