@@ -8,7 +8,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from ktp_gateway.api.protocol import with_read_timeout
+from ktp_gateway.api.protocol import protocol_class
 from ktp_gateway.config import Settings
 
 log = structlog.get_logger("ktp_gateway.api")
@@ -32,7 +32,8 @@ def server_config(app: FastAPI, settings: Settings, *, port: int | None = None) 
         app,
         host=api.host,
         port=port or api.port,
-        http=with_read_timeout(api.request_read_timeout_seconds),
+        http=protocol_class(api.http_parser, api.request_read_timeout_seconds),
+        loop=api.event_loop,
         timeout_keep_alive=int(api.keep_alive_seconds),
         # Over this many connections (or requests in progress) the answer is 503 at once.
         limit_concurrency=api.max_connections,

@@ -1,8 +1,8 @@
 """Mutual TLS: hand the verified client certificate's name to the app.
 
 uvicorn verifies the certificate against the configured client CA during the handshake but does
-not pass it on, so this HTTP protocol reads it from the TLS transport once per connection and
-puts it into the ASGI scope's `tls` extension, where the API looks the client up.
+not pass it on, so the server's HTTP protocol reads it from the TLS transport once per connection
+and puts it into the ASGI scope's `tls` extension, where the API looks the client up.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from typing import Any
-
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 TLS_EXTENSION = "tls"
 CERT_NAME = "client_cert_name"  # as in the ASGI TLS extension: the subject as "CN=..."
@@ -34,19 +32,20 @@ def cert_name_from_scope(scope: Mapping[str, Any]) -> str | None:
     return None
 
 
-class ClientCertH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, plus the client certificate's CN in each request's scope."""
+def app_with_client_cert(app: Any, transport: asyncio.BaseTransport) -> Any:
+    """`app` for one connection, with the verified client certificate's CN in each request's scope.
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        common_name = subject_common_name(transport.get_extra_info("peercert"))
-        if common_name is None:
-            return
-        inner = self.app
+    uvicorn verifies the certificate during the handshake but does not pass it on; the server's
+    protocols (api/protocol.py, whichever HTTP parser) wrap their app with this once per
+    connection. Without a certificate the app is returned as it is.
+    """
+    common_name = subject_common_name(transport.get_extra_info("peercert"))
+    if common_name is None:
+        return app
 
-        async def with_cert(scope: Any, receive: Any, send: Any) -> None:
-            extensions = scope.setdefault("extensions", {})
-            extensions[TLS_EXTENSION] = {CERT_NAME: f"CN={common_name}"}
-            await inner(scope, receive, send)
+    async def with_cert(scope: Any, receive: Any, send: Any) -> None:
+        extensions = scope.setdefault("extensions", {})
+        extensions[TLS_EXTENSION] = {CERT_NAME: f"CN={common_name}"}
+        await app(scope, receive, send)
 
-        self.app = with_cert
+    return with_cert

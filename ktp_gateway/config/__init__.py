@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -74,6 +74,11 @@ class ApiSettings(_Section):
     max_connections: int = Field(default=256, ge=8, le=100_000)
     # Event streams (GET /v1/events) one client application may hold open at once; more: 429.
     max_event_streams_per_client: int = Field(default=4, ge=1, le=1000)
+    # The HTTP/1.1 parser: httptools (C, the fast path) or h11 (pure Python, for a platform
+    # without httptools' wheels). Both carry the client certificate and the read deadline.
+    http_parser: Literal["httptools", "h11"] = "httptools"
+    # The event loop: uvloop (libuv, the fast path) or asyncio's own.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     def is_loopback(self) -> bool:
         try:

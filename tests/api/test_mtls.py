@@ -98,9 +98,17 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return Pki(ca, server, client, stranger)
 
 
-def _serve(settings_auth: AuthSettings, sim: Simulator, pki: Pki) -> Iterator[int]:
+def _serve(
+    settings_auth: AuthSettings, sim: Simulator, pki: Pki, parser: str = "httptools"
+) -> Iterator[int]:
     port = free_port()
-    api = ApiSettings(port=port, tls_cert_file=pki.server.cert, tls_key_file=pki.server.key)
+    api = ApiSettings(
+        port=port,
+        tls_cert_file=pki.server.cert,
+        tls_key_file=pki.server.key,
+        http_parser=parser,  # type: ignore[arg-type]
+        event_loop="uvloop" if parser == "httptools" else "asyncio",
+    )
     settings = make_settings(sim.base_url).model_copy(update={"api": api, "auth": settings_auth})
     server = uvicorn.Server(server_config(create_app(settings), settings))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -131,9 +139,10 @@ def _get(
         connection.close()
 
 
-@pytest.fixture
-def required(sim: Simulator, pki: Pki) -> Iterator[int]:
-    yield from _serve(AuthSettings(client_ca_file=pki.ca.cert), sim, pki)
+@pytest.fixture(params=["httptools", "h11"])
+def required(sim: Simulator, pki: Pki, request: pytest.FixtureRequest) -> Iterator[int]:
+    """Either HTTP parser carries the client certificate's identity."""
+    yield from _serve(AuthSettings(client_ca_file=pki.ca.cert), sim, pki, request.param)
 
 
 def test_a_certificate_from_the_client_ca_identifies_the_client(required: int, pki: Pki) -> None:
