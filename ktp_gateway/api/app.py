@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             await jobs.close()
             if built.outbox is not None:
                 await built.outbox.stop()
+            built.policy.close()  # after the outbox: its last outcomes are records too
             if built.events is not None:
                 built.events.close()
             for monitor in monitors:

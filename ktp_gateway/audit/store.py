@@ -14,7 +14,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,16 @@ class Head:
     hash: str
 
 
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def parse_line(raw: bytes) -> Record | Anchor | None:
     try:
         data = json.loads(raw)
@@ -74,6 +84,7 @@ class AuditTrail:
         self.head_path = directory / HEAD_FILE
         self.fsync = fsync
         self._thread_lock = threading.Lock()
+        self._known_tail: tuple[tuple[int, int, int, int], int, str] | None = None
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -91,25 +102,60 @@ class AuditTrail:
 
     def append(self, kind: Kind, data: Mapping[str, Any]) -> Record:
         """Seal `data` onto the end of the chain and write it (fsync'd unless configured off)."""
+        result = self.append_many([(kind, data)])[0]
+        if isinstance(result, AuditError):
+            raise result
+        return result
+
+    def append_many(
+        self, entries: Sequence[tuple[Kind, Mapping[str, Any]]]
+    ) -> list[Record | AuditError]:
+        """Seal each entry in order and write them with one write and one fsync (group commit).
+
+        An entry the trail refuses (a NIK-shaped or oversized value) gets its AuditError in the
+        result and takes no sequence number; the others are written. A failed write fails all.
+        """
         with self._locked():
             try:
-                return self._append(kind, data)
+                return self._append_batch(entries)
             except OSError as exc:
                 detail = f"the audit record could not be written ({exc.strerror})"
                 raise AuditError(detail) from None
 
     def _append(self, kind: Kind, data: Mapping[str, Any], time: str | None = None) -> Record:
+        result = self._append_batch([(kind, data)], time)[0]
+        if isinstance(result, AuditError):
+            raise result
+        return result
+
+    def _append_batch(
+        self, entries: Sequence[tuple[Kind, Mapping[str, Any]]], time: str | None = None
+    ) -> list[Record | AuditError]:
         seq, prev, needs_newline = self._tail()
-        record = seal(seq + 1, kind, data, prev, time)
+        results: list[Record | AuditError] = []
+        lines: list[bytes] = [b"\n"] if needs_newline else []
+        for kind, data in entries:
+            try:
+                record = seal(seq + 1, kind, data, prev, time)
+            except AuditError as exc:
+                results.append(exc)
+                continue
+            seq, prev = record.seq, record.hash
+            lines.append(line_of(record))
+            results.append(record)
+        if not any(isinstance(r, Record) for r in results):
+            return results
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, (b"\n" if needs_newline else b"") + line_of(record))
+            _write_all(fd, b"".join(lines))
             if self.fsync:
                 os.fsync(fd)
+            written = os.fstat(fd)
         finally:
             os.close(fd)
-        self._write_head(Head(record.seq, record.hash))
-        return record
+        self._write_head(Head(seq, prev))
+        self._known_tail = (_identity(written), seq, prev)
+        return results
 
     def _write_head(self, head: Head) -> None:
         tmp = self.head_path.with_suffix(".tmp")
@@ -131,7 +177,19 @@ class AuditTrail:
             return Head(-1, "")  # unreadable: verification reports it
 
     def _tail(self) -> tuple[int, str, bool]:
-        """Sequence number and hash to continue from, and whether the file lacks a final newline."""
+        """Sequence number and hash to continue from, and whether the file lacks a final newline.
+
+        When the file is exactly as this process last left it (same inode, size and mtime), the
+        tail is known and not read again; any other writer (a command, another worker) or a
+        retention rewrite changes that identity, and the tail is parsed from the file.
+        """
+        try:
+            identity = _identity(os.stat(self.path))
+        except FileNotFoundError:
+            return 0, GENESIS, False
+        known = self._known_tail
+        if known is not None and known[0] == identity:
+            return known[1], known[2], False
         try:
             with self.path.open("rb") as handle:
                 size = handle.seek(0, os.SEEK_END)

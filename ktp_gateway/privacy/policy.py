@@ -11,7 +11,6 @@ be written the request fails: no accountability, no release.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import time
@@ -26,6 +25,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from ktp_gateway.audit.chain import AuditError, Kind, Record, recordable
+from ktp_gateway.audit.group import GroupCommit
 from ktp_gateway.audit.store import AuditTrail
 from ktp_gateway.config import Settings
 from ktp_gateway.domain import (
@@ -207,6 +207,7 @@ class Policy:
     ) -> None:
         self.guard = guard
         self.trail = trail
+        self.commits = GroupCommit(trail)
         self.metrics = metrics
         self._today = today
         agreement = guard.agreement
@@ -255,6 +256,10 @@ class Policy:
         except OSError as exc:
             raise AuditError(f"the audit trail cannot be written ({exc.strerror})") from None
         return policy
+
+    def close(self) -> None:
+        """Write the records still queued, then stop the trail's writer thread."""
+        self.commits.close()
 
     def started_record(self) -> dict[str, object]:
         agreement = self.agreement
@@ -355,7 +360,7 @@ class Policy:
     def on_delivery(self, outcome: str) -> None:
         """The return-data outbox's observer: each delivery attempt's outcome, in the trail."""
         try:
-            self.trail.append(Kind.RETURN_DATA, {"outcome": outcome})
+            self.commits.append_sync(Kind.RETURN_DATA, {"outcome": outcome})
         except AuditError:
             self.metrics.audit_failures.inc()
             log.error("audit.write_failed", code=ErrorCode.AUDIT_UNAVAILABLE.value)
@@ -363,9 +368,9 @@ class Policy:
         self.metrics.audit_records.labels(kind=Kind.RETURN_DATA.value).inc()
 
     async def record(self, kind: Kind, data: dict[str, object]) -> Record:
-        """Append one record off the event loop (the write is fsync'd)."""
+        """Append one record off the event loop; return once it is durable (group commit)."""
         try:
-            record = await asyncio.to_thread(self.trail.append, kind, data)
+            record = await self.commits.append(kind, data)
         except AuditError:
             self.metrics.audit_failures.inc()
             raise

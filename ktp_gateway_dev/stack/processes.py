@@ -22,11 +22,22 @@ from types import TracebackType
 STOP_GRACE_SECONDS = 5.0
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nobody listens on right now, and not one this process handed out before.
+
+    Two ports asked for before either is bound (a simulator's and a gateway's) could otherwise be
+    the same one, and a request meant for one process reach the other.
+    """
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def terminate(process: subprocess.Popen[bytes]) -> None:
