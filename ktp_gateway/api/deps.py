@@ -2,7 +2,9 @@
 
 Each dependency raises its typed error when its service is absent (a gateway without readers,
 without a data balikan outbox), so a route never meets None, and a test overrides one service
-(`app.dependency_overrides[get_registry] = ...`) without building the others.
+(`app.dependency_overrides[get_registry] = ...`) without building the others. They are
+`async def`: FastAPI runs a plain `def` dependency in its thread pool, a hop per dependency per
+request for what is an attribute read.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class Services:
     desk_metrics: DeskHubObserver | None = None  # its counters (built with the metrics)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -56,23 +58,23 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def get_metrics(services: ServicesDep) -> GatewayMetrics:
+async def get_metrics(services: ServicesDep) -> GatewayMetrics:
     return services.metrics
 
 
-def get_policy(services: ServicesDep) -> Policy:
+async def get_policy(services: ServicesDep) -> Policy:
     return services.policy
 
 
-def get_registry(services: ServicesDep) -> PersonRegistry:
+async def get_registry(services: ServicesDep) -> PersonRegistry:
     return services.registry
 
 
-def get_readers(services: ServicesDep) -> ReaderService:
+async def get_readers(services: ServicesDep) -> ReaderService:
     if services.readers is None:
         raise ReaderError("this gateway has no readers", code=ErrorCode.READER_NOT_FOUND)
     return services.readers
@@ -85,7 +87,11 @@ MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 
 
-def get_taps(services: ServicesDep, registry: RegistryDep) -> Taps:
+async def get_taps(services: ServicesDep, registry: RegistryDep) -> Taps:
+    return taps_of(services, registry)
+
+
+def taps_of(services: Services, registry: PersonRegistry) -> Taps:
     """Card taps on this machine's readers or a desk's, and this registry, with the configured
     wait rule (which card source a tap needs is known only from its request)."""
     reader = services.settings.reader
@@ -94,7 +100,7 @@ def get_taps(services: ServicesDep, registry: RegistryDep) -> Taps:
     return Taps(services.readers, registry, services.metrics, wait, desks=desks)
 
 
-def get_outbox(services: ServicesDep) -> Outbox:
+async def get_outbox(services: ServicesDep) -> Outbox:
     if services.outbox is None:
         raise GatewayError(
             "return data is not configured on this gateway", code=ErrorCode.RETURN_DATA_DISABLED
@@ -102,7 +108,11 @@ def get_outbox(services: ServicesDep) -> Outbox:
     return services.outbox
 
 
-def get_jobs(services: ServicesDep) -> JobStore:
+async def get_jobs(services: ServicesDep) -> JobStore:
+    return jobs_of(services)
+
+
+def jobs_of(services: Services) -> JobStore:
     if services.jobs is None:
         raise GatewayError(
             "background verifications are not running", code=ErrorCode.JOBS_UNAVAILABLE
@@ -110,7 +120,7 @@ def get_jobs(services: ServicesDep) -> JobStore:
     return services.jobs
 
 
-def get_events(services: ServicesDep) -> EventHub:
+async def get_events(services: ServicesDep) -> EventHub:
     if services.events is None:
         raise ReaderError("the reader monitor is not running", code=ErrorCode.READER_UNAVAILABLE)
     return services.events
@@ -122,7 +132,7 @@ JobsDep = Annotated[JobStore, Depends(get_jobs)]
 EventsDep = Annotated[EventHub, Depends(get_events)]
 
 
-def get_desks(services: ServicesDep) -> DeskHub:
+async def get_desks(services: ServicesDep) -> DeskHub:
     if services.desks is None:
         raise DeskError("this access point has no desk channel", code=ErrorCode.DESKS_DISABLED)
     return services.desks

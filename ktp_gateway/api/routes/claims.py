@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from ktp_gateway.api.accountability import Accountable
 from ktp_gateway.api.auth import CallerDep, limit_officer
-from ktp_gateway.api.deps import RegistryDep, Services, ServicesDep, get_taps
+from ktp_gateway.api.deps import RegistryDep, Services, ServicesDep, taps_of
 from ktp_gateway.api.models import DESK_FIELD_DESCRIPTION, DeskName, ReaderName, Source
 from ktp_gateway.api.routes.verifications import CARD_SOURCE, REGISTRY_SOURCE
 from ktp_gateway.claims.model import Claims
@@ -73,7 +73,7 @@ async def _by_card(
 ) -> tuple[RegistryStatus, PersonData | None, CardCheck]:
     # Taps only in this mode, so resolved here (reader_not_found on a gateway without readers),
     # on the same registry as the NIK mode.
-    taps = get_taps(services, registry)
+    taps = taps_of(services, registry)
     result = await taps.verify(
         access, reader=body.reader, wait_seconds=body.wait_seconds, desk=body.desk
     )

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from ktp_gateway.api.auth import CallerDep, limit_officer
-from ktp_gateway.api.deps import Services, ServicesDep, TapsDep, get_jobs
+from ktp_gateway.api.deps import Services, ServicesDep, TapsDep, jobs_of
 from ktp_gateway.api.disconnect import cancel_on_disconnect
 from ktp_gateway.api.jobs_out import JobOut, job_out
 from ktp_gateway.api.models import (
@@ -181,7 +181,7 @@ async def create_verification(
     if not _wants_async(body, prefer):
         async with cancel_on_disconnect(request) as cancel:  # a hang-up frees the reader
             return await _verify(services, taps, body, fields, who, cancel)
-    jobs = get_jobs(services)  # jobs_unavailable while the gateway starts or stops
+    jobs = jobs_of(services)  # jobs_unavailable while the gateway starts or stops
     await services.policy.precheck(
         Operation.VERIFICATION, who, request_id=current_request_id(), photo=body.include_photo
     )  # refused now, not later in the job
