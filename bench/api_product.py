@@ -61,7 +61,7 @@ def main() -> None:
             "key_cached": _time(lambda: clients.check_cached(presented), args.count),
         }
     bucket = TokenBucket(per_minute=1e9, burst=10**9)
-    results["rate_limit_take"] = _time(lambda: bucket.take("officer"), args.count)
+    results["rate_limit_take"] = _time(lambda: bucket.spend("officer"), args.count)
     record = PersonData(  # budi, a synthetic person (simulators/data/synthetic_people.yaml)
         nik="3171011505809901",
         nama_lengkap="BUDI CONTOH",

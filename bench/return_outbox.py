@@ -31,8 +31,8 @@ from ktp_gateway.returns.sealing import Sealer
 from ktp_gateway.returns.settings import ReturnDataSettings
 from ktp_gateway_dev.simulators.dukcapil.config import DEFAULT_RETURN_TOKEN
 from tests.dukcapil.conftest import Simulator, settings_for, start_simulator
+from tests.postgres import start_postgres
 from tests.returns.conftest import outbox_settings
-from tests.returns.postgres import start_postgres
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -38,6 +38,11 @@ def _serve(args: argparse.Namespace) -> int:
         json=settings.log.json_output,
         allow_apdu_trace=settings.log.allow_apdu_trace,
     )
+    if args.workers != 1:
+        from ktp_gateway.api.workers import serve_workers
+
+        serve_workers(settings, args.workers, port=args.port)
+        return 0
     from ktp_gateway.api.server import server_config
 
     uvicorn.Server(server_config(create_app(settings), settings, port=args.port)).run()
@@ -156,6 +161,13 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="run the REST API (settings from KTP_GATEWAY_* / a config file)"
     )
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="registry API processes; more than 1 needs shared.backend postgres "
+        "(docs/operator-guide.md)",
+    )
     serve.set_defaults(run=_serve)
 
     readers = commands.add_parser(

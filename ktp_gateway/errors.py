@@ -76,6 +76,8 @@ class ErrorCode(StrEnum):
     RETURN_DATA_NOT_FOUND = "return_data_not_found"
     RETURN_DATA_NOT_RETRYABLE = "return_data_not_retryable"
     OUTBOX_UNAVAILABLE = "outbox_unavailable"
+    # state several gateway processes share (docs/operator-guide.md)
+    SHARED_STATE_UNAVAILABLE = "shared_state_unavailable"
     # desks and the access point (docs/desks.md)
     DESK_NOT_FOUND = "desk_not_found"
     DESK_NOT_CONNECTED = "desk_not_connected"

@@ -1,4 +1,4 @@
-"""Session fixtures shared by every test that goes through the real pcscd and virtual readers."""
+"""Session fixtures: the real pcscd and virtual readers, and a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from ktp_gateway.reader.smartcard.pcscd_host import PCSCD_BINARY
 from ktp_gateway_dev.stack.pcscd import PcscdService
 from ktp_gateway_dev.stack.virtual import VirtualReaderPair
+from tests.postgres import PostgresServer, available, start_postgres
 
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 
@@ -35,3 +36,14 @@ def second_reader_pair(pcscd_service: PcscdService) -> Iterator[VirtualReaderPai
     """The second virtual reader unit, with its own SAM: for several readers at once."""
     with VirtualReaderPair.second() as pair:
         yield pair
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server (initdb + pg_ctl) for the whole session."""
+    if not available():
+        # A failure, not a skip: the PostgreSQL path must never pass by being left out.
+        pytest.fail("PostgreSQL is not installed: run scripts/setup.sh --test")
+    server = start_postgres()
+    yield server
+    server.stop()

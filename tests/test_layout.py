@@ -234,6 +234,7 @@ EDGES = {
     "aiohttp": "ktp_gateway.dukcapil_client.http",
     "websockets": "ktp_gateway.desks.transport",
     "serial": "ktp_gateway.reader.serial.port",
+    "psycopg": "ktp_gateway.postgres.database",
 }
 
 

@@ -41,8 +41,16 @@ from ktp_gateway.sam.activation_metrics import ActivationCollector
 from ktp_gateway.specs import load_specs
 
 
-def build_services(settings: Settings, registry: CollectorRegistry | None = None) -> Services:
-    """Everything the routes need, from the settings (fails fast on a bad spec or secret)."""
+def build_services(
+    settings: Settings, registry: CollectorRegistry | None = None, *, local_readers: bool = True
+) -> Services:
+    """Everything the routes need, from the settings (fails fast on a bad spec or secret).
+
+    Without `local_readers` (a worker of `serve --workers N`) the node is registry-only: no
+    PC/SC or serial reader is opened, no desk channel; the reader routes answer 404.
+    """
+    if not local_readers:
+        return _registry_only(settings, GatewayMetrics(registry or CollectorRegistry()))
     metrics = GatewayMetrics(registry or CollectorRegistry())
     monitor = ReaderMonitor() if settings.reader.monitor else None
     if monitor is not None:
@@ -86,12 +94,30 @@ def build_services(settings: Settings, registry: CollectorRegistry | None = None
     return services
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+def _registry_only(settings: Settings, metrics: GatewayMetrics) -> Services:
+    metrics.collectors.register(CertificateExpiryCollector(certificate_files(settings)))
+    policy = Policy.from_settings(settings, metrics.collectors)
+    gate = policy.gate
+    grants = Grants(fields=gate.granted, photo=gate.photo_granted, family=gate.family_granted)
+    dukcapil = DukcapilClient(
+        settings.dukcapil, grants=grants, observer=metrics.dukcapil_observer()
+    )
+    return Services(
+        settings=settings, readers=None, registry=dukcapil, metrics=metrics, policy=policy
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    local_readers: bool = True,
+) -> FastAPI:
     """The gateway's ASGI app; `services` lets tests and the demo bring their own."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        built = services or build_services(settings or Settings())
+        built = services or build_services(settings or Settings(), local_readers=local_readers)
         app.state.services = built
         built.access = built.access or CallerAccess.from_settings(built.settings)
         jobs = built.jobs = JobStore(
@@ -107,7 +133,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             monitor.start()
         if monitors:
             built.events = EventHub(monitors, asyncio.get_running_loop())
-        channel = await _desk_channel(built)
+        channel = await _desk_channel(built) if local_readers else None
         try:
             yield
         finally:
@@ -123,6 +149,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 monitor.stop()
             if built.readers is not None:
                 built.readers.close()
+            await built.access.limits.aclose()
             close = getattr(built.registry, "aclose", None)
             if close is not None:
                 await close()

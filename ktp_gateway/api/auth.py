@@ -49,14 +49,14 @@ async def authenticate(
         raise Unauthorized("authentication required")
     request.state.caller = caller
     if access is not None:
-        access.limits.check_client(caller.name)
+        await access.limits.check_client(caller.name)
     return caller
 
 
 CallerDep = Annotated[Caller, Depends(authenticate)]
 
 
-def limit_officer(services: Services, officer_id: str) -> None:
+async def limit_officer(services: Services, officer_id: str) -> None:
     """The per-officer rate limit, once the request has named its officer (429 when over)."""
     if services.access is not None:
-        services.access.limits.check_officer(officer_id)
+        await services.access.limits.check_officer(officer_id)

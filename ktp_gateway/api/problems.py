@@ -287,6 +287,11 @@ PROBLEMS: dict[ErrorCode, Problem] = {
         "Return-data outbox unavailable",
         "The outbox database cannot be written, so nothing was queued: check the SQLite file's disk and permissions or the PostgreSQL server.",
     ),
+    C.SHARED_STATE_UNAVAILABLE: Problem(
+        503,
+        "Shared state unavailable",
+        "The PostgreSQL database the gateway's workers share (rate limits) cannot be reached, so the request was refused: check the server and shared.postgres_dsn.",
+    ),
     C.DESK_NOT_FOUND: Problem(
         404,
         "Desk not found",
@@ -384,6 +389,7 @@ FAULTS: dict[ErrorCode, Fault] = {
     C.AUDIT_UNAVAILABLE: Fault.OPERATOR,
     C.RETURN_DATA_DISABLED: Fault.OPERATOR,
     C.OUTBOX_UNAVAILABLE: Fault.OPERATOR,
+    C.SHARED_STATE_UNAVAILABLE: Fault.OPERATOR,
     C.DESK_NOT_FOUND: Fault.CALLER,
     C.DESK_NOT_CONNECTED: Fault.OPERATOR,
     C.DESK_UNAVAILABLE: Fault.OPERATOR,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ktp_gateway.audit.chain import Kind
-from ktp_gateway.audit.store import AuditTrail
+from ktp_gateway.audit.trail import Trail, open_trail
 from ktp_gateway.errors import ConfigurationError
 
 
@@ -26,11 +26,14 @@ def _settings() -> Any:
     return Settings()
 
 
-def _trail(args: argparse.Namespace) -> AuditTrail:
-    directory = args.dir or _settings().audit.dir
-    if not Path(directory).is_dir():
+def _trail(args: argparse.Namespace) -> Trail:
+    """`--dir`'s files, else the configured trail (PostgreSQL when `shared.backend` says so)."""
+    settings = _settings()
+    dsn = None if args.dir else settings.shared.dsn()
+    directory = args.dir or settings.audit.dir
+    if dsn is None and not Path(directory).is_dir():
         raise ConfigurationError(f"no audit trail in {directory} (KTP_GATEWAY_AUDIT__DIR?)")
-    return AuditTrail(Path(directory))
+    return open_trail(Path(directory), postgres_dsn=dsn)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -133,7 +136,7 @@ def _guard() -> Any:
     guard = AgreementGuard(
         load_agreement(settings.agreement.file), settings.agreement.suspension_file
     )
-    return guard, AuditTrail(settings.audit.dir)
+    return guard, open_trail(settings.audit.dir, postgres_dsn=settings.shared.dsn())
 
 
 def _agreement_show(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ktp_gateway.audit.chain import AuditError, Kind, Record
-from ktp_gateway.audit.store import AuditTrail
+from ktp_gateway.audit.trail import Trail
 
 MAX_BATCH = 512  # records per write: bounds one batch's latency under a flood
 
@@ -32,7 +32,7 @@ class _Pending:
 class GroupCommit:
     """`append` from any thread or coroutine; one writer thread batches what is waiting."""
 
-    def __init__(self, trail: AuditTrail, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, trail: Trail, *, max_batch: int = MAX_BATCH) -> None:
         self.trail = trail
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()

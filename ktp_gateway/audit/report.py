@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pydantic import BaseModel, Field
 
 from ktp_gateway.audit.chain import Kind, Record
-from ktp_gateway.audit.store import AuditTrail
+from ktp_gateway.audit.trail import Trail
 from ktp_gateway.audit.verify import verify_trail
 from ktp_gateway.errors import ConfigurationError
 
@@ -126,7 +126,7 @@ def _text(record: Record, key: str) -> str:
 
 
 def build_report(
-    trail: AuditTrail,
+    trail: Trail,
     period: Period,
     *,
     agreement: dict[str, str],

@@ -86,6 +86,10 @@ class AuditTrail:
         self._thread_lock = threading.Lock()
         self._known_tail: tuple[tuple[int, int, int, int], int, str] | None = None
 
+    def writable(self) -> bool:
+        """False when the directory exists but this process cannot write it."""
+        return not self.directory.exists() or os.access(self.directory, os.W_OK)
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ktp_gateway.audit.chain import GENESIS, body_of, record_hash
-from ktp_gateway.audit.store import AuditTrail
+from ktp_gateway.audit.trail import Trail
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class TrailVerdict:
         return not self.findings
 
 
-def verify_trail(trail: AuditTrail) -> TrailVerdict:
+def verify_trail(trail: Trail) -> TrailVerdict:
     """Walk the whole file once; never stops at the first problem."""
     verdict = TrailVerdict()
     expected_seq, expected_prev = 1, GENESIS
@@ -96,7 +96,7 @@ def _check(
         )
 
 
-def _check_head(verdict: TrailVerdict, trail: AuditTrail) -> None:
+def _check_head(verdict: TrailVerdict, trail: Trail) -> None:
     head = trail.head()
     if head is None:
         if verdict.records:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -235,6 +236,34 @@ class AuditSettings(_Section):
     fsync: bool = True
 
 
+class SharedBackend(StrEnum):
+    LOCAL = "local"  # files and memory: one gateway process (the default)
+    POSTGRES = "postgres"  # PostgreSQL: several worker processes or hosts
+
+
+class SharedSettings(_Section):
+    """State several gateway processes must share (docs/operator-guide.md): the audit trail
+    and the rate limits; needed by `serve --workers N` with N > 1."""
+
+    # local: the audit trail in audit.dir and rate limits in memory; postgres: both in PostgreSQL.
+    backend: SharedBackend = SharedBackend.LOCAL
+    # libpq connection string, required with backend postgres; a secret.
+    # E.g. "host=/run/postgresql dbname=ktp user=gateway".
+    postgres_dsn: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> SharedSettings:
+        if self.backend is SharedBackend.POSTGRES and self.postgres_dsn is None:
+            raise ValueError("shared.backend postgres needs shared.postgres_dsn")
+        return self
+
+    def dsn(self) -> str | None:
+        """The DSN when the state is shared in PostgreSQL, else None."""
+        if self.backend is SharedBackend.POSTGRES and self.postgres_dsn is not None:
+            return self.postgres_dsn.get_secret_value()
+        return None
+
+
 class LogSettings(_Section):
     # A logging level name (DEBUG, INFO, WARNING, ...); APDU (raw card traffic) needs the switch.
     level: str = "INFO"
@@ -267,6 +296,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = JobSettings()
     claims: ClaimSettings = ClaimSettings()
     desks: DesksSettings = DesksSettings()
+    shared: SharedSettings = SharedSettings()
 
     @model_validator(mode="after")
     def _safe_bind(self) -> Settings:

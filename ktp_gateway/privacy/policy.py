@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry
 
 from ktp_gateway.audit.chain import AuditError, Kind, Record, recordable
 from ktp_gateway.audit.group import GroupCommit
-from ktp_gateway.audit.store import AuditTrail
+from ktp_gateway.audit.trail import Trail, open_trail
 from ktp_gateway.config import Settings
 from ktp_gateway.domain import (
     FacePhoto,
@@ -200,7 +200,7 @@ class Policy:
     def __init__(
         self,
         guard: AgreementGuard,
-        trail: AuditTrail,
+        trail: Trail,
         metrics: PolicyMetrics,
         *,
         today: Callable[[], dt.date] = dt.date.today,
@@ -228,11 +228,12 @@ class Policy:
         suspension_file: os.PathLike[str] | str | None,
         registry: CollectorRegistry,
         fsync: bool = True,
+        postgres_dsn: str | None = None,
     ) -> Policy:
         """Load and validate the agreement, open the audit trail (fails fast at start)."""
         agreement = load_agreement(Path(agreement_file))
         guard = AgreementGuard(agreement, Path(suspension_file) if suspension_file else None)
-        trail = AuditTrail(Path(audit_dir), fsync=fsync)
+        trail = open_trail(Path(audit_dir), fsync=fsync, postgres_dsn=postgres_dsn)
         return cls(guard, trail, PolicyMetrics(registry))
 
     @classmethod
@@ -249,6 +250,7 @@ class Policy:
             suspension_file=settings.agreement.suspension_file,
             registry=registry,
             fsync=settings.audit.fsync,
+            postgres_dsn=settings.shared.dsn(),
         )
         try:
             policy.trail.prune(settings.audit.retention_days)
@@ -296,8 +298,8 @@ class Policy:
                 f"{self.agreement.reference} does not grant the members of a family card",
                 code=ErrorCode.FIELD_NOT_GRANTED,
             )
-        if self.trail.directory.exists() and not os.access(self.trail.directory, os.W_OK):
-            raise AuditError("the audit directory is not writable")
+        if not self.trail.writable():
+            raise AuditError("the audit trail is not writable")
 
     async def precheck(
         self, operation: Operation, who: Accountability, *, request_id: str, photo: bool = False

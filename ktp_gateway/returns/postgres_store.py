@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-import psycopg
-
-from ktp_gateway.errors import ErrorCode, GatewayError
-from ktp_gateway.returns.sql_store import SqlStore
-
-_LOCK_ID = 0x6B7470  # serialises concurrent schema creation by several gateways
+from ktp_gateway.errors import ErrorCode
+from ktp_gateway.postgres.database import Database
+from ktp_gateway.returns.sql_store import Session, SqlStore
 
 
 class PostgresDialect:
@@ -27,25 +23,16 @@ class PostgresDialect:
     add_column = "ADD COLUMN IF NOT EXISTS"  # two gateways upgrading at once both succeed
 
     def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
+        self._db = Database(dsn, what="return-data outbox", code=ErrorCode.OUTBOX_UNAVAILABLE)
 
     def create(self, schema: str) -> None:
-        with self.session(write=True) as db:
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
-            db.execute(schema)
+        self._db.create(schema)
 
     @contextmanager
-    def session(self, *, write: bool) -> Iterator[psycopg.Connection[Any]]:
+    def session(self, *, write: bool) -> Iterator[Session]:
         # Row locks, not a table lock, keep writers apart here: `write` needs nothing more.
-        try:
-            with psycopg.connect(self._dsn, connect_timeout=10) as db:
-                yield db  # commits on a clean exit, rolls back on an exception
-        except psycopg.Error as exc:
-            # psycopg's message can quote the DSN or a parameter: keep the type only.
-            raise GatewayError(
-                f"return-data outbox (PostgreSQL) unavailable ({type(exc).__name__})",
-                code=ErrorCode.OUTBOX_UNAVAILABLE,
-            ) from None
+        with self._db.session() as db:
+            yield db
 
 
 class PostgresStore(SqlStore):

@@ -1,4 +1,4 @@
-"""Fixtures: sealing keys, outbox settings, a real PostgreSQL server for the shared-outbox path."""
+"""Fixtures: sealing keys, outbox settings, each backend (PostgreSQL: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,9 @@ import pytest
 from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.settings import Backend, ReturnDataSettings
 from ktp_gateway.returns.store import TABLE, OutboxStore
-
-from .postgres import PostgresServer, available, start_postgres
+from tests.postgres import PostgresServer
 
 KEY = base64.b64encode(bytes(range(32))).decode()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    if not available():
-        # A failure, not a skip: the PostgreSQL path must never pass by being left out.
-        pytest.fail("PostgreSQL is not installed: run scripts/setup.sh --test")
-    server = start_postgres()
-    yield server
-    server.stop()
 
 
 def outbox_settings(backend: str, where: str, **overrides: object) -> ReturnDataSettings:

@@ -44,11 +44,13 @@ def outbox_env(sim: Simulator, store: dict[str, str], **extra: str) -> dict[str,
 class Gateway:
     """`python -m ktp_gateway.cli serve` on a free port; `kill()` sends SIGKILL to its group."""
 
-    def __init__(self, port: int, sim: Simulator, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, port: int, sim: Simulator, env: dict[str, str], log: Path, *args: str
+    ) -> None:
         self.port = port
         full = {**gateway_env(port, sim.port, PASSWORD), **env}
         self.process = ManagedProcess.python_module(
-            "gateway", "ktp_gateway.cli", "serve",
+            "gateway", "ktp_gateway.cli", "serve", *args,
             ready_url=f"http://127.0.0.1:{port}/healthz", env=full, log_path=log,
         )  # fmt: skip
 

@@ -17,9 +17,9 @@ import pytest
 
 from ktp_gateway_dev.stack.processes import free_port
 from tests.dukcapil.conftest import Simulator, start_simulator
+from tests.postgres import PostgresServer
 
 from .gateway import Gateway, outbox_env
-from .postgres import PostgresServer
 
 ITEMS = 24
 NIKS = [f"31710115058099{n:02d}" for n in range(1, ITEMS + 1)]  # synthetic, 99xx serials

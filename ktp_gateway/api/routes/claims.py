@@ -103,7 +103,7 @@ async def verify_claims(
     allowed = caller.fields & services.policy.gate.granted
     effective_fields(FieldChoice(required_fields=body.claims.claimed()), allowed)
     who = body.accountability(caller.name)
-    limit_officer(services, who.officer_id)
+    await limit_officer(services, who.officer_id)
     by_nik = body.nik is not None
     async with services.policy.access(
         Operation.CLAIMS_VERIFICATION, who, request_id=current_request_id()

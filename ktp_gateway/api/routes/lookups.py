@@ -66,7 +66,7 @@ async def create_lookup(
         family_allowed=caller.family,
     )
     who = body.accountability(caller.name)
-    limit_officer(services, who.officer_id)
+    await limit_officer(services, who.officer_id)
     async with services.policy.access(
         Operation.NIK_LOOKUP,
         who,

@@ -52,7 +52,7 @@ async def queue_return_data(
     Audited like every access: the officer, the purpose, the client and the register number.
     """
     who = body.accountability(caller.name)
-    limit_officer(services, who.officer_id)
+    await limit_officer(services, who.officer_id)
     async with services.policy.access(
         Operation.RETURN_DATA, who, request_id=current_request_id()
     ) as access:

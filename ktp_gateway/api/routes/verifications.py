@@ -177,7 +177,7 @@ async def create_verification(
         photo=body.include_photo, family=False, photo_allowed=caller.photo, family_allowed=False
     )
     who = body.accountability(caller.name)
-    limit_officer(services, who.officer_id)
+    await limit_officer(services, who.officer_id)
     if not _wants_async(body, prefer):
         async with cancel_on_disconnect(request) as cancel:  # a hang-up frees the reader
             return await _verify(services, taps, body, fields, who, cancel)

@@ -1,0 +1,1 @@
+"""PostgreSQL, for state several gateway processes share (docs/operator-guide.md)."""
