@@ -13,12 +13,11 @@ anchor row, as the file trail writes an anchor line.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ktp_gateway.audit.chain import GENESIS, AuditError, Kind, Record, line_of, seal
-from ktp_gateway.audit.store import Anchor, Head, StoredLine, parse_line
+from ktp_gateway.audit.store import Head, StoredLine, anchor_line, plan_retention, stored_line
 from ktp_gateway.errors import ErrorCode
 from ktp_gateway.postgres.database import Database
 
@@ -107,11 +106,7 @@ class PostgresTrail:
         with self._db.session() as db:
             raws = [str(row[0]) for row in db.execute(_LINES).fetchall()]
         for number, raw in enumerate(raws, start=1):
-            parsed = parse_line(raw.encode())
-            if isinstance(parsed, Anchor):
-                yield StoredLine(number, None, parsed)
-            else:
-                yield StoredLine(number, parsed)
+            yield stored_line(number, raw.encode())
 
     def records(self) -> Iterator[Record]:
         for line in self.lines():
@@ -120,30 +115,18 @@ class PostgresTrail:
 
     def prune(self, retention_days: int, *, today: dt.date | None = None) -> int:
         """Remove records older than the retention period, leaving an anchor (one transaction)."""
-        today = today or dt.datetime.now(dt.UTC).date()
-        cutoff = dt.datetime.combine(today - dt.timedelta(days=retention_days), dt.time(), dt.UTC)
         with self._db.session() as db:
             db.execute(_LOCK_HEAD)  # no append between reading the rows and replacing them
             raws = [str(row[0]) for row in db.execute(_LINES).fetchall()]
-            parsed = [parse_line(raw.encode()) for raw in raws]
-            anchor = next((p for p in parsed if isinstance(p, Anchor)), None)
-            old = [p for p in parsed if isinstance(p, Record) and p.when < cutoff]
-            if not old:
+            lines = [stored_line(n, raw.encode()) for n, raw in enumerate(raws, start=1)]
+            plan = plan_retention(lines, retention_days, today)
+            if plan is None:
                 return 0
-            last = old[-1]
-            removed = len(old) + (anchor.removed if anchor else 0)
-            new_anchor = Anchor(
-                after_seq=last.seq, hash=last.hash, removed=removed, cutoff=cutoff.isoformat()
-            )
-            db.execute(_DELETE_THROUGH, (last.seq,))
-            header = json.dumps({"anchor": new_anchor.model_dump()}, sort_keys=True)
-            db.execute(_INSERT, (last.seq, header))
-            self._append_in(
-                db,
-                [(Kind.RETENTION, {"removed": len(old), "through_seq": last.seq,
-                  "retention_days": retention_days, "cutoff": cutoff.isoformat()})],
-            )  # fmt: skip
-            return len(old)
+            through = plan.anchor.after_seq
+            db.execute(_DELETE_THROUGH, (through,))
+            db.execute(_INSERT, (through, anchor_line(plan.anchor).decode()))
+            self._append_in(db, [(Kind.RETENTION, plan.note)])
+            return len(plan.old)
 
     def close(self) -> None:
         self._db.close()

@@ -65,6 +65,54 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+@dataclass(frozen=True, slots=True)
+class RetentionPlan:
+    """What a prune removes and what stays: the new anchor and the `retention` record's data."""
+
+    old: list[Record]
+    kept: list[Record]
+    anchor: Anchor
+    note: dict[str, object]
+
+
+def plan_retention(
+    lines: Sequence[StoredLine], retention_days: int, today: dt.date | None = None
+) -> RetentionPlan | None:
+    """The records older than the retention period and the anchor the rest continue from
+    (None when nothing is old enough); both trails prune by it."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    cutoff = dt.datetime.combine(today - dt.timedelta(days=retention_days), dt.time(), dt.UTC)
+    anchor = next((line.anchor for line in lines if line.anchor is not None), None)
+    records = [line.record for line in lines if line.record is not None]
+    old = [r for r in records if r.when < cutoff]
+    if not old:
+        return None
+    last = old[-1]
+    removed = len(old) + (anchor.removed if anchor else 0)
+    return RetentionPlan(
+        old=old,
+        kept=[r for r in records if r.seq > last.seq],
+        anchor=Anchor(
+            after_seq=last.seq, hash=last.hash, removed=removed, cutoff=cutoff.isoformat()
+        ),
+        note={"removed": len(old), "through_seq": last.seq, "retention_days": retention_days,
+              "cutoff": cutoff.isoformat()},
+    )  # fmt: skip
+
+
+def anchor_line(anchor: Anchor) -> bytes:
+    """The first line of a pruned trail (no newline)."""
+    return json.dumps({"anchor": anchor.model_dump()}, sort_keys=True).encode()
+
+
+def stored_line(number: int, raw: bytes) -> StoredLine:
+    """One line of a trail, parsed where possible."""
+    parsed = parse_line(raw)
+    if isinstance(parsed, Anchor):
+        return StoredLine(number, None, parsed)
+    return StoredLine(number, parsed)
+
+
 def parse_line(raw: bytes) -> Record | Anchor | None:
     try:
         data = json.loads(raw)
@@ -232,13 +280,8 @@ class AuditTrail:
             return
         with handle:
             for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                parsed = parse_line(raw)
-                if isinstance(parsed, Anchor):
-                    yield StoredLine(number, None, parsed)
-                else:
-                    yield StoredLine(number, parsed)
+                if raw.strip():
+                    yield stored_line(number, raw)
 
     def records(self) -> Iterator[Record]:
         """The readable records (verification says whether they are all there and untouched)."""
@@ -252,35 +295,19 @@ class AuditTrail:
         The kept records still chain: the file starts with an anchor naming the last removed
         record's sequence number and hash, and a `retention` record is appended saying so.
         """
-        today = today or dt.datetime.now(dt.UTC).date()
-        cutoff = dt.datetime.combine(today - dt.timedelta(days=retention_days), dt.time(), dt.UTC)
         with self._locked():
-            lines = list(self.lines())
-            anchor = next((line.anchor for line in lines if line.anchor is not None), None)
-            records = [line.record for line in lines if line.record is not None]
-            old = [r for r in records if r.when < cutoff]
-            if not old:
+            plan = plan_retention(list(self.lines()), retention_days, today)
+            if plan is None:
                 return 0
-            last = old[-1]
-            kept = [r for r in records if r.seq > last.seq]
-            removed = len(old) + (anchor.removed if anchor else 0)
-            new_anchor = Anchor(
-                after_seq=last.seq, hash=last.hash, removed=removed, cutoff=cutoff.isoformat()
-            )
-            self._rewrite(new_anchor, kept)
-            self._append(
-                Kind.RETENTION,
-                {"removed": len(old), "through_seq": last.seq, "retention_days": retention_days,
-                 "cutoff": cutoff.isoformat()},
-            )  # fmt: skip
-            return len(old)
+            self._rewrite(plan.anchor, plan.kept)
+            self._append(Kind.RETENTION, plan.note)
+            return len(plan.old)
 
     def _rewrite(self, anchor: Anchor, kept: list[Record]) -> None:
         tmp = self.path.with_suffix(".rewrite")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            header = json.dumps({"anchor": anchor.model_dump()}, sort_keys=True).encode()
-            os.write(fd, header + b"\n")
+            os.write(fd, anchor_line(anchor) + b"\n")
             for record in kept:
                 os.write(fd, line_of(record))
             os.fsync(fd)
