@@ -52,15 +52,15 @@ def targets(stack: BenchStack) -> dict[str, Target]:
 
 
 def _cell(stack: BenchStack, target: Target, concurrency: int, seconds: float) -> dict[str, Any]:
-    pids = {"gateway": stack.gateway_pid, "simulator": stack.simulator_pid}
-    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    pids = {"gateway": stack.gateway_pids(), "simulator": [stack.simulator_pid]}
+    cpu_before = {name: _cpu(group) for name, group in pids.items()}
     client_before = _own_cpu()
     result: LoadResult = load(target, concurrency=concurrency, seconds=seconds)
     client_cpu = _own_cpu() - client_before
     count = max(result.count, 1)
     ms = [x * 1000 for x in result.latencies]
-    cpu = {f"{n}_cpu_ms_per_request": (cpu_seconds(p) - cpu_before[n]) * 1000 / count
-           for n, p in pids.items()}  # fmt: skip
+    cpu = {f"{n}_cpu_ms_per_request": (_cpu(group) - cpu_before[n]) * 1000 / count
+           for n, group in pids.items()}  # fmt: skip
     return {
         "concurrency": concurrency,
         "requests": result.count,
@@ -72,6 +72,17 @@ def _cell(stack: BenchStack, target: Target, concurrency: int, seconds: float) -
         **{k: round(v, 3) for k, v in cpu.items()},
         "client_cpu_ms_per_request": round(client_cpu * 1000 / count, 3),
     }
+
+
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds of a group of processes (a worker that exited meanwhile counts as 0)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def _own_cpu() -> float:

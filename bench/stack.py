@@ -49,6 +49,13 @@ class BenchStack:
     pairs: list[VirtualReaderPair] = field(default_factory=list)
     second_unit: bool = False
 
+    def gateway_pids(self) -> list[int]:
+        """The gateway's process and its children (the workers of `serve --workers N`)."""
+        pids = [self.gateway_pid]
+        for task in Path(f"/proc/{self.gateway_pid}/task").glob("*/children"):
+            pids += [int(pid) for pid in task.read_text().split()]
+        return pids
+
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
@@ -77,8 +84,11 @@ def _second_unit_served() -> bool:
 
 
 @contextmanager
-def bench_stack(*, pcsc: bool, two_units: bool = False) -> Iterator[BenchStack]:
-    """Start what the benchmark needs; `two_units` also inserts the second unit's SAM if served."""
+def bench_stack(
+    *, pcsc: bool, two_units: bool = False, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[BenchStack]:
+    """Start what the benchmark needs; `two_units` also inserts the second unit's SAM if served;
+    `workers` and `env` are passed to `serve` (several workers need the shared state's env)."""
     password = secrets.token_urlsafe(16)
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="ktp-bench-") as tmp:
         work = Path(tmp)
@@ -106,22 +116,23 @@ def bench_stack(*, pcsc: bool, two_units: bool = False) -> Iterator[BenchStack]:
             )
         )
         data = work / "data"
-        env = gateway_env(
+        gateway = gateway_env(
             gateway_port, simulator_port, password, data_dir=data, clients_file=clients_file
         )
-        gateway = stack.enter_context(
+        process = stack.enter_context(
             ManagedProcess.python_module(
                 "gateway",
                 "ktp_gateway.cli",
                 "serve",
+                *(["--workers", str(workers)] if workers != 1 else []),
                 ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
-                env={**env, **UNLIMITED, **({} if pcsc else NO_PCSC)},
+                env={**gateway, **UNLIMITED, **({} if pcsc else NO_PCSC), **(env or {})},
                 log_path=work / "gateway.log",
             )
         )
         yield BenchStack(
             gateway_url=f"http://127.0.0.1:{gateway_port}",
-            gateway_pid=_pid(gateway),
+            gateway_pid=_pid(process),
             simulator_url=f"http://127.0.0.1:{simulator_port}",
             simulator_pid=_pid(simulator),
             api_key=api_key,

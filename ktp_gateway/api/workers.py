@@ -7,10 +7,13 @@ API (NIK lookups, claims, return data, agreement, health): readers and the desk 
 to one process (a one-worker gateway or the desks), never to N at once. What must hold across
 workers lives in PostgreSQL (`shared.backend: postgres`: the audit trail and the rate limits;
 the return-data outbox on its own `return_data.backend: postgres`), so a start that would keep
-it per process is refused.
+it per process is refused. `dukcapil.max_concurrency` stays the access point's budget towards
+Dukcapil: each worker gets its share.
 """
 
 from __future__ import annotations
+
+import os
 
 import uvicorn
 from fastapi import FastAPI
@@ -47,6 +50,12 @@ def check_workers(settings: Settings, workers: int) -> None:
             f"--workers {workers} needs return_data.backend: postgres: the SQLite outbox is for "
             "one process"
         )
+    if workers > settings.dukcapil.max_concurrency:
+        raise ConfigurationError(
+            f"--workers {workers} is more than dukcapil.max_concurrency "
+            f"({settings.dukcapil.max_concurrency}), the requests in flight to Dukcapil the "
+            "access point allows: the workers share it, each needs at least one"
+        )
     if settings.desks.enabled:
         raise ConfigurationError(
             f"--workers {workers}: the desk channel is held by one process; serve desks from a "
@@ -80,6 +89,9 @@ class _WorkerConfig(uvicorn.Config):
 def serve_workers(settings: Settings, workers: int, *, port: int | None = None) -> None:
     """Run `workers` registry-only workers until a signal stops the supervisor."""
     check_workers(settings, workers)
+    # The link's budget is the access point's, not each worker's: the workers share it.
+    share = settings.dukcapil.max_concurrency // workers
+    os.environ["KTP_GATEWAY_DUKCAPIL__MAX_CONCURRENCY"] = str(share)  # the workers read it
     base = server_config(FastAPI(), settings, port=port)
     config = _WorkerConfig(
         "ktp_gateway.api.workers:worker_app",

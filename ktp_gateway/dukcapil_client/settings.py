@@ -70,6 +70,7 @@ class DukcapilSettings(BaseModel):
     # Retries after a failed connect only (nothing was sent, no quota spent); none after TLS.
     retries: int = Field(default=1, ge=0, le=3)
     # Requests to Dukcapil in flight at once (and pooled connections); more wait their turn.
+    # The access point's whole budget: `serve --workers N` gives each worker its share.
     max_concurrency: int = Field(default=4, ge=1, le=64)
     # Largest answer read, in bytes; a larger one is `dukcapil_bad_response`.
     max_response_bytes: int = Field(default=2_000_000, ge=1024)

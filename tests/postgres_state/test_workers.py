@@ -4,6 +4,7 @@ PostgreSQL; a worker killed -9 loses no answered record and no accepted data bal
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,9 +17,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from ktp_gateway.api.workers import check_workers
 from ktp_gateway.audit.chain import Kind
 from ktp_gateway.audit.postgres_trail import HEAD, RECORDS, PostgresTrail
 from ktp_gateway.audit.verify import verify_trail
+from ktp_gateway.config import Settings
+from ktp_gateway.errors import ConfigurationError
 from ktp_gateway.postgres.buckets import TABLE as BUCKETS
 from ktp_gateway_dev.stack.processes import free_port
 from tests.dukcapil.conftest import CONSUMER_PATH, USER_ID, Simulator, start_simulator
@@ -42,6 +46,10 @@ def dsn(postgres: PostgresServer) -> str:
         tables = f"{RECORDS}, {HEAD}, {BUCKETS}, ktp_gateway_return_outbox"
         db.execute(f"DROP TABLE IF EXISTS {tables}")  # type: ignore[arg-type]
     return postgres.dsn
+
+
+_POSTGRES = {"backend": "postgres", "postgres_dsn": "host=/run/postgresql dbname=ktp"}
+_SQLITE_OUTBOX = {"enabled": True, "encryption_key": "A" * 43 + "="}
 
 
 def _shared(dsn: str, **extra: str) -> dict[str, str]:
@@ -76,6 +84,23 @@ def test_several_workers_refuse_to_start_on_the_one_process_defaults(tmp_path: P
     )  # fmt: skip
     assert run.returncode == 2
     assert "needs shared.backend: postgres" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("values", "workers", "refusal"),
+    [
+        ({}, 2, "needs shared.backend: postgres"),
+        ({"shared": _POSTGRES, "return_data": _SQLITE_OUTBOX}, 2, "return_data.backend"),
+        ({"shared": _POSTGRES, "dukcapil": {"max_concurrency": 2}}, 3, "max_concurrency (2)"),
+        ({"shared": _POSTGRES}, 0, "--workers must be 1 to 64"),
+    ],
+)
+def test_a_worker_count_the_settings_cannot_serve_is_refused_with_the_reason(
+    values: dict[str, Any], workers: int, refusal: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(refusal)):
+        check_workers(Settings.model_validate(values), workers)
+    check_workers(Settings.model_validate(values), 1)  # one process: always possible
 
 
 def test_two_workers_spend_one_officer_budget_and_write_one_chain(
