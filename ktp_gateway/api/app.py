@@ -163,6 +163,10 @@ def create_app(
         # contract is /openapi.json, for any OpenAPI viewer or client generator.
         docs_url=None,
         redoc_url=None,
+        # No OpenTelemetry from the framework, even when the environment configures a provider:
+        # spans and their exception events would carry request details to an exporter outside
+        # the no-storage guarantee (docs/no-storage.md). Off, it is also not asked per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
     errors.register(app)
     app.add_middleware(BodyLimit)  # inside the plumbing: a 413 still gets its request id
