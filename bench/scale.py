@@ -109,6 +109,8 @@ def _row(
         "p50_ms": mine["p50_ms"],
         "p99_ms": mine["p99_ms"],
         "gateway_cpu_ms_per_request": mine["gateway_cpu_ms_per_request"],
+        "simulator_cpu_ms_per_request": mine["simulator_cpu_ms_per_request"],
+        "client_cpu_ms_per_request": mine["client_cpu_ms_per_request"],
         "statuses": mine["statuses"],
         "direct_rps": direct["rps"],
         "direct_p50_ms": direct["p50_ms"],
