@@ -15,7 +15,7 @@ from pathlib import Path
 from ktp_gateway.config import CONFIG_ENV, Settings
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, fail, ok, skip, warn
-from ktp_gateway.errors import ConfigurationError, GatewayError
+from ktp_gateway.errors import ConfigurationError, ErrorCode, GatewayError
 from ktp_gateway.observability.certificates import certificate_files, earliest_expiry
 from ktp_gateway.returns.backends import open_store
 from ktp_gateway.returns.rotation import usage
@@ -123,11 +123,14 @@ def _writable(path: Path) -> str | None:
 
 
 def check_storage(context: Context) -> list[Line]:
-    """The audit trail's directory and the SQLite outbox can be written."""
+    """The audit trail's directory and the SQLite outbox can be written; the PostgreSQL
+    databases configured for shared state and the outbox answer."""
     settings = context.settings
     if settings is None:
         return [skip("storage", "storage", "the settings do not load")]
-    places = [("audit trail", settings.audit.dir)]
+    databases = _databases(settings)
+    shared = settings.shared.dsn() is not None
+    places = [] if shared else [("audit trail", settings.audit.dir)]
     outbox = settings.return_data
     if outbox.enabled and outbox.backend is Backend.SQLITE:
         places += [
@@ -144,8 +147,35 @@ def check_storage(context: Context) -> list[Line]:
         for what, path in places
         if (why := _writable(path))
     ]
-    where = ", ".join(f"{what} {path}" for what, path in places)
-    return problems or [ok("storage", "storage", f"writable: {where}")]
+    problems += [
+        fail("storage", "storage", f"{what}: {why}", "check the server, the DSN and its user")
+        for what, why in databases
+        if why
+    ]
+    where = [f"writable: {', '.join(f'{what} {path}' for what, path in places)}"] if places else []
+    where += [f"{what} answers" for what, _ in databases]
+    return problems or [ok("storage", "storage", "; ".join(where))]
+
+
+def _databases(settings: Settings) -> list[tuple[str, str | None]]:
+    """Each configured PostgreSQL database and why it does not answer (None: it does)."""
+    found: list[tuple[str, str | None]] = []
+    outbox = settings.return_data
+    dsns = [("shared state (audit trail, rate limits) in PostgreSQL", settings.shared.dsn())]
+    if outbox.enabled and outbox.backend is Backend.POSTGRES and outbox.postgres_dsn is not None:
+        dsns.append(("outbox database in PostgreSQL", outbox.postgres_dsn.get_secret_value()))
+    for what, dsn in dsns:
+        if dsn is None:
+            continue
+        from ktp_gateway.postgres.database import Database  # psycopg only when configured
+
+        try:
+            Database(dsn, what="the database", code=ErrorCode.SHARED_STATE_UNAVAILABLE).ping()
+        except GatewayError as exc:
+            found.append((what, exc.detail))
+        else:
+            found.append((what, None))
+    return found
 
 
 def check_return_data(context: Context) -> list[Line]:

@@ -82,6 +82,11 @@ class Database:
             with contextlib.suppress(psycopg.Error):  # already broken
                 kept.close()
 
+    def ping(self) -> None:
+        """Raise the caller's typed error unless the database answers a statement."""
+        with self.session() as db:
+            db.execute("SELECT 1")
+
     def create(self, schema: str) -> None:
         """Run `schema` (CREATE ... IF NOT EXISTS) once, even when several processes start."""
         with self.session() as db:
