@@ -24,6 +24,7 @@ from ktp_gateway.api.protocol import protocol_class
 from ktp_gateway.api.server import server_config
 from ktp_gateway.config import Settings, SharedBackend
 from ktp_gateway.errors import ConfigurationError
+from ktp_gateway.observability import multiprocess
 from ktp_gateway.observability.logs import configure_logging
 from ktp_gateway.privacy.hardening import harden
 from ktp_gateway.returns.settings import Backend as OutboxBackend
@@ -110,4 +111,19 @@ def serve_workers(settings: Settings, workers: int, *, port: int | None = None) 
         ssl_ca_certs=base.ssl_ca_certs,
         ssl_cert_reqs=base.ssl_cert_reqs,
     )
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    metric_files = multiprocess.prepare()  # before the workers start: they inherit it
+    try:
+        _Supervisor(config, sockets=[config.bind_socket()]).run()
+    finally:
+        multiprocess.remove(metric_files)
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, which also takes a dead worker's gauges out of the metrics."""
+
+    def keep_subprocess_alive(self) -> None:
+        before = {process.pid for process in self.processes}
+        super().keep_subprocess_alive()
+        for pid in before - {process.pid for process in self.processes}:
+            if pid is not None:
+                multiprocess.forget(pid)

@@ -211,11 +211,13 @@ class GatewayMetrics:
             f"{NS}_dukcapil_quota_remaining",
             "Remaining daily Dukcapil quota, when it says",
             registry=registry,
+            multiprocess_mode="livemostrecent",  # several workers: the latest any live one saw
         )
 
         self.dukcapil_breaker = Gauge(
             f"{NS}_dukcapil_circuit_state", "1 for the Dukcapil circuit breaker's state",
             ["state"], registry=registry,
+            multiprocess_mode="livemin",  # several workers: 1 for a state every live one is in
         )  # fmt: skip
         self.dukcapil_dropped = Counter(
             f"{NS}_dukcapil_fields_dropped",
