@@ -167,6 +167,7 @@ def create_app(
         # spans and their exception events would carry request details to an exporter outside
         # the no-storage guarantee (docs/no-storage.md). Off, it is also not asked per request.
         telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
+        generate_unique_id_function=contract.operation_id,
     )
     errors.register(app)
     app.add_middleware(BodyLimit)  # inside the plumbing: a 413 still gets its request id

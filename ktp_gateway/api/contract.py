@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from ktp_gateway.api.problem_model import ProblemOut
 
@@ -28,19 +29,100 @@ DESCRIPTION = (
 )
 
 
-def _problem_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_MEDIA: {"schema": PROBLEM_REF}}}
+# Readable, stable names for generated clients (`createNikLookup`, not the framework's
+# `create_lookup_v1_nik_lookups_post`), by route function; a new route must be named here.
+OPERATION_IDS = {
+    "healthz": "getHealth",
+    "whoami": "getCaller",
+    "get_agreement": "getAgreement",
+    "list_readers": "listReaders",
+    "reader_events": "streamReaderEvents",
+    "create_verification": "createVerification",
+    "get_job": "getVerification",
+    "cancel_job": "cancelVerification",
+    "verify_claims": "createClaimsVerification",
+    "create_lookup": "createNikLookup",
+    "queue_return_data": "queueReturnData",
+    "list_return_data": "listReturnData",
+    "get_return_data": "getReturnData",
+    "retry_return_data": "retryReturnData",
+    "list_desks": "listDesks",
+    "get_desk": "getDesk",
+}
+SERVERS = [
+    {
+        "url": "http://127.0.0.1:8600",
+        "description": "the gateway on its default loopback bind; an access point serves HTTPS "
+        "at its own address (docs/calling-the-gateway.md)",
+    }
+]
+LICENSE = {"name": "Apache 2.0", "identifier": "Apache-2.0"}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_CHALLENGE = {
+    "WWW-Authenticate": {
+        "description": "How to authenticate: `Bearer` with the client's API key",
+        "schema": {"type": "string"},
+    }
+}
+_LOCATION = {
+    "Location": {
+        "description": "The job to poll: `GET` it (long-poll with `?wait=`)",
+        "schema": {"type": "string"},
+    }
+}
+INVALID = (
+    "Invalid request: `invalid_request` (see `errors`), `invalid_nik` or `accountability_required`"
+)
+
+
+def operation_id(route: APIRoute) -> str:
+    """The operationId of a route (the app's `generate_unique_id_function`); a route left out
+    of the contract (`/metrics`) gets its name in camelCase."""
+    first, *rest = route.name.split("_")
+    return OPERATION_IDS.get(route.name) or first + "".join(part.title() for part in rest)
+
+
+def _problem_response(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_MEDIA: {"schema": PROBLEM_REF}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
 
 
 def _fix_operation(operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status, response in list(responses.items()):
-        if status[0] in "45":
+        if status == "422":
+            responses[status] = _problem_response(INVALID)
+        elif status[0] in "45":
             responses[status] = _problem_response(response.get("description", "Problem"))
-    responses.setdefault("4XX", _problem_response("Refused: see `code` and `hint`"))
-    responses.setdefault("5XX", _problem_response("Failed: see `code` and `hint`"))
     if operation.get("security"):
         operation["security"].append({MTLS: []})
+        responses["401"] = _problem_response(
+            "`unauthorized`: no valid API key or client certificate", _CHALLENGE
+        )
+        responses["429"] = _problem_response(
+            "`rate_limited`: this client, officer or address is over its rate", _RETRY_AFTER
+        )
+    else:
+        operation["security"] = []  # open on purpose (liveness), said explicitly
+    responses["503"] = _problem_response(
+        "Unavailable for now (a dependency, the connection cap, the agreement's standing): "
+        "see `code`; `Retry-After` when waiting helps",
+        _RETRY_AFTER,
+    )
+    if "202" in responses and operation.get("operationId") == "createVerification":
+        responses["202"]["headers"] = _LOCATION
+    responses.setdefault("4XX", _problem_response("Refused: see `code` and `hint`"))
+    responses.setdefault("5XX", _problem_response("Failed: see `code` and `hint`"))
 
 
 def _components(schema: dict[str, Any]) -> None:
@@ -65,6 +147,8 @@ def contract(app: FastAPI) -> dict[str, Any]:
         summary=app.summary,
         description=DESCRIPTION,
         routes=app.routes,
+        servers=SERVERS,
+        license_info=LICENSE,
     )
     for path in schema.get("paths", {}).values():
         for operation in path.values():

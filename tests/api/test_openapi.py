@@ -11,6 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from ktp_gateway.api.app import create_app
+from ktp_gateway.api.contract import OPERATION_IDS
 from ktp_gateway.api.openapi import render
 from ktp_gateway_dev.simulators.population import load_population
 
@@ -78,3 +79,48 @@ def test_examples_are_synthetic() -> None:
             seen_names += 1
             assert any(marker in str(example).upper() for marker in FAKE_MARKERS), example
     assert seen_names >= 3
+
+
+def _operations(contract: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, operations in contract["paths"].items():
+        for method, operation in operations.items():
+            yield method, path, operation
+
+
+def test_every_operation_has_a_readable_stable_id_a_generated_client_can_use() -> None:
+    contract = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    ids = [operation["operationId"] for _, _, operation in _operations(contract)]
+    assert sorted(ids) == sorted(OPERATION_IDS.values())  # each named once, in contract.py
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)+", name) for name in ids), ids
+    lookup = contract["paths"]["/v1/nik-lookups"]["post"]
+    assert lookup["operationId"] == "createNikLookup"
+
+
+def test_the_document_names_its_server_its_licence_and_the_one_open_route() -> None:
+    contract = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    assert contract["servers"][0]["url"] == "http://127.0.0.1:8600"
+    assert contract["info"]["license"]["identifier"] == "Apache-2.0"
+    assert contract["paths"]["/healthz"]["get"]["security"] == []
+
+
+def test_headers_the_docs_tell_clients_to_read_are_in_the_contract() -> None:
+    contract = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    for method, path, operation in _operations(contract):
+        responses = operation["responses"]
+        assert "Retry-After" in responses["503"]["headers"], (method, path)
+        if operation["security"]:
+            assert "Retry-After" in responses["429"]["headers"], (method, path)
+            assert "WWW-Authenticate" in responses["401"]["headers"], (method, path)
+        if "422" in responses:
+            assert "invalid_nik" in responses["422"]["description"]
+            assert "accountability_required" in responses["422"]["description"]
+    accepted = contract["paths"]["/v1/verifications"]["post"]["responses"]["202"]
+    assert "Location" in accepted["headers"]
+
+
+def test_a_repeated_return_data_item_is_a_documented_success() -> None:
+    contract = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    responses = contract["paths"]["/v1/return-data"]["post"]["responses"]
+    item = {"$ref": "#/components/schemas/ReturnDataItem"}
+    for status in ("200", "202"):
+        assert responses[status]["content"]["application/json"]["schema"] == item

@@ -38,7 +38,18 @@ class ReturnDataSubmission(ReturnDataRequest, Accountable):
     )
 
 
-@router.post("", status_code=202, response_model=ReturnDataItem)
+@router.post(
+    "",
+    status_code=202,
+    response_model=ReturnDataItem,
+    responses={
+        200: {
+            "model": ReturnDataItem,
+            "description": "Already queued (the same item or Idempotency-Key): the queued twin, "
+            "a success a retry can rely on",
+        }
+    },
+)
 async def queue_return_data(
     body: ReturnDataSubmission,
     outbox: OutboxDep,
