@@ -10,6 +10,7 @@ this document (`python -m ktp_gateway.api.openapi > openapi.json`); a test keeps
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -125,6 +126,49 @@ def _fix_operation(operation: dict[str, Any]) -> None:
     responses.setdefault("5XX", _problem_response("Failed: see `code` and `hint`"))
 
 
+def _refs(node: Any) -> Iterator[str]:
+    """The component names `node` refers to, directly."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            yield ref.rsplit("/", 1)[-1]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _closure(roots: Iterable[str], schemas: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if name not in seen and name in schemas:
+            seen.add(name)
+            pending.extend(_refs(schemas[name]))
+    return seen
+
+
+def _required_outputs(schema: dict[str, Any]) -> None:
+    """Response-only objects list every property as required: the gateway always sends every
+    key (null where nothing is released), so a client need not handle "absent" as well."""
+    schemas = schema.get("components", {}).get("schemas", {})
+    inputs: list[str] = []
+    outputs: list[str] = []
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            inputs += _refs(operation.get("requestBody", {}))
+            inputs += _refs(operation.get("parameters", []))
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith("2"):
+                    outputs += _refs(response)
+    for name in _closure(outputs, schemas) - _closure(inputs, schemas):
+        properties = schemas[name].get("properties")
+        if properties:
+            schemas[name]["required"] = list(properties)
+
+
 def _components(schema: dict[str, Any]) -> None:
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -132,6 +176,14 @@ def _components(schema: dict[str, Any]) -> None:
         schemas.pop(unused, None)
     problem = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(problem.pop("$defs", {}))
+    # Open for clients: codes are added in minor releases; a generated client keeps an unknown
+    # one as a string instead of failing to parse the problem.
+    problem["properties"]["code"] = {
+        "anyOf": [{"$ref": "#/components/schemas/ErrorCode"}, {"type": "string"}],
+        "title": "Code",
+        "description": "The stable code (docs/errors.md): one of ErrorCode today; later "
+        "releases add codes, so keep an unknown one rather than fail.",
+    }
     schemas["ProblemOut"] = problem
     components.setdefault("securitySchemes", {})[MTLS] = {
         "type": "mutualTLS",
@@ -153,6 +205,7 @@ def contract(app: FastAPI) -> dict[str, Any]:
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             _fix_operation(operation)
+    _required_outputs(schema)  # before ProblemOut joins: its `errors` is sent for 422 only
     _components(schema)
     return schema
 

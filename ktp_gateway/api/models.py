@@ -269,7 +269,7 @@ class ReadersResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: Literal["ok", "degraded"]
     version: str
     monitor: str | None = None
     pcsc_context_resets: int | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import structlog
 from pydantic import BaseModel
 
-from ktp_gateway.errors import GatewayError
+from ktp_gateway.errors import ErrorCode, GatewayError
 from ktp_gateway.returns.outbox import Outbox
 
 log = structlog.get_logger("ktp_gateway.returns")
@@ -23,7 +23,7 @@ class ReturnDataReceipt(BaseModel):
 
     queued: bool
     id: str | None = None
-    code: str | None = None
+    code: ErrorCode | None = None  # why it was not queued
 
 
 async def queue_after_verification(
@@ -45,5 +45,5 @@ async def queue_after_verification(
         item, _ = await outbox.enqueue(nik, nomor_register, nomor_sk, owner=owner, officer=officer)
     except GatewayError as exc:
         log.error("returns.auto_queue_failed", code=exc.code.value)
-        return ReturnDataReceipt(queued=False, code=exc.code.value)
+        return ReturnDataReceipt(queued=False, code=exc.code)
     return ReturnDataReceipt(queued=True, id=item.id)

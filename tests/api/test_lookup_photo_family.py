@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,30 @@ def test_a_failed_lookup_is_audited_as_releasing_nothing(
     assert record["outcome"] == "error" and record["registry_queried"] is True
     assert record["fields_released"] == [] and record["photo_released"] is False
     assert record["family_members_released"] is None
+
+
+def _missing(value: Any, schema: dict[str, Any], schemas: dict[str, Any], at: str) -> list[str]:
+    """Keys the contract calls required that `value` lacks, anywhere inside it."""
+    if "$ref" in schema:
+        return _missing(value, schemas[schema["$ref"].rsplit("/", 1)[-1]], schemas, at)
+    if "anyOf" in schema:
+        return min((_missing(value, s, schemas, at) for s in schema["anyOf"]), key=len)
+    if isinstance(value, list) and "items" in schema:
+        return [m for item in value for m in _missing(item, schema["items"], schemas, at + "[]")]
+    if not isinstance(value, dict) or "properties" not in schema:
+        return []
+    gone = [f"{at}.{key}" for key in schema.get("required", []) if key not in value]
+    for key, sub in schema["properties"].items():
+        if key in value:
+            gone += _missing(value[key], sub, schemas, f"{at}.{key}")
+    return gone
+
+
+def test_a_lookup_answer_sends_every_key_the_contract_calls_required(client: TestClient) -> None:
+    contract = json.loads((Path(__file__).parents[2] / "openapi.json").read_text())
+    schemas = contract["components"]["schemas"]
+    for body in ({"include_photo": True, "include_family": True}, {}):
+        answer = _lookup(client, **body)
+        assert answer.status_code == 200, answer.text
+        root = {"$ref": "#/components/schemas/NikLookupResponse"}
+        assert _missing(answer.json(), root, schemas, "$") == []

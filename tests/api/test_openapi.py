@@ -124,3 +124,21 @@ def test_a_repeated_return_data_item_is_a_documented_success() -> None:
     item = {"$ref": "#/components/schemas/ReturnDataItem"}
     for status in ("200", "202"):
         assert responses[status]["content"]["application/json"]["schema"] == item
+
+
+def test_the_error_code_is_open_to_codes_a_later_release_adds() -> None:
+    schemas = json.loads(COMMITTED.read_text(encoding="utf-8"))["components"]["schemas"]
+    code = schemas["ProblemOut"]["properties"]["code"]
+    assert code["anyOf"] == [{"$ref": "#/components/schemas/ErrorCode"}, {"type": "string"}]
+    assert schemas["Health"]["properties"]["status"]["enum"] == ["ok", "degraded"]
+    receipt = schemas["ReturnDataReceipt"]["properties"]["code"]["anyOf"]
+    assert {"$ref": "#/components/schemas/ErrorCode"} in receipt
+
+
+def test_answers_list_every_key_as_required_and_requests_keep_their_defaults() -> None:
+    schemas = json.loads(COMMITTED.read_text(encoding="utf-8"))["components"]["schemas"]
+    for name in ("ReleasedPerson", "Address", "NikLookupResponse", "JobOut", "Source"):
+        assert schemas[name]["required"] == list(schemas[name]["properties"]), name
+    lookup = schemas["NikLookupRequest"]
+    assert "include_photo" not in lookup.get("required", [])  # a request may leave it out
+    assert "errors" not in schemas["ProblemOut"]["required"]  # sent with invalid_request only
