@@ -17,7 +17,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ktp_gateway.audit.chain import GENESIS, AuditError, Kind, Record, line_of, seal
-from ktp_gateway.audit.store import Head, StoredLine, anchor_line, plan_retention, stored_line
+from ktp_gateway.audit.store import (
+    ChainedTrail,
+    Head,
+    StoredLine,
+    anchor_line,
+    plan_retention,
+    stored_line,
+)
 from ktp_gateway.errors import ErrorCode
 from ktp_gateway.postgres.database import Database
 
@@ -38,7 +45,7 @@ _HEAD = f"SELECT seq, hash FROM {HEAD} WHERE id = 1"  # noqa: S608
 _DELETE_THROUGH = f"DELETE FROM {RECORDS} WHERE seq <= %s"  # noqa: S608
 
 
-class PostgresTrail:
+class PostgresTrail(ChainedTrail):
     """The `Trail` on a PostgreSQL database; safe across threads, processes and hosts."""
 
     def __init__(self, dsn: str) -> None:
@@ -51,13 +58,6 @@ class PostgresTrail:
 
     def writable(self) -> bool:
         return True  # a write that fails refuses its access there (audit_unavailable)
-
-    def append(self, kind: Kind, data: Mapping[str, Any]) -> Record:
-        """Seal `data` onto the end of the chain, committed before this returns."""
-        result = self.append_many([(kind, data)])[0]
-        if isinstance(result, AuditError):
-            raise result
-        return result
 
     def append_many(
         self, entries: Sequence[tuple[Kind, Mapping[str, Any]]]
@@ -107,11 +107,6 @@ class PostgresTrail:
             raws = [str(row[0]) for row in db.execute(_LINES).fetchall()]
         for number, raw in enumerate(raws, start=1):
             yield stored_line(number, raw.encode())
-
-    def records(self) -> Iterator[Record]:
-        for line in self.lines():
-            if line.record is not None:
-                yield line.record
 
     def prune(self, retention_days: int, *, today: dt.date | None = None) -> int:
         """Remove records older than the retention period, leaving an anchor (one transaction)."""

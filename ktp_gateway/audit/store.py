@@ -123,7 +123,32 @@ def parse_line(raw: bytes) -> Record | Anchor | None:
         return None
 
 
-class AuditTrail:
+class ChainedTrail:
+    """What every trail derives from its `append_many` and `lines` (files or PostgreSQL)."""
+
+    def append_many(
+        self, entries: Sequence[tuple[Kind, Mapping[str, Any]]]
+    ) -> list[Record | AuditError]:
+        raise NotImplementedError
+
+    def lines(self) -> Iterator[StoredLine]:
+        raise NotImplementedError
+
+    def append(self, kind: Kind, data: Mapping[str, Any]) -> Record:
+        """Seal `data` onto the end of the chain, durable before this returns."""
+        result = self.append_many([(kind, data)])[0]
+        if isinstance(result, AuditError):
+            raise result
+        return result
+
+    def records(self) -> Iterator[Record]:
+        """The readable records (verification says whether they are all there and untouched)."""
+        for line in self.lines():
+            if line.record is not None:
+                yield line.record
+
+
+class AuditTrail(ChainedTrail):
     """Append records and read them back; safe across threads and processes."""
 
     def __init__(self, directory: Path, *, fsync: bool = True) -> None:
@@ -151,13 +176,6 @@ class AuditTrail:
                 yield
             finally:
                 os.close(fd)  # closing releases the flock
-
-    def append(self, kind: Kind, data: Mapping[str, Any]) -> Record:
-        """Seal `data` onto the end of the chain and write it (fsync'd unless configured off)."""
-        result = self.append_many([(kind, data)])[0]
-        if isinstance(result, AuditError):
-            raise result
-        return result
 
     def append_many(
         self, entries: Sequence[tuple[Kind, Mapping[str, Any]]]
@@ -282,12 +300,6 @@ class AuditTrail:
             for number, raw in enumerate(handle, start=1):
                 if raw.strip():
                     yield stored_line(number, raw)
-
-    def records(self) -> Iterator[Record]:
-        """The readable records (verification says whether they are all there and untouched)."""
-        for line in self.lines():
-            if line.record is not None:
-                yield line.record
 
     def prune(self, retention_days: int, *, today: dt.date | None = None) -> int:
         """Remove records older than the retention period; return how many were removed.
