@@ -14,7 +14,7 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 _NIK_SHAPED = re.compile(r"\d{16}")
 
@@ -36,8 +36,15 @@ def _number(max_length: int) -> AfterValidator:
     return AfterValidator(check)
 
 
-NomorRegister = Annotated[str, _number(80)]
-NomorSk = Annotated[str, _number(100)]
+def _documented(max_length: int) -> WithJsonSchema:
+    """The format in the contract, as the lookup's accountability part documents it (the
+    validator also accepts surrounding spaces, which it removes)."""
+    pattern = rf"^[A-Za-z0-9][A-Za-z0-9 ._/-]{{0,{max_length - 1}}}$"
+    return WithJsonSchema({"type": "string", "pattern": pattern, "maxLength": max_length})
+
+
+NomorRegister = Annotated[str, _number(80), _documented(80)]
+NomorSk = Annotated[str, _number(100), _documented(100)]
 
 
 class ReturnDataRequest(BaseModel):

@@ -142,3 +142,11 @@ def test_answers_list_every_key_as_required_and_requests_keep_their_defaults() -
     lookup = schemas["NikLookupRequest"]
     assert "include_photo" not in lookup.get("required", [])  # a request may leave it out
     assert "errors" not in schemas["ProblemOut"]["required"]  # sent with invalid_request only
+
+
+def test_return_data_numbers_carry_the_same_format_as_the_lookups() -> None:
+    schemas = json.loads(COMMITTED.read_text(encoding="utf-8"))["components"]["schemas"]
+    lookup = schemas["NikLookupRequest"]["properties"]["nomor_register"]["anyOf"][0]["pattern"]
+    submission = schemas["ReturnDataSubmission"]["properties"]
+    assert submission["nomor_register"]["pattern"] == lookup
+    assert submission["nomor_sk_rapat_paripurna"]["pattern"].endswith("{0,99}$")
