@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -132,6 +132,23 @@ def seal(
         "seq": seq, "time": time or now(), "kind": kind.value, "data": checked(data),
     }  # fmt: skip
     return Record.model_validate({**body, "prev": prev, "hash": record_hash(prev, body)})
+
+
+def seal_all(
+    entries: Sequence[tuple[Kind, Mapping[str, Any]]], seq: int, prev: str, time: str | None = None
+) -> list[Record | AuditError]:
+    """Seal each entry in order after (`seq`, `prev`); one the trail refuses gets its AuditError
+    and takes no sequence number, so the sealed records still chain without a gap."""
+    results: list[Record | AuditError] = []
+    for kind, data in entries:
+        try:
+            record = seal(seq + 1, kind, data, prev, time)
+        except AuditError as exc:
+            results.append(exc)
+            continue
+        seq, prev = record.seq, record.hash
+        results.append(record)
+    return results
 
 
 def line_of(record: Record) -> bytes:

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ktp_gateway.audit.chain import GENESIS, AuditError, Kind, Record, line_of, seal
+from ktp_gateway.audit.chain import GENESIS, AuditError, Kind, Record, line_of, seal_all
 from ktp_gateway.audit.store import (
     ChainedTrail,
     Head,
@@ -76,21 +76,13 @@ class PostgresTrail(ChainedTrail):
     ) -> list[Record | AuditError]:
         row = db.execute(_LOCK_HEAD).fetchone()
         seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
-        results: list[Record | AuditError] = []
-        rows: list[tuple[int, str]] = []
-        for kind, data in entries:
-            try:
-                record = seal(seq + 1, kind, data, prev, time)
-            except AuditError as exc:
-                results.append(exc)
-                continue
-            seq, prev = record.seq, record.hash
-            rows.append((seq, line_of(record).decode().rstrip("\n")))
-            results.append(record)
-        if rows:
+        results = seal_all(entries, seq, prev, time)
+        sealed = [r for r in results if isinstance(r, Record)]
+        if sealed:
+            rows = [(r.seq, line_of(r).decode().rstrip("\n")) for r in sealed]
             with db.cursor() as cursor:
                 cursor.executemany(_INSERT, rows)
-            db.execute(_MOVE_HEAD, (seq, prev))
+            db.execute(_MOVE_HEAD, (sealed[-1].seq, sealed[-1].hash))
         return results
 
     def head(self) -> Head | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ktp_gateway.audit.chain import GENESIS, AuditError, Kind, Record, line_of, seal
+from ktp_gateway.audit.chain import GENESIS, AuditError, Kind, Record, line_of, seal_all
 
 TRAIL_FILE = "audit.jsonl"
 HEAD_FILE = "audit.head"
@@ -202,19 +202,13 @@ class AuditTrail(ChainedTrail):
         self, entries: Sequence[tuple[Kind, Mapping[str, Any]]], time: str | None = None
     ) -> list[Record | AuditError]:
         seq, prev, needs_newline = self._tail()
-        results: list[Record | AuditError] = []
-        lines: list[bytes] = [b"\n"] if needs_newline else []
-        for kind, data in entries:
-            try:
-                record = seal(seq + 1, kind, data, prev, time)
-            except AuditError as exc:
-                results.append(exc)
-                continue
-            seq, prev = record.seq, record.hash
-            lines.append(line_of(record))
-            results.append(record)
-        if not any(isinstance(r, Record) for r in results):
+        results = seal_all(entries, seq, prev, time)
+        sealed = [r for r in results if isinstance(r, Record)]
+        if not sealed:
             return results
+        seq, prev = sealed[-1].seq, sealed[-1].hash
+        lines = [b"\n"] if needs_newline else []
+        lines += [line_of(record) for record in sealed]
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             _write_all(fd, b"".join(lines))
