@@ -128,15 +128,15 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _guard() -> Any:
-    from ktp_gateway.privacy.agreement import AgreementGuard, load_agreement
+    from ktp_gateway.privacy.agreement import AgreementGuard, load_agreement, open_switch
 
     settings = _settings()
     if settings.agreement.file is None:
         raise ConfigurationError("no agreement file configured (KTP_GATEWAY_AGREEMENT__FILE)")
-    guard = AgreementGuard(
-        load_agreement(settings.agreement.file), settings.agreement.suspension_file
-    )
-    return guard, open_trail(settings.audit.dir, postgres_dsn=settings.shared.dsn())
+    agreement = load_agreement(settings.agreement.file)
+    path, dsn = settings.agreement.suspension_file, settings.shared.dsn()
+    guard = AgreementGuard(agreement, path, switch=open_switch(agreement, path, dsn))
+    return guard, open_trail(settings.audit.dir, postgres_dsn=dsn)
 
 
 def _agreement_show(args: argparse.Namespace) -> int:

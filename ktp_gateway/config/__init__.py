@@ -219,6 +219,7 @@ class AgreementSettings(_Section):
     # The PKS file (YAML, docs/agreement.md); required: the gateway does not start without it.
     file: Path | None = None
     # Present: access is suspended, its text the reason (`ktp-gateway agreement suspend|resume`).
+    # With shared.backend postgres the switch is a row in PostgreSQL instead, for every worker.
     suspension_file: Path = Path("/var/lib/ktp-gateway/agreement.suspended")
     # This agency's name as in the activation records: a SAM activated for another is refused.
     agency: str = "LPSK"
@@ -242,10 +243,12 @@ class SharedBackend(StrEnum):
 
 
 class SharedSettings(_Section):
-    """State several gateway processes must share (docs/operator-guide.md): the audit trail
-    and the rate limits; needed by `serve --workers N` with N > 1."""
+    """State several gateway processes must share (docs/operator-guide.md): the audit trail,
+    the rate limits and the agreement's suspension switch; needed by `serve --workers N` with
+    N > 1."""
 
-    # local: the audit trail in audit.dir and rate limits in memory; postgres: both in PostgreSQL.
+    # local: audit trail in audit.dir, rate limits in memory, suspension file; postgres: all three
+    # in PostgreSQL.
     backend: SharedBackend = SharedBackend.LOCAL
     # libpq connection string, required with backend postgres; a secret.
     # E.g. "host=/run/postgresql dbname=ktp user=gateway".

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from ktp_gateway.doctor.context import Context
 from ktp_gateway.doctor.model import Line, fail, ok, skip, warn
-from ktp_gateway.errors import ConfigurationError
-from ktp_gateway.privacy.agreement import AgreementGuard, AgreementState, load_agreement
+from ktp_gateway.errors import ConfigurationError, GatewayError
+from ktp_gateway.privacy.agreement import (
+    AgreementGuard,
+    AgreementState,
+    load_agreement,
+    open_switch,
+)
 
 CHECK, TITLE = "agreement", "agreement"
 RENEW_FIX = "start the renewal with Dukcapil now; install the new agreement file when signed"
@@ -33,7 +38,15 @@ def check_agreement(context: Context) -> list[Line]:
         agreement = load_agreement(path)
     except ConfigurationError as exc:
         return [fail(CHECK, TITLE, exc.detail, "correct the agreement file (docs/agreement.md)")]
-    standing = AgreementGuard(agreement, settings.agreement.suspension_file).standing()
+    path = settings.agreement.suspension_file
+    try:
+        switch = open_switch(agreement, path, settings.shared.dsn())
+        try:
+            standing = AgreementGuard(agreement, path, switch=switch).standing()
+        finally:
+            switch.close()
+    except GatewayError as exc:
+        return [fail(CHECK, TITLE, exc.detail, "start PostgreSQL, or correct shared.postgres_dsn")]
     name = agreement.reference
     until = agreement.valid_until.isoformat()
     if standing.state is AgreementState.SUSPENDED:

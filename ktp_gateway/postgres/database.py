@@ -1,9 +1,11 @@
 """The PostgreSQL edge: the one module that imports psycopg.
 
-Two shapes, for two kinds of caller. `Database.session` opens a connection per call, inside one
-transaction: right for commands and the outbox (thread-safe, and it survives a database
+Three shapes, for three kinds of caller. `Database.session` opens a connection per call, inside
+one transaction: right for commands and the outbox (thread-safe, and it survives a database
 restart). `HeldConnection` keeps one asynchronous connection per event loop for a statement on
-every request (a rate-limit token), reconnecting once when the server dropped it. Every
+every request (a rate-limit token), reconnecting once when the server dropped it. `Watch` keeps
+the rows of one small query current in memory through LISTEN/NOTIFY, for a value read on every
+request that changes rarely (the suspension switch): no round trip per request. Every
 psycopg error becomes a `GatewayError` with the caller's code and the error's type name only:
 psycopg's message can quote the DSN (a secret) or a parameter.
 """
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import psycopg
+from psycopg import sql as pg_sql
 
 from ktp_gateway.errors import ErrorCode, GatewayError
 
@@ -95,6 +98,105 @@ class Database:
 
     def held(self) -> HeldConnection:
         return HeldConnection(self._dsn, what=self.what, code=self.code)
+
+    def watch(self, channel: str, query: str, parameters: Sequence[object]) -> Watch:
+        """Keep `query`'s rows current, re-read on each notification on `channel`."""
+        return Watch(self._dsn, what=self.what, code=self.code, channel=channel,
+                     query=query, parameters=parameters)  # fmt: skip
+
+
+def notify(db: psycopg.Connection[Any], channel: str) -> None:
+    """Tell every `Watch` on `channel` to re-read (delivered when the transaction commits)."""
+    db.execute("SELECT pg_notify(%s, '')", (channel,))
+
+
+# A watch re-reads this often even without a notification: a dead connection is noticed, and
+# a notification lost with a connection is made up for.
+RECHECK_SECONDS = 5.0
+RETRY_SECONDS = 1.0  # between two attempts to reconnect
+_KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+}
+
+
+class Watch:
+    """The rows of one query, kept current by a thread that LISTENs on a channel.
+
+    Unknown (`rows` raises the caller's typed error) until the first read and whenever the
+    connection is lost, so a reader fails closed rather than trusting an old value; the thread
+    reconnects by itself. The query is re-read after each notification and every
+    `RECHECK_SECONDS`: LISTEN is in place before the first read, so no change falls between.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        what: str,
+        code: ErrorCode,
+        channel: str,
+        query: str,
+        parameters: Sequence[object],
+    ) -> None:
+        self._dsn = dsn
+        self._what = what
+        self._code = code
+        self._channel = channel
+        self._query = query
+        self._parameters = tuple(parameters)
+        self._rows: list[tuple[Any, ...]] | None = None
+        self._error = "not read yet"
+        self._tried = False  # a first read was attempted (whatever its outcome)
+        self._known = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"watch-{channel}", daemon=True)
+        self._thread.start()
+
+    def rows(self, *, wait: float = 0.0) -> list[tuple[Any, ...]]:
+        """The latest rows; waits up to `wait` seconds for a first attempt, else a typed error."""
+        with self._known:
+            if not self._tried and wait > 0:
+                self._known.wait_for(lambda: self._tried, timeout=wait)
+            if self._rows is None:
+                raise GatewayError(
+                    f"{self._what} (PostgreSQL) unavailable ({self._error})", code=self._code
+                )
+            return self._rows
+
+    def _publish(self, rows: list[tuple[Any, ...]] | None, error: str = "") -> None:
+        with self._known:
+            self._rows, self._error, self._tried = rows, error, True
+            self._known.notify_all()
+
+    def _run(self) -> None:
+        listen = pg_sql.SQL("LISTEN {}").format(pg_sql.Identifier(self._channel))
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(
+                    self._dsn,
+                    autocommit=True,
+                    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                    options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                    keepalives=1,  # a silent peer is noticed in about 10 s
+                    keepalives_idle=5,
+                    keepalives_interval=2,
+                    keepalives_count=2,
+                ) as db:
+                    db.execute(listen)
+                    while not self._stop.is_set():
+                        self._publish(db.execute(self._query, self._parameters).fetchall())
+                        for _ in db.notifies(timeout=RECHECK_SECONDS, stop_after=1):
+                            pass  # any notification: read again
+            except psycopg.Error as exc:
+                self._publish(None, type(exc).__name__)
+                self._stop.wait(RETRY_SECONDS)
+
+    def close(self) -> None:
+        """Stop the thread (it ends within `RECHECK_SECONDS`; a daemon, it never holds exit)."""
+        self._stop.set()
 
 
 class HeldConnection:

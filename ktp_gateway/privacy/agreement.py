@@ -5,7 +5,8 @@ granted fields (and whether the face photo and the family card's members are gra
 purposes access may serve and the return-data fields. It is loaded once at start (a broken file
 stops the gateway); whether the agreement is *in force* is asked again on every request, so the
 end date and a suspension (termination for breach) take effect at once, without a restart. A
-suspension is a file: present means suspended, its text is the reason.
+suspension is a switch: a file on one host (present means suspended, its text is the reason), or
+a row in PostgreSQL when several processes or hosts share state (`postgres/suspension.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import yaml
 from pydantic import (
@@ -149,27 +150,98 @@ class Standing:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
-class AgreementGuard:
-    """The agreement plus its suspension switch; asked on every access, never cached."""
+def clean_reason(text: str) -> str:
+    """A reason as shown: control characters out (a terminal's escapes), bounded, never empty."""
+    text = _CONTROL.sub(" ", text).strip()[:MAX_REASON_CHARS]
+    return text or "suspended (no reason given)"
 
-    def __init__(self, agreement: Agreement, suspension_file: Path | None) -> None:
-        self.agreement = agreement
-        self.suspension_file = suspension_file
 
-    def suspension_reason(self) -> str | None:
-        """The reason text when suspended (the file exists), else None."""
-        path = self.suspension_file
-        if path is None:
+class SuspensionSwitch(Protocol):
+    """Where a suspension is kept; read on every access, written by the operator's command."""
+
+    def reason(self) -> str | None:
+        """The reason when suspended, else None (raise a `GatewayError` when it is unknown)."""
+        ...
+
+    def suspend(self, reason: str) -> None: ...
+
+    def resume(self) -> bool:
+        """Lift a suspension; False when none was in place."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class FileSwitch:
+    """The switch as a file on this host: present means suspended, its text the reason."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def reason(self) -> str | None:
+        if self.path is None:
             return None
         try:
-            with path.open("rb") as handle:
+            with self.path.open("rb") as handle:
                 raw = handle.read(MAX_REASON_CHARS * 4)
         except FileNotFoundError:
             return None
         except OSError:
             return "the suspension file exists but cannot be read"  # fail closed
-        text = _CONTROL.sub(" ", raw.decode("utf-8", "replace")).strip()[:MAX_REASON_CHARS]
-        return text or "suspended (no reason given)"
+        return raw.decode("utf-8", "replace")
+
+    def suspend(self, reason: str) -> None:
+        if self.path is None:
+            raise ConfigurationError("no suspension file is configured")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(reason + "\n", encoding="utf-8")
+
+    def resume(self) -> bool:
+        if self.path is None:
+            return False
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Nothing held."""
+
+
+def open_switch(
+    agreement: Agreement, suspension_file: Path | None, postgres_dsn: str | None
+) -> SuspensionSwitch:
+    """The switch in PostgreSQL when state is shared there, else the file."""
+    if postgres_dsn is None:
+        return FileSwitch(suspension_file)
+    from ktp_gateway.postgres.database import Database  # psycopg only when configured
+    from ktp_gateway.postgres.suspension import SharedSwitch
+
+    database = Database(
+        postgres_dsn, what="suspension switch", code=ErrorCode.SHARED_STATE_UNAVAILABLE
+    )
+    return SharedSwitch(database, agreement.user.number)
+
+
+class AgreementGuard:
+    """The agreement plus its suspension switch; asked on every access, never cached."""
+
+    def __init__(
+        self,
+        agreement: Agreement,
+        suspension_file: Path | None,
+        *,
+        switch: SuspensionSwitch | None = None,
+    ) -> None:
+        self.agreement = agreement
+        self.suspension_file = suspension_file
+        self.switch: SuspensionSwitch = switch or FileSwitch(suspension_file)
+
+    def suspension_reason(self) -> str | None:
+        """The reason text when suspended, else None (a `GatewayError` when unknown)."""
+        reason = self.switch.reason()
+        return None if reason is None else clean_reason(reason)
 
     def standing(self, today: dt.date | None = None) -> Standing:
         today = today or dt.date.today()
@@ -205,17 +277,8 @@ class AgreementGuard:
 
     def suspend(self, reason: str) -> None:
         """Suspend now (the running gateway refuses its next request); the reason is kept."""
-        if self.suspension_file is None:
-            raise ConfigurationError("no suspension file is configured")
-        self.suspension_file.parent.mkdir(parents=True, exist_ok=True)
-        self.suspension_file.write_text(reason.strip()[:MAX_REASON_CHARS] + "\n", encoding="utf-8")
+        self.switch.suspend(clean_reason(reason))
 
     def resume(self) -> bool:
         """Lift a suspension; False when none was in place."""
-        if self.suspension_file is None:
-            return False
-        try:
-            self.suspension_file.unlink()
-        except FileNotFoundError:
-            return False
-        return True
+        return self.switch.resume()

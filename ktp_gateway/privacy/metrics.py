@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
-from ktp_gateway.privacy.agreement import AgreementGuard, AgreementState
+from ktp_gateway.errors import GatewayError
+from ktp_gateway.privacy.agreement import AgreementGuard, AgreementState, Standing
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -50,7 +51,10 @@ class AgreementCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         info, days, expiry, in_force, suspended = self._families()
         agreement = self._guard.agreement
-        standing = self._guard.standing()
+        try:
+            standing: Standing | None = self._guard.standing()
+        except GatewayError:  # the shared switch is unknown: access is refused meanwhile
+            standing = None
         info.add_metric(
             [],
             {
@@ -59,10 +63,11 @@ class AgreementCollector(Collector):
                 "valid_until": agreement.valid_until.isoformat(),
             },
         )
-        days.add_metric([], standing.days_remaining)
+        days.add_metric([], agreement.days_remaining(dt.date.today()))
         expiry.add_metric([], ends_at(agreement.valid_until))
-        in_force.add_metric([], 1 if standing.in_force else 0)
-        suspended.add_metric([], 1 if standing.state is AgreementState.SUSPENDED else 0)
+        in_force.add_metric([], 1 if standing is not None and standing.in_force else 0)
+        if standing is not None:
+            suspended.add_metric([], 1 if standing.state is AgreementState.SUSPENDED else 0)
         yield from (info, days, expiry, in_force, suspended)
 
 

@@ -37,7 +37,12 @@ from ktp_gateway.domain import (
     Registry,
 )
 from ktp_gateway.errors import ConfigurationError, ErrorCode, GatewayError, RequestError
-from ktp_gateway.privacy.agreement import Agreement, AgreementGuard, load_agreement
+from ktp_gateway.privacy.agreement import (
+    Agreement,
+    AgreementGuard,
+    load_agreement,
+    open_switch,
+)
 from ktp_gateway.privacy.fields import PHOTO, FieldGate
 from ktp_gateway.privacy.metrics import PolicyMetrics
 from ktp_gateway.privacy.wipe import wipe_scope
@@ -232,7 +237,9 @@ class Policy:
     ) -> Policy:
         """Load and validate the agreement, open the audit trail (fails fast at start)."""
         agreement = load_agreement(Path(agreement_file))
-        guard = AgreementGuard(agreement, Path(suspension_file) if suspension_file else None)
+        path = Path(suspension_file) if suspension_file else None
+        switch = open_switch(agreement, path, postgres_dsn)
+        guard = AgreementGuard(agreement, path, switch=switch)
         trail = open_trail(Path(audit_dir), fsync=fsync, postgres_dsn=postgres_dsn)
         return cls(guard, trail, PolicyMetrics(registry))
 
@@ -262,6 +269,7 @@ class Policy:
     def close(self) -> None:
         """Write the records still queued, then stop the trail's writer thread."""
         self.commits.close()
+        self.guard.switch.close()
 
     def started_record(self) -> dict[str, object]:
         agreement = self.agreement

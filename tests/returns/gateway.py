@@ -49,6 +49,7 @@ class Gateway:
     ) -> None:
         self.port = port
         full = {**gateway_env(port, sim.port, PASSWORD), **env}
+        self.env = full  # the settings, for a command run beside it (`ktp-gateway agreement`)
         self.process = ManagedProcess.python_module(
             "gateway", "ktp_gateway.cli", "serve", *args,
             ready_url=f"http://127.0.0.1:{port}/healthz", env=full, log_path=log,
