@@ -17,7 +17,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from ktp_gateway.api.known_keys import KnownKeys
 from ktp_gateway.api.problem_model import ProblemOut
+from ktp_gateway.api.routes.events import EVENT_FRAME, ReaderEventData
 
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemOut"}
 PROBLEM_MEDIA = "application/problem+json"
@@ -163,10 +165,32 @@ def _required_outputs(schema: dict[str, Any]) -> None:
             for status, response in operation.get("responses", {}).items():
                 if status.startswith("2"):
                     outputs += _refs(response)
-    for name in _closure(outputs, schemas) - _closure(inputs, schemas):
+    sparse = {model.__name__ for model in KnownKeys.__subclasses__()}  # keys absent, not null
+    for name in _closure(outputs, schemas) - _closure(inputs, schemas) - sparse:
         properties = schemas[name].get("properties")
         if properties:
             schemas[name]["required"] = list(properties)
+
+
+_ERROR_CODE = "#/components/schemas/ErrorCode"
+_TEXT = {"type": "string"}
+OPEN_CODE = {"anyOf": [{"$ref": _ERROR_CODE}, _TEXT]}
+
+
+def _open_codes(node: Any) -> None:
+    """Every other error code in a response is open too (`ReturnDataReceipt.code`): a client
+    generated today keeps a code added later instead of failing to parse the answer."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, dict) and value.get("$ref") == _ERROR_CODE and key != "items":
+                node[key] = {**OPEN_CODE, **{k: v for k, v in value.items() if k != "$ref"}}
+            elif key == "anyOf" and {"$ref": _ERROR_CODE} in value and _TEXT not in value:
+                value.insert(value.index({"$ref": _ERROR_CODE}) + 1, _TEXT)
+            else:
+                _open_codes(value)
+    elif isinstance(node, list):
+        for item in node:
+            _open_codes(item)
 
 
 def _components(schema: dict[str, Any]) -> None:
@@ -185,6 +209,12 @@ def _components(schema: dict[str, Any]) -> None:
         "releases add codes, so keep an unknown one rather than fail.",
     }
     schemas["ProblemOut"] = problem
+    events = ReaderEventData.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(events.pop("$defs", {}))
+    schemas["ReaderEventData"] = events  # the event stream's data (routes/events.py)
+    schemas["ReaderEventFrame"] = EVENT_FRAME
+    for schema in schemas.values():
+        _open_codes(schema)
     components.setdefault("securitySchemes", {})[MTLS] = {
         "type": "mutualTLS",
         "description": "a client certificate signed by the configured client CA",

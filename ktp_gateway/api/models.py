@@ -7,15 +7,26 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 from ktp_gateway.api.accountability import Accountable
+from ktp_gateway.api.known_keys import FieldComparison
 from ktp_gateway.desks.identity import DESK_NAME
 from ktp_gateway.domain import HolderAsk, HolderResult
 from ktp_gateway.privacy.least_data import FieldChoice, FieldSet, ReleasedPerson
 from ktp_gateway.returns.auto import ReturnDataReceipt
 from ktp_gateway.returns.models import NomorSk
-from ktp_gateway.verification.compare import FieldMatch
 from ktp_gateway.verification.findings import Outcome, RegistryStatus
+
+# Closed sets of words, named so that the contract lists each once as a component (a generated
+# client gets one `ReaderFamily`, not an enum per property); in Python they stay plain strings.
+HolderCheckMethod = TypeAliasType("HolderCheckMethod", Literal["fingerprint"])
+VerificationMode = TypeAliasType("VerificationMode", Literal["sync", "async"])
+ReaderFamily = TypeAliasType("ReaderFamily", Literal["pcsc", "integrated"])
+SamState = TypeAliasType("SamState", Literal["absent", "present", "open", "error"])
+HealthStatus = TypeAliasType("HealthStatus", Literal["ok", "degraded"])
+NikSource = TypeAliasType("NikSource", Literal["request", "card"])
+DeskState = TypeAliasType("DeskState", Literal["invited", "enrolled", "revoked"])
 
 
 class _In(BaseModel):
@@ -51,7 +62,7 @@ ReaderName = Annotated[
 class HolderCheckRequest(_In):
     """A holder check: that the person holding the card is its holder (match-on-device)."""
 
-    method: Literal["fingerprint"] = Field(
+    method: HolderCheckMethod = Field(
         description="fingerprint: the integrated reader matches a live finger against the "
         "card's templates inside the device (docs/integrated-readers.md)."
     )
@@ -66,7 +77,7 @@ class HolderCheckRequest(_In):
 class HolderCheckOut(BaseModel):
     """The holder check's result: never a template, an image or a score."""
 
-    method: Literal["fingerprint"]
+    method: HolderCheckMethod
     required: bool
     finger: str | None = Field(
         description="The finger the device asked for, by its profile's name (e.g. right_index); "
@@ -94,13 +105,13 @@ class VerificationRequest(Accountable, FieldChoice):
     include_photo: bool = Field(
         default=False, description="Release the card's face photo (foto wajah)."
     )
-    holder_check: Literal["fingerprint"] | HolderCheckRequest | None = Field(
+    holder_check: HolderCheckMethod | HolderCheckRequest | None = Field(
         default=None,
         description='Also check that the card\'s holder is present: "fingerprint" (required), '
         'or {"method": "fingerprint", "required": false}. Only integrated readers can; with no '
         "reader named, an integrated one is chosen when the check is required.",
     )
-    mode: Literal["sync", "async"] = Field(
+    mode: VerificationMode = Field(
         default="sync",
         description="async: answer 202 with a job at once and wait for the card in the "
         "background (also `Prefer: respond-async`); poll GET /v1/verifications/{id}.",
@@ -198,7 +209,7 @@ class VerificationResponse(BaseModel):
     outcome: Outcome
     card: CardResult
     registry: RegistryResult
-    comparison: dict[str, FieldMatch]
+    comparison: FieldComparison
     timings: Timings
     apdus: ApduCounts
     fields: FieldSet
@@ -239,7 +250,7 @@ class ActivationOut(BaseModel):
 
 class ReaderOut(BaseModel):
     name: str
-    family: Literal["pcsc", "integrated"] = Field(
+    family: ReaderFamily = Field(
         default="pcsc",
         description="pcsc: a PC/SC reader paired with a SAM slot, the gateway runs the card "
         "session; integrated: a serial reader that runs the card session, its SAM and the "
@@ -249,13 +260,13 @@ class ReaderOut(BaseModel):
     sam_reader: str | None = Field(
         description="The PC/SC reader holding the SAM; null for an integrated reader (inside)."
     )
-    holder_checks: list[Literal["fingerprint"]] = Field(
+    holder_checks: list[HolderCheckMethod] = Field(
         default=[], description="Holder checks the reader can run on the device."
     )
     card_present: bool
     atr: str | None
     sam_present: bool
-    sam_state: Literal["absent", "present", "open", "error"] = Field(
+    sam_state: SamState = Field(
         description="absent: no SAM in its slot; present: in, not yet opened; open: opened with "
         "this reader's activation record at the last check; error: its last tap failed on the SAM"
     )
@@ -269,7 +280,7 @@ class ReadersResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok", "degraded"]
+    status: HealthStatus
     version: str
     monitor: str | None = None
     pcsc_context_resets: int | None = None

@@ -49,7 +49,7 @@ async def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(listing.model_dump_json(indent=2))
         return 0
-    counts = ", ".join(f"{status} {count}" for status, count in sorted(listing.counts.items()))
+    counts = ", ".join(f"{status} {count}" for status, count in listing.counts.model_dump().items())
     print(f"outbox: {counts}")
     for item in listing.items:
         due = item.next_attempt_at.isoformat(timespec="seconds") if item.next_attempt_at else "-"

@@ -81,6 +81,14 @@ class ReturnDataItem(BaseModel):
     created_at: dt.datetime
 
 
+class ReturnDataCounts(BaseModel):
+    """Items still in the outbox by status (every status, 0 when none)."""
+
+    pending: int = 0
+    delivering: int = 0
+    dead: int = 0
+
+
 class ReturnDataList(BaseModel):
     items: list[ReturnDataItem]
-    counts: dict[str, int]
+    counts: ReturnDataCounts

@@ -22,7 +22,7 @@ import structlog
 from ktp_gateway.dukcapil_client.returns_wire import ReturnOutcome
 from ktp_gateway.errors import ErrorCode, GatewayError
 from ktp_gateway.nik import mask_nik, validate_nik
-from ktp_gateway.returns.models import ItemStatus, ReturnDataItem, ReturnDataList
+from ktp_gateway.returns.models import ItemStatus, ReturnDataCounts, ReturnDataItem, ReturnDataList
 from ktp_gateway.returns.sealing import Payload, Sealer
 from ktp_gateway.returns.settings import ReturnDataSettings
 from ktp_gateway.returns.store import DEAD, PENDING, OutboxStore, Row
@@ -128,7 +128,17 @@ class Outbox:
         elif status == ItemStatus.PENDING:
             items = [item for item in items if item.status is ItemStatus.PENDING]
         counts = await asyncio.to_thread(self.store.counts, owner)
-        return ReturnDataList(items=items, counts=counts)
+        leased = await asyncio.to_thread(self.store.leased, self._clock(), owner)
+        # The statuses partition the items, as each item's `status` does: a leased item is
+        # delivering, not also pending.
+        return ReturnDataList(
+            items=items,
+            counts=ReturnDataCounts(
+                pending=max(0, counts.get(PENDING, 0) - leased),
+                delivering=leased,
+                dead=counts.get(DEAD, 0),
+            ),
+        )
 
     async def retry(self, item_id: str | None, owner: str | None = None) -> int:
         """Dead item(s) back in the queue with fresh attempts; one id or all (None); with

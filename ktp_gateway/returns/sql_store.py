@@ -69,6 +69,7 @@ _LIST = (
 )
 _GET = f"{_SELECT} WHERE id = %s AND {_OWNED}"
 _COUNTS = f"SELECT status, COUNT(*) FROM {TABLE} WHERE {_OWNED} GROUP BY status"  # noqa: S608
+_LEASED = f"SELECT COUNT(*) FROM {TABLE} WHERE status = %s AND lease_until > %s AND {_OWNED}"  # noqa: S608
 _OLDEST = f"SELECT status, MIN(created_at) FROM {TABLE} GROUP BY status"  # noqa: S608
 _SEALED = f"SELECT id, sealed, idempotency_key FROM {TABLE} ORDER BY created_at"  # noqa: S608
 
@@ -189,6 +190,11 @@ class SqlStore:
         with self.dialect.session(write=False) as db:
             rows = db.execute(_COUNTS, (owner, owner)).fetchall()
         return {PENDING: 0, DEAD: 0, **{status: int(count) for status, count in rows}}
+
+    def leased(self, now: float, owner: str | None = None) -> int:
+        with self.dialect.session(write=False) as db:
+            row = db.execute(_LEASED, (PENDING, now, owner, owner)).fetchone()
+        return int(row[0]) if row else 0
 
     def oldest(self) -> dict[str, float]:
         with self.dialect.session(write=False) as db:

@@ -75,6 +75,10 @@ class OutboxStore(Protocol):
         """Items by status (pending, dead)."""
         ...
 
+    def leased(self, now: float, owner: str | None = None) -> int:
+        """Pending items a gateway is sending at `now` (their lease runs)."""
+        ...
+
     def oldest(self) -> dict[str, float]:
         """When the oldest item of each status was queued (Unix seconds); empty statuses absent."""
         ...

@@ -130,9 +130,65 @@ def test_the_error_code_is_open_to_codes_a_later_release_adds() -> None:
     schemas = json.loads(COMMITTED.read_text(encoding="utf-8"))["components"]["schemas"]
     code = schemas["ProblemOut"]["properties"]["code"]
     assert code["anyOf"] == [{"$ref": "#/components/schemas/ErrorCode"}, {"type": "string"}]
-    assert schemas["Health"]["properties"]["status"]["enum"] == ["ok", "degraded"]
+    assert schemas["Health"]["properties"]["status"] == {
+        "$ref": "#/components/schemas/HealthStatus"
+    }
+    assert schemas["HealthStatus"]["enum"] == ["ok", "degraded"]
     receipt = schemas["ReturnDataReceipt"]["properties"]["code"]["anyOf"]
-    assert {"$ref": "#/components/schemas/ErrorCode"} in receipt
+    assert receipt[:2] == code["anyOf"]  # open as well
+
+
+def _inline_enums(node: object, path: str) -> list[str]:
+    """Where an enum is spelled out inside another schema instead of named."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if "enum" in node and "/properties/" in path:
+            found.append(path)
+        for key, value in node.items():
+            found += _inline_enums(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _inline_enums(value, f"{path}[{index}]")
+    return found
+
+
+def test_every_enum_and_known_key_object_is_a_named_component() -> None:
+    contract = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    schemas = contract["components"]["schemas"]
+    assert _inline_enums(schemas, "") == []
+    free_maps = [
+        f"{name}.{key}"
+        for name, schema in schemas.items()
+        for key, value in schema.get("properties", {}).items()
+        if isinstance(value, dict) and isinstance(value.get("additionalProperties"), dict)
+    ]
+    assert free_maps == []  # keys from a known set are named properties, not a free map
+    for name in ("ReaderFamily", "SamState", "VerificationMode", "DeskState", "NikSource"):
+        assert schemas[name]["type"] == "string" and schemas[name]["enum"], name
+    comparison = schemas["FieldComparison"]
+    assert set(comparison["properties"]) == {
+        "nik", "nama_lengkap", "jenis_kelamin", "tempat_lahir", "tanggal_lahir",
+        "status_perkawinan", "jenis_pekerjaan", "nama_ibu_kandung", "nama_ayah", "alamat",
+    }  # fmt: skip
+    assert comparison["additionalProperties"] is False and "required" not in comparison
+    assert "nik" not in schemas["ClaimResults"]["properties"]  # the key, never a claim
+    assert schemas["ClaimThresholds"]["required"] == ["name", "text"]
+    assert schemas["ReturnDataCounts"]["required"] == ["pending", "delivering", "dead"]
+    assert set(schemas["AddressPartScores"]["properties"]) >= {"rt", "rw", "kelurahan"}
+
+
+def test_the_event_stream_declares_its_media_type_and_event_shapes() -> None:
+    contract = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    ok = contract["paths"]["/v1/events"]["get"]["responses"]["200"]
+    stream = ok["content"]["text/event-stream"]
+    frame = {"$ref": "#/components/schemas/ReaderEventFrame"}
+    assert stream["schema"]["contentSchema"]["items"] == frame and stream["x-itemSchema"] == frame
+    schemas = contract["components"]["schemas"]
+    data = schemas["ReaderEventFrame"]["properties"]["data"]["contentSchema"]
+    assert data == {"$ref": "#/components/schemas/ReaderEventData"}
+    assert schemas["ReaderEventData"]["required"] == ["seq", "kind", "at"]
+    assert "card_inserted" in schemas["EventKind"]["enum"]
+    assert "event: card_inserted\ndata: {" in stream["example"]
 
 
 def test_answers_list_every_key_as_required_and_requests_keep_their_defaults() -> None:

@@ -91,7 +91,7 @@ async def test_items_reach_dukcapil_once_and_leave_the_outbox(
     record = ledger["records"][0]
     assert record["param"] == {"nomor_register": REGISTER, "nomor_sk_rapat_paripurna": SK}
     assert record["id_lembaga"] == "LPSK-UJICOBA" and len(record["idempotency_keys"]) == 1
-    assert (await outbox.list()).counts == {"pending": 0, "dead": 0}
+    assert (await outbox.list()).counts.model_dump() == {"pending": 0, "delivering": 0, "dead": 0}
 
 
 async def test_data_dukcapil_already_holds_counts_as_delivered(
@@ -147,7 +147,7 @@ async def test_dead_letter_after_max_attempts_then_retry_delivers(
     assert dead.last_error == "dukcapil_auth_failed"
     assert [e["event"] for e in logs].count("returns.dead_letter") == 1
     assert BUDI not in repr(logs) and "salah-token" not in repr(logs)
-    assert (await outbox.list("dead")).counts["dead"] == 1
+    assert (await outbox.list("dead")).counts.dead == 1
     async with DukcapilClient(client_settings(sim)) as right:
         outbox = make_outbox(backend_settings, right)
         assert await outbox.retry(item.id) == 1

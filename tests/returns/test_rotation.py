@@ -92,7 +92,7 @@ async def test_rekey_reseals_everything_so_the_old_key_can_go(
     listing = await outbox.list()
     assert {i.nik_masked for i in listing.items} == {"************9901", "************9902"}
     assert await requeue(outbox) == [(item_id, False) for item_id in ids]  # still one each
-    assert (await outbox.list("dead")).counts["dead"] == 1  # the dead item stayed dead
+    assert (await outbox.list("dead")).counts.dead == 1  # the dead item stayed dead
     await outbox.retry(None)
     await drain(outbox)
     accepted_once(sim, 3)

@@ -27,6 +27,7 @@ def test_claim_leases_due_items_once_and_counts_the_attempt(store: OutboxStore) 
     assert [r.id for r in claimed] == ["id1", "id2"]
     assert all(r.attempts == 1 and r.lease_until == 55 for r in claimed)
     assert store.claim(now=51, limit=10, lease_seconds=5) == []  # leased
+    assert (store.leased(now=51), store.leased(now=55), store.counts()[PENDING]) == (2, 0, 3)
     again = store.claim(now=56, limit=10, lease_seconds=5)  # the lease ran out (a dead gateway)
     assert [r.id for r in again] == ["id1", "id2"] and again[0].attempts == 2
 

@@ -8,7 +8,6 @@ of a KTP-el authenticated on the reader (which is then not released either).
 from __future__ import annotations
 
 import uuid
-from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -16,7 +15,8 @@ from pydantic import BaseModel, Field
 from ktp_gateway.api.accountability import Accountable
 from ktp_gateway.api.auth import CallerDep, limit_officer
 from ktp_gateway.api.deps import RegistryDep, Services, ServicesDep, taps_of
-from ktp_gateway.api.models import DESK_FIELD_DESCRIPTION, DeskName, ReaderName, Source
+from ktp_gateway.api.known_keys import AddressPartScores, KnownKeys, Present
+from ktp_gateway.api.models import DESK_FIELD_DESCRIPTION, DeskName, NikSource, ReaderName, Source
 from ktp_gateway.api.routes.verifications import CARD_SOURCE, REGISTRY_SOURCE
 from ktp_gateway.claims.model import Claims
 from ktp_gateway.claims.verify import ClaimResult, Thresholds, check_claims
@@ -47,7 +47,30 @@ class ClaimsVerificationRequest(Accountable):
 class VerdictOut(BaseModel):
     result: ClaimResult
     score: int | None = Field(ge=0, le=100, description="0-100 after normalisation")
-    parts: dict[str, int] | None = Field(default=None, description="alamat: score per part")
+    parts: AddressPartScores | None = Field(
+        default=None, description="alamat only: the score of each claimed part"
+    )
+
+
+class ClaimResults(KnownKeys):
+    """The verdict per claimed field (keys: the fields the request claimed)."""
+
+    nama_lengkap: Present[VerdictOut] = None
+    jenis_kelamin: Present[VerdictOut] = None
+    tempat_lahir: Present[VerdictOut] = None
+    tanggal_lahir: Present[VerdictOut] = None
+    status_perkawinan: Present[VerdictOut] = None
+    jenis_pekerjaan: Present[VerdictOut] = None
+    nama_ibu_kandung: Present[VerdictOut] = None
+    nama_ayah: Present[VerdictOut] = None
+    alamat: Present[VerdictOut] = None
+
+
+class ClaimThresholds(BaseModel):
+    """The scores (0-100) at or above which a claim matches: names, other text."""
+
+    name: int = Field(ge=0, le=100, examples=[90])
+    text: int = Field(ge=0, le=100, examples=[85])
 
 
 class CardCheck(BaseModel):
@@ -59,11 +82,11 @@ class CardCheck(BaseModel):
 
 class ClaimsVerificationResponse(BaseModel):
     id: str
-    nik_from: Literal["request", "card"]
+    nik_from: NikSource
     registry: RegistryStatus
-    results: dict[str, VerdictOut]
+    results: ClaimResults
     all_match: bool = Field(description="every claimed field matched")
-    thresholds: dict[str, int] = Field(examples=[{"name": 90, "text": 85}])
+    thresholds: ClaimThresholds
     card: CardCheck | None = None
     source: Source
 
@@ -124,12 +147,18 @@ async def verify_claims(
         id=uuid.uuid4().hex,
         nik_from="request" if by_nik else "card",
         registry=status,
-        results={
-            field.value: VerdictOut(result=v.result, score=v.score, parts=v.parts)
-            for field, v in verdicts.items()
-        },
+        results=ClaimResults.model_validate(
+            {
+                field.value: VerdictOut(
+                    result=v.result,
+                    score=v.score,
+                    parts=None if v.parts is None else AddressPartScores.model_validate(v.parts),
+                )
+                for field, v in verdicts.items()
+            }
+        ),
         all_match=all_match,
-        thresholds={"name": limits.name, "text": limits.text},
+        thresholds=ClaimThresholds(name=limits.name, text=limits.text),
         card=card,
         source=Source(
             card=CARD_SOURCE if card else None,

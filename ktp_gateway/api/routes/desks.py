@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ktp_gateway.api.deps import DesksDep
+from ktp_gateway.api.models import DeskState, HolderCheckMethod, ReaderFamily, SamState
 from ktp_gateway.desks.frames import DeskReader
 from ktp_gateway.desks.hub import DeskView
 
@@ -20,14 +20,14 @@ class DeskReaderOut(BaseModel):
     serial or card data."""
 
     name: str
-    family: Literal["pcsc", "integrated"]
-    holder_checks: list[Literal["fingerprint"]] = Field(
+    family: ReaderFamily
+    holder_checks: list[HolderCheckMethod] = Field(
         default=[], description="Holder checks the reader can run on the device."
     )
     profile: str
     card_present: bool
     sam_present: bool
-    sam_state: Literal["absent", "present", "open", "error"]
+    sam_state: SamState
     busy: bool
     last_error: str | None
     activation_state: str | None
@@ -38,7 +38,7 @@ class DeskReaderOut(BaseModel):
 
 class DeskOut(BaseModel):
     name: str
-    state: Literal["invited", "enrolled", "revoked"]
+    state: DeskState
     connected: bool
     version: str | None = Field(description="the desk agent's version while connected")
     last_seen_at: dt.datetime | None

@@ -14,6 +14,7 @@ from ktp_gateway.api.auth import CallerDep, limit_officer
 from ktp_gateway.api.deps import Services, ServicesDep, TapsDep, jobs_of
 from ktp_gateway.api.disconnect import cancel_on_disconnect
 from ktp_gateway.api.jobs_out import JobOut, job_out
+from ktp_gateway.api.known_keys import FieldComparison
 from ktp_gateway.api.models import (
     ApduCounts,
     CardResult,
@@ -74,7 +75,7 @@ def _response(
             status=result.registry_status,
             data=release(registry, fields) if registry else None,
         ),
-        comparison=comparison,
+        comparison=FieldComparison.model_validate(comparison),
         timings=Timings(
             wait_for_card_ms=round(card.waited_seconds * 1000, 2),
             card_ms=round(card.seconds * 1000, 2),
