@@ -28,6 +28,8 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 # systemd: `systemd-analyze verify` checks deploy/systemd/ktp-gateway.service offline (no running
 # systemd is needed).
 [ -n "$extras" ] && packages+=(systemd)
+# nodejs (with npm): Redocly CLI lints the contract, openapi.json (scripts/lint-contract.sh).
+if [ -n "$extras" ] && ! command -v node >/dev/null; then packages+=(nodejs); fi
 
 # `dpkg -s` also succeeds for removed packages whose config files remain: ask for "installed".
 installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
@@ -51,4 +53,25 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".${extras}"
   echo "$want" > "$stamp"
+fi
+
+if [ -n "$extras" ]; then
+  # npm ships with nodejs from NodeSource; Debian's own nodejs has it as a separate package.
+  command -v npm >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends npm
+  # Redocly CLI, pinned by scripts/contract/package-lock.json, in scripts/contract/node_modules.
+  lock="$(sha256sum scripts/contract/package-lock.json | cut -d' ' -f1)"
+  if [ "$(cat scripts/contract/node_modules/.installed 2>/dev/null)" != "$lock" ]; then
+    echo "setup: installing Redocly CLI (contract lint)"
+    (cd scripts/contract && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock" > scripts/contract/node_modules/.installed
+  fi
+  # openapi-python-client in its own environment: it pins httpx below the project's.
+  want="$(sha256sum scripts/contract/requirements.txt | cut -d' ' -f1)"
+  if [ "$(cat .venv-codegen/.installed 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing openapi-python-client into .venv-codegen"
+    [ -x .venv-codegen/bin/python ] || python3 -m venv --clear .venv-codegen
+    .venv-codegen/bin/python -m pip install -q -r scripts/contract/requirements.txt
+    echo "$want" > .venv-codegen/.installed
+  fi
 fi

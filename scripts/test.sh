@@ -9,6 +9,8 @@ echo "== ruff"
 .venv/bin/ruff format --check ktp_gateway ktp_gateway_dev tests bench
 echo "== mypy (strict)"
 .venv/bin/mypy  # the packages, as pyproject's [tool.mypy] says
+echo "== contract (Redocly CLI, recommended rules)"
+scripts/lint-contract.sh
 echo "== pytest"
 status=0
 .venv/bin/pytest -q -p no:cacheprovider "$@" || status=$?
