@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from ktp_gateway.api import examples
 from ktp_gateway.api.known_keys import KnownKeys
 from ktp_gateway.api.problem_model import ProblemOut
 from ktp_gateway.api.routes.events import EVENT_FRAME, ReaderEventData
@@ -128,6 +129,30 @@ def _fix_operation(operation: dict[str, Any]) -> None:
     responses.setdefault("5XX", _problem_response("Failed: see `code` and `hint`"))
 
 
+def _schema_name(media: dict[str, Any]) -> str | None:
+    ref = media.get("schema", {}).get("$ref")
+    return ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
+
+
+def _examples(operation: dict[str, Any]) -> None:
+    """An example on every request and response body (`examples.py`: synthetic people)."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        media["example"] = examples.REQUESTS[_schema_name(media) or ""]
+    for status, response in operation.get("responses", {}).items():
+        for media_type, media in response.get("content", {}).items():
+            if media_type == PROBLEM_MEDIA:
+                family = status if status in examples.PROBLEMS else f"{status[0]}XX"
+                media["example"] = examples.PROBLEMS[family]
+                if status == "4XX":
+                    media["example"] = examples.REFUSALS.get(
+                        operation.get("operationId", ""), media["example"]
+                    )
+            elif status == "202" and operation.get("operationId") == "createVerification":
+                media["example"] = examples.ACCEPTED_JOB
+            elif "example" not in media:
+                media["example"] = examples.RESPONSES[_schema_name(media) or ""]
+
+
 def _refs(node: Any) -> Iterator[str]:
     """The component names `node` refers to, directly."""
     if isinstance(node, dict):
@@ -235,6 +260,7 @@ def contract(app: FastAPI) -> dict[str, Any]:
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             _fix_operation(operation)
+            _examples(operation)
     _required_outputs(schema)  # before ProblemOut joins: its `errors` is sent for 422 only
     _components(schema)
     return schema

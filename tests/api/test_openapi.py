@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from ktp_gateway.api.app import create_app
 from ktp_gateway.api.contract import OPERATION_IDS
 from ktp_gateway.api.openapi import render
+from ktp_gateway.errors import ErrorCode
 from ktp_gateway_dev.simulators.population import load_population
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi.json"
@@ -206,3 +207,24 @@ def test_return_data_numbers_carry_the_same_format_as_the_lookups() -> None:
     submission = schemas["ReturnDataSubmission"]["properties"]
     assert submission["nomor_register"]["pattern"] == lookup
     assert submission["nomor_sk_rapat_paripurna"]["pattern"].endswith("{0,99}$")
+
+
+def test_every_request_and_response_body_has_an_example() -> None:
+    contract = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    bodies = [
+        (method, path, status, media_type, media)
+        for method, path, operation in _operations(contract)
+        for status, holder in [
+            ("request", operation.get("requestBody", {})),
+            *operation["responses"].items(),
+        ]
+        for media_type, media in holder.get("content", {}).items()
+    ]
+    assert len(bodies) > 100
+    assert [b[:4] for b in bodies if "example" not in b[4]] == []
+    for method, path, status, media_type, media in bodies:
+        if media_type == "application/problem+json":
+            example = media["example"]
+            assert example["code"] in {code.value for code in ErrorCode}, (method, path)
+            if status[0].isdigit() and status[1:] != "XX":
+                assert example["status"] == int(status), (method, path, status)

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from ktp_gateway.api.deps import PolicyDep
 from ktp_gateway.domain import GrantedField
-from ktp_gateway.privacy.agreement import AgreementState, Party, Purpose
+from ktp_gateway.privacy.agreement import Agreement, AgreementState, Party, Purpose, Standing
 
 router = APIRouter(prefix="/v1/agreement", tags=["agreement"])
 
@@ -39,8 +39,11 @@ class AgreementOut(BaseModel):
 @router.get("", response_model=AgreementOut)
 async def get_agreement(policy: PolicyDep) -> AgreementOut:
     """The agreement the gateway serves under, and its standing today."""
-    guard = policy.guard
-    agreement, standing = guard.agreement, guard.standing()
+    return agreement_out(policy.guard.agreement, policy.guard.standing())
+
+
+def agreement_out(agreement: Agreement, standing: Standing) -> AgreementOut:
+    """The answer for `agreement` as it stands (also the contract's example)."""
     return AgreementOut(
         title=agreement.title,
         reference=agreement.reference,
