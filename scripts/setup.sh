@@ -66,10 +66,10 @@ if [ -n "$extras" ]; then
     (cd scripts/contract && npm ci --no-audit --no-fund --loglevel=error)
     echo "$lock" > scripts/contract/node_modules/.installed
   fi
-  # openapi-python-client in its own environment: it pins httpx below the project's.
+  # The contract tools in their own environment: openapi-python-client pins httpx below ours.
   want="$(sha256sum scripts/contract/requirements.txt | cut -d' ' -f1)"
   if [ "$(cat .venv-codegen/.installed 2>/dev/null)" != "$want" ]; then
-    echo "setup: installing openapi-python-client into .venv-codegen"
+    echo "setup: installing the contract tools (openapi-python-client, openapi-spec-validator) into .venv-codegen"
     [ -x .venv-codegen/bin/python ] || python3 -m venv --clear .venv-codegen
     .venv-codegen/bin/python -m pip install -q -r scripts/contract/requirements.txt
     echo "$want" > .venv-codegen/.installed

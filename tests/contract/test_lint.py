@@ -1,5 +1,6 @@
 """The contract passes Redocly CLI's recommended rules (scripts/lint-contract.sh, run by
-scripts/test.sh), and the lint is a real gate: a contract that breaks a rule fails it."""
+scripts/test.sh), and the lint is a real gate: a contract that breaks a rule fails it. It is
+also a valid OpenAPI 3.1 document to openapi-spec-validator."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT = ROOT / "scripts" / "lint-contract.sh"
+VALIDATOR = ROOT / ".venv-codegen" / "bin" / "openapi-spec-validator"
 
 
 def _lint(path: Path) -> subprocess.CompletedProcess[str]:
@@ -30,3 +32,11 @@ def test_an_operation_without_security_fails_the_lint(tmp_path: Path) -> None:
     broken.write_text(json.dumps(contract), encoding="utf-8")
     run = _lint(broken)
     assert run.returncode != 0 and "security-defined" in run.stdout, run.stdout
+
+
+def test_the_committed_contract_is_valid_to_openapi_spec_validator() -> None:
+    run = subprocess.run(  # noqa: S603
+        [str(VALIDATOR), str(ROOT / "openapi.json")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0 and "OK" in run.stdout, run.stdout + run.stderr
