@@ -71,7 +71,8 @@ class ApiSettings(_Section):
     request_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Seconds an idle connection is kept open between requests.
     keep_alive_seconds: int = Field(default=5, ge=1, le=300)
-    # Connections (and requests in progress) served at once; over it: 503 at once.
+    # Connections (and requests in progress) served at once; over it: 503 at once. Per worker
+    # process: `serve --workers N` accepts up to N times this many.
     max_connections: int = Field(default=256, ge=8, le=100_000)
     # Event streams (GET /v1/events) one client application may hold open at once; more: 429.
     max_event_streams_per_client: int = Field(default=4, ge=1, le=1000)
@@ -219,7 +220,8 @@ class AgreementSettings(_Section):
     # The PKS file (YAML, docs/agreement.md); required: the gateway does not start without it.
     file: Path | None = None
     # Present: access is suspended, its text the reason (`ktp-gateway agreement suspend|resume`).
-    # With shared.backend postgres the switch is a row in PostgreSQL instead, for every worker.
+    # With shared.backend postgres the switch is a row in PostgreSQL, for every worker (a file
+    # present here still suspends this host).
     suspension_file: Path = Path("/var/lib/ktp-gateway/agreement.suspended")
     # This agency's name as in the activation records: a SAM activated for another is refused.
     agency: str = "LPSK"

@@ -209,10 +209,36 @@ class FileSwitch:
         """Nothing held."""
 
 
+class SharedOrFileSwitch:
+    """The shared switch, with a suspension file left on this host still honoured.
+
+    A file written before the switch moved to PostgreSQL (or by hand) keeps this host
+    suspended, failing closed; `resume` lifts both, `suspend` writes the shared one.
+    """
+
+    def __init__(self, shared: SuspensionSwitch, file: FileSwitch) -> None:
+        self.shared = shared
+        self.file = file
+
+    def reason(self) -> str | None:
+        return self.file.reason() or self.shared.reason()
+
+    def suspend(self, reason: str) -> None:
+        self.shared.suspend(reason)
+
+    def resume(self) -> bool:
+        lifted = self.shared.resume()
+        return self.file.resume() or lifted
+
+    def close(self) -> None:
+        self.shared.close()
+
+
 def open_switch(
     agreement: Agreement, suspension_file: Path | None, postgres_dsn: str | None
 ) -> SuspensionSwitch:
-    """The switch in PostgreSQL when state is shared there, else the file."""
+    """The switch in PostgreSQL when state is shared there (a local file still honoured),
+    else the file."""
     if postgres_dsn is None:
         return FileSwitch(suspension_file)
     from ktp_gateway.postgres.database import Database  # psycopg only when configured
@@ -221,7 +247,8 @@ def open_switch(
     database = Database(
         postgres_dsn, what="suspension switch", code=ErrorCode.SHARED_STATE_UNAVAILABLE
     )
-    return SharedSwitch(database, agreement.user.number)
+    shared = SharedSwitch(database, agreement.user.number)
+    return SharedOrFileSwitch(shared, FileSwitch(suspension_file))
 
 
 class AgreementGuard:

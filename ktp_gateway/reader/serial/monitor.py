@@ -31,7 +31,6 @@ class SerialMonitor(SlotEvents):
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.scans = 0
         self.failures = 0
 
     def start(self) -> None:
@@ -59,7 +58,6 @@ class SerialMonitor(SlotEvents):
             self.failures += 1
             log.error("serial monitor scan failed", error_type=type(exc).__name__)
             return
-        self.scans += 1
         now = {info.name: info.card_present for info in state}
         before = self.slots()
         for name in sorted(before.keys() - now.keys()):
