@@ -207,7 +207,7 @@ def _open_codes(node: Any) -> None:
     generated today keeps a code added later instead of failing to parse the answer."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(value, dict) and value.get("$ref") == _ERROR_CODE and key != "items":
+            if isinstance(value, dict) and value.get("$ref") == _ERROR_CODE:
                 node[key] = {**OPEN_CODE, **{k: v for k, v in value.items() if k != "$ref"}}
             elif key == "anyOf" and {"$ref": _ERROR_CODE} in value and _TEXT not in value:
                 value.insert(value.index({"$ref": _ERROR_CODE}) + 1, _TEXT)

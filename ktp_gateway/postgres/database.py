@@ -114,12 +114,6 @@ def notify(db: psycopg.Connection[Any], channel: str) -> None:
 # a notification lost with a connection is made up for.
 RECHECK_SECONDS = 5.0
 RETRY_SECONDS = 1.0  # between two attempts to reconnect
-_KEEPALIVE = {
-    "keepalives": 1,
-    "keepalives_idle": 5,
-    "keepalives_interval": 2,
-    "keepalives_count": 2,
-}
 
 
 class Watch:

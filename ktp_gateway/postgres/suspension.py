@@ -10,6 +10,8 @@ connection does not know the switch and refuses access until it has read it agai
 
 from __future__ import annotations
 
+import threading
+
 from ktp_gateway.postgres.database import CONNECT_TIMEOUT_SECONDS, Database, Watch, notify
 
 TABLE = "ktp_gateway_suspension"
@@ -36,15 +38,18 @@ class SharedSwitch:
         self._database = database
         self._agreement = agreement
         self._watch: Watch | None = None  # started by the first read: commands only write
+        self._starting = threading.Lock()  # one watch, even when two threads read first
         database.create(_SCHEMA)
 
     def reason(self) -> str | None:
         """The stored reason when suspended, else None; a typed error while it is unknown."""
-        first = self._watch is None
-        if self._watch is None:
-            self._watch = self._database.watch(CHANNEL, _READ, (self._agreement,))
+        with self._starting:
+            first = self._watch is None
+            if self._watch is None:
+                self._watch = self._database.watch(CHANNEL, _READ, (self._agreement,))
+            watch = self._watch
         # Only the first read (at start) waits: a request never blocks on the database.
-        rows = self._watch.rows(wait=CONNECT_TIMEOUT_SECONDS if first else 0.0)
+        rows = watch.rows(wait=CONNECT_TIMEOUT_SECONDS if first else 0.0)
         return str(rows[0][0]) if rows else None
 
     def suspend(self, reason: str) -> None:
