@@ -161,7 +161,9 @@ def _databases(settings: Settings) -> list[tuple[str, str | None]]:
     """Each configured PostgreSQL database and why it does not answer (None: it does)."""
     found: list[tuple[str, str | None]] = []
     outbox = settings.return_data
-    dsns = [("shared state (audit trail, rate limits) in PostgreSQL", settings.shared.dsn())]
+    dsns = [
+        ("shared state (audit trail, rate limits, suspension) in PostgreSQL", settings.shared.dsn())
+    ]
     if outbox.enabled and outbox.backend is Backend.POSTGRES and outbox.postgres_dsn is not None:
         dsns.append(("outbox database in PostgreSQL", outbox.postgres_dsn.get_secret_value()))
     for what, dsn in dsns:
