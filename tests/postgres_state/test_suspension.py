@@ -26,19 +26,12 @@ from ktp_gateway.privacy.agreement import (
     open_switch,
 )
 from ktp_gateway_dev.stack.processes import free_port
-from tests.dukcapil.conftest import Simulator, start_simulator
+from tests.dukcapil.conftest import Simulator
 from tests.postgres import PostgresServer
 from tests.postgres_state.test_workers import NIK, WHO, _shared, _until_both_workers_answered
 from tests.returns.gateway import Gateway
 
 AGREEMENT = load_agreement(DEMO_AGREEMENT_FILE)
-
-
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    sim = start_simulator()
-    yield sim
-    sim.stop()
 
 
 @pytest.fixture

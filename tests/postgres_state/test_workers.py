@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +28,12 @@ from ktp_gateway.config import Settings
 from ktp_gateway.errors import ConfigurationError
 from ktp_gateway.postgres.buckets import TABLE as BUCKETS
 from ktp_gateway_dev.stack.processes import free_port
-from tests.dukcapil.conftest import CONSUMER_PATH, USER_ID, Simulator, start_simulator
+from tests.dukcapil.conftest import CONSUMER_PATH, USER_ID, Simulator
 from tests.postgres import PostgresServer
 from tests.returns.gateway import Gateway, outbox_env
 
 NIK = "3171011505809901"  # budi, a synthetic person (99xx serial)
 WHO = {"officer_id": "PETUGAS-UJI-01", "purpose": "perlindungan_saksi"}
-
-
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    sim = start_simulator()
-    yield sim
-    sim.stop()
 
 
 @pytest.fixture
