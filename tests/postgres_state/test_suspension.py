@@ -13,9 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ktp_gateway.audit.postgres_trail import HEAD, RECORDS
 from ktp_gateway.errors import ErrorCode, GatewayError
-from ktp_gateway.postgres.buckets import TABLE as BUCKETS
 from ktp_gateway.postgres.database import Database
 from ktp_gateway.postgres.suspension import TABLE, SharedSwitch
 from ktp_gateway.privacy.agreement import (
@@ -27,19 +25,10 @@ from ktp_gateway.privacy.agreement import (
 )
 from ktp_gateway_dev.stack.processes import free_port
 from tests.dukcapil.conftest import Simulator
-from tests.postgres import PostgresServer
 from tests.postgres_state.test_workers import NIK, WHO, _shared, _until_both_workers_answered
 from tests.returns.gateway import Gateway
 
 AGREEMENT = load_agreement(DEMO_AGREEMENT_FILE)
-
-
-@pytest.fixture
-def dsn(postgres: PostgresServer) -> str:
-    with psycopg.connect(postgres.dsn, autocommit=True) as db:
-        tables = f"{TABLE}, {RECORDS}, {HEAD}, {BUCKETS}"
-        db.execute(f"DROP TABLE IF EXISTS {tables}")  # type: ignore[arg-type]
-    return postgres.dsn
 
 
 @pytest.fixture

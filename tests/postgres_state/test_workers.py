@@ -15,33 +15,22 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 from ktp_gateway.api.workers import check_workers
 from ktp_gateway.audit.chain import Kind
-from ktp_gateway.audit.postgres_trail import HEAD, RECORDS, PostgresTrail
+from ktp_gateway.audit.postgres_trail import PostgresTrail
 from ktp_gateway.audit.verify import verify_trail
 from ktp_gateway.config import Settings
 from ktp_gateway.errors import ConfigurationError
-from ktp_gateway.postgres.buckets import TABLE as BUCKETS
 from ktp_gateway_dev.stack.processes import free_port
 from tests.dukcapil.conftest import CONSUMER_PATH, USER_ID, Simulator
-from tests.postgres import PostgresServer
 from tests.returns.gateway import Gateway, outbox_env
 
 NIK = "3171011505809901"  # budi, a synthetic person (99xx serial)
 WHO = {"officer_id": "PETUGAS-UJI-01", "purpose": "perlindungan_saksi"}
-
-
-@pytest.fixture
-def dsn(postgres: PostgresServer) -> str:
-    with psycopg.connect(postgres.dsn, autocommit=True) as db:
-        tables = f"{RECORDS}, {HEAD}, {BUCKETS}, ktp_gateway_return_outbox"
-        db.execute(f"DROP TABLE IF EXISTS {tables}")  # type: ignore[arg-type]
-    return postgres.dsn
 
 
 _POSTGRES = {"backend": "postgres", "postgres_dsn": "host=/run/postgresql dbname=ktp"}
