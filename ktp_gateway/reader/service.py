@@ -1,11 +1,12 @@
 """Async face of the reader layer: list readers and read a card without blocking the event loop.
 
 Two families sit behind it: PC/SC readers paired with a SAM slot, and integrated readers on a
-serial port (reader/serial/service.py), chosen by the reader's name. Each PC/SC reader has one
-worker thread; a tap runs there with its own PC/SC context (pcsc-lite
-contexts are not thread-safe), so taps on different readers run in parallel and never block the
-event loop. Requests on one reader are serialised: a second one gets `reader_busy` at once
-instead of queueing behind a tap that may wait for a card.
+serial port (reader/serial/service.py), chosen by the reader's name. A tap is chosen and its
+reader claimed in one hop to a small pool of choosing threads; it then runs on its reader's one
+worker thread. Each of those threads keeps its own PC/SC context (pcsc-lite contexts are not
+thread-safe; making one per tap cost two round trips to pcscd), so taps on different readers run
+in parallel and never block the event loop. Requests on one reader are serialised: a second one
+gets `reader_busy` at once instead of queueing behind a tap that may wait for a card.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ktp_gateway.errors import ErrorCode, GatewayError, ReaderError
 from ktp_gateway.reader.card.tap import CardReading, check_sam, read_card
 from ktp_gateway.reader.serial.service import FAMILY as INTEGRATED
 from ktp_gateway.reader.serial.service import IntegratedInfo, IntegratedReaders
+from ktp_gateway.reader.smartcard.kept import KeptContexts
 from ktp_gateway.reader.smartcard.pairs import ReaderPair, find_pairs
 from ktp_gateway.reader.smartcard.pcsc import PcscContext, ReaderStatus
 from ktp_gateway.sam.binding import Activations, ActivationState, ActivationStatus
@@ -34,6 +36,10 @@ log = structlog.get_logger("ktp_gateway.reader")
 
 PCSC = "pcsc"
 INTEGRATED_STATE_SECONDS = 2.0  # /v1/readers rescans the serial ports when older than this
+# A tap polls the known integrated readers each time, but looks for new ones on the serial ports
+# (a glob of /dev) only when the last look is older than this: the serial monitor's own period.
+SERIAL_DISCOVERY_SECONDS = 1.0
+CHOOSING_THREADS = 4  # taps choosing a reader at once; each thread keeps a PC/SC context
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +135,11 @@ class ReaderService:
         self.activation = activation
         self.check_signature = check_signature
         self._context_factory = context_factory
+        self._contexts = KeptContexts(context_factory)  # the choosing and reader threads' own
         self.only = only  # card-reader names to serve; empty: every pair pcscd lists
         self._locks: dict[str, threading.Lock] = {}
         self._workers: dict[str, ThreadPoolExecutor] = {}
+        self._choosers: ThreadPoolExecutor | None = None
         self._locks_guard = threading.Lock()
 
     def _lock(self, reader: str) -> threading.Lock:
@@ -147,10 +155,23 @@ class ReaderService:
                 self._workers[reader] = worker
             return worker
 
+    def _choosing(self) -> ThreadPoolExecutor:
+        """The threads that choose a tap's reader and claim it (one hop per tap)."""
+        with self._locks_guard:
+            if self._choosers is None:
+                self._choosers = ThreadPoolExecutor(
+                    CHOOSING_THREADS, thread_name_prefix="reader-choice"
+                )
+            return self._choosers
+
     def close(self) -> None:
-        """Stop the reader threads after their current tap (at shutdown)."""
+        """Stop the reader threads after their current tap (at shutdown); a thread's PC/SC
+        context is released as it ends."""
         with self._locks_guard:
             workers, self._workers = list(self._workers.values()), {}
+            if self._choosers is not None:
+                workers.append(self._choosers)
+                self._choosers = None
         for worker in workers:
             worker.shutdown(wait=False, cancel_futures=True)
         if self.integrated is not None:
@@ -166,12 +187,18 @@ class ReaderService:
         pairs = find_pairs(context.list_readers(), self.specs)
         return [p for p in pairs if p.card_reader in self.only] if self.only else pairs
 
-    def _statuses(self) -> tuple[list[ReaderPair], dict[str, ReaderStatus]]:
+    def _statuses_in(
+        self, context: PcscContext
+    ) -> tuple[list[ReaderPair], dict[str, ReaderStatus]]:
         # Asked of pcscd each time (one non-blocking call): the monitor may lag a poll behind.
+        pairs = self._pairs(context)
+        names = [n for pair in pairs for n in (pair.card_reader, pair.sam_reader)]
+        return pairs, {s.name: s for s in context.statuses(names)}
+
+    def _statuses(self) -> tuple[list[ReaderPair], dict[str, ReaderStatus]]:
+        """Off the tap path (a listing, a scrape): a context of its own, released after."""
         with self._context_factory() as context:
-            pairs = self._pairs(context)
-            names = [n for pair in pairs for n in (pair.card_reader, pair.sam_reader)]
-            return pairs, {s.name: s for s in context.statuses(names)}
+            return self._statuses_in(context)
 
     def _list(self) -> list[ReaderInfo]:
         return self._pcsc_list() + self._integrated_list()
@@ -257,9 +284,21 @@ class ReaderService:
         """Reader pairs and their state, read fresh from pcscd."""
         return await asyncio.to_thread(self._list)
 
+    def _choose(self, reader: str | None, holder: HolderAsk | None) -> ReaderPair | None:
+        """On a choosing thread: None when the tap goes to the serial family, else the PC/SC
+        pair, its lock taken (the tap releases it)."""
+        if self._goes_serial(reader, holder):
+            return None
+        if holder is not None and holder.required:
+            raise ReaderError(
+                "a PC/SC reader cannot match the holder's finger",
+                code=ErrorCode.HOLDER_CHECK_UNAVAILABLE,
+            )
+        return self._claim(reader)
+
     def _claim(self, reader: str | None) -> ReaderPair:
         """Choose the reader for a tap and take its lock (the tap releases it)."""
-        pairs, status = self._statuses()
+        pairs, status = self._contexts.query(self._statuses_in)
         if not pairs:
             raise ReaderError(
                 "no KTP-el reader with a SAM slot is attached", code=ErrorCode.READER_NOT_FOUND
@@ -289,8 +328,7 @@ class ReaderService:
     ) -> CardReading:
         """On the reader's worker, holding its lock (released here, whatever happens)."""
         try:
-            with self._context_factory() as context:
-                reading = self._tap(context, pair, wait_seconds, cancel)
+            reading = self._tap(pair, wait_seconds, cancel)
         except GatewayError as exc:
             self._note_error(pair, exc.code)
             raise
@@ -299,9 +337,11 @@ class ReaderService:
         self._last_error.pop(pair.card_reader, None)
         return reading
 
-    def _unclaim(self, claim: asyncio.Future[ReaderPair]) -> None:
+    def _unclaim(self, claim: asyncio.Future[ReaderPair | None]) -> None:
         if not claim.cancelled() and claim.exception() is None:
-            self._lock(claim.result().card_reader).release()
+            pair = claim.result()
+            if pair is not None:
+                self._lock(pair.card_reader).release()
 
     def _note_error(self, pair: ReaderPair, code: ErrorCode) -> None:
         self._last_error[pair.card_reader] = code.value
@@ -309,18 +349,20 @@ class ReaderService:
             self.on_error(pair.card_reader, code.value)
 
     def _tap(
-        self,
-        context: PcscContext,
-        pair: ReaderPair,
-        wait_seconds: float,
-        cancel: threading.Event | None = None,
+        self, pair: ReaderPair, wait_seconds: float, cancel: threading.Event | None = None
     ) -> CardReading:
+        """On the reader's worker, with the context it keeps (the wait renews a stale one)."""
         started = time.perf_counter()
-        if not context.wait_for_card(pair.card_reader, wait_seconds, cancelled=cancel):
+        present = self._contexts.query(
+            lambda context: context.wait_for_card(pair.card_reader, wait_seconds, cancelled=cancel)
+        )
+        if not present:
             raise ReaderError("no card was placed on the reader in time", code=ErrorCode.NO_CARD)
         waited = time.perf_counter() - started
-        reading = read_card(
-            context, pair, self.specs, self.activation, check_signature=self.check_signature
+        reading = self._contexts.use(
+            lambda context: read_card(
+                context, pair, self.specs, self.activation, check_signature=self.check_signature
+            )
         )
         return replace(reading, waited_seconds=waited)
 
@@ -341,14 +383,18 @@ class ReaderService:
         blocked PC/SC call returns (the card is lifted). `holder`: the holder check to run, which
         only an integrated reader can (a PC/SC tap: `not_attempted`, or refused if required).
         """
-        if await asyncio.to_thread(self._goes_serial, reader, holder):
+        # One hop chooses the family and, for PC/SC, claims the reader (its lock taken there).
+        run = contextvars.copy_context().run
+        claim = asyncio.wrap_future(self._choosing().submit(run, self._choose, reader, holder))
+        try:
+            pair = await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            # The caller is gone but the claim's thread runs on and may take the lock: free it.
+            claim.add_done_callback(self._unclaim)
+            raise
+        if pair is None:
             return await self._read_integrated(reader, wait_seconds, cancel, holder)
-        if holder is not None and holder.required:
-            raise ReaderError(
-                "a PC/SC reader cannot match the holder's finger",
-                code=ErrorCode.HOLDER_CHECK_UNAVAILABLE,
-            )
-        reading = await self._read_pcsc(reader, wait_seconds, cancel)
+        reading = await self._read_pcsc(pair, wait_seconds, cancel)
         if holder is None:
             return reading
         return replace(reading, holder=HolderCheck(result=HolderResult.NOT_ATTEMPTED))
@@ -365,13 +411,15 @@ class ReaderService:
             return any(info.name == reader for info in serial.scan())  # plugged in just now?
         if holder is not None and holder.required:
             return True
-        known = serial.scan()  # polls the found readers (cheap): is a card on one of them now?
+        # Is a card on one of them now? Polls the found readers (cheap); the ports are looked
+        # at again only when the last look is older than the serial monitor's period.
+        known = serial.refresh(SERIAL_DISCOVERY_SECONDS)
         if any(info.card_present and not info.busy for info in known):
             return True
         if not known:
             return False
         try:
-            pairs, _ = self._statuses()
+            pairs, _ = self._contexts.query(self._statuses_in)
         except ReaderError:
             return True
         return not pairs
@@ -401,15 +449,8 @@ class ReaderService:
         return await asyncio.to_thread(serial.read, name, wait_seconds, cancel, holder)
 
     async def _read_pcsc(
-        self, reader: str | None, wait_seconds: float, cancel: threading.Event | None
+        self, pair: ReaderPair, wait_seconds: float, cancel: threading.Event | None
     ) -> CardReading:
-        claim = asyncio.ensure_future(asyncio.to_thread(self._claim, reader))
-        try:
-            pair = await asyncio.shield(claim)
-        except asyncio.CancelledError:
-            # The caller is gone but the claim's thread runs on and may take the lock: free it.
-            claim.add_done_callback(self._unclaim)
-            raise
         lock = self._lock(pair.card_reader)
         try:
             # With the caller's context, like asyncio.to_thread: the wipe scope, the request id.

@@ -66,6 +66,17 @@ def test_a_reader_is_found_by_name_and_its_card_seen_by_polling(
     assert not readers.scan()[0].card_present
 
 
+def test_a_refresh_polls_the_known_readers_and_looks_at_the_ports_only_when_due(
+    tmp_path: Path, readers: IntegratedReaders, emulator: IntegratedReaderEmulator
+) -> None:
+    readers.scan()
+    emulator.place("budi")
+    with plugged(tmp_path, index=1, serial="SN-UJICOBA-0002"):
+        [known] = readers.refresh(60.0)  # the second reader is not looked for yet
+        assert known.name == NAME and known.card_present  # but the first one is polled now
+        assert len(readers.refresh(0.0)) == 2  # a look at the ports finds it
+
+
 def test_a_tap_reads_granted_fields_only_and_needs_no_apdu(
     readers: IntegratedReaders, emulator: IntegratedReaderEmulator
 ) -> None:

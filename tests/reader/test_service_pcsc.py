@@ -17,6 +17,7 @@ from ktp_gateway_dev.simulators.activation import VIRTUAL_AGENCY, record_json, v
 from ktp_gateway_dev.simulators.card import VirtualKtpCard
 from ktp_gateway_dev.simulators.faults import FaultyCard
 from ktp_gateway_dev.simulators.population import load_population
+from ktp_gateway_dev.stack.pcscd import PcscdService
 from ktp_gateway_dev.stack.virtual import (
     CARD_READER,
     SAM_READER,
@@ -214,3 +215,41 @@ async def test_a_request_cancelled_while_it_claims_a_reader_leaves_the_reader_fr
     assert not reader.busy
     reader_pair.place("budi")
     assert (await service.read(CARD_READER, wait_seconds=3)).person.nama_lengkap == "BUDI CONTOH"
+
+
+async def test_taps_keep_their_threads_pcsc_contexts_instead_of_making_one_per_tap(
+    reader_pair: VirtualReaderPair,
+) -> None:
+    made: list[PcscContext] = []
+
+    def counting() -> PcscContext:
+        made.append(PcscContext())
+        return made[-1]
+
+    service = ReaderService(load_specs(), virtual_activations(), context_factory=counting)
+    reader_pair.place("budi")
+    await service.read(CARD_READER)
+    after_first = len(made)
+    for _ in range(5):
+        assert (await service.read(CARD_READER)).person.nama_lengkap == "BUDI CONTOH"
+    assert after_first == len(made) == 2  # a choosing thread's and the reader's worker's
+    service.close()
+
+
+async def test_a_kept_context_outlives_a_pcscd_restart(
+    pcscd_service: PcscdService, reader_pair: VirtualReaderPair
+) -> None:
+    if not pcscd_service.started_here:
+        pytest.skip("this run reuses a pcscd it did not start, so it cannot restart it")
+    service = _service()
+    reader_pair.place("budi")
+    await service.read(CARD_READER)
+    reader_pair.stop()
+    pcscd_service.stop()
+    pcscd_service.start()
+    reader_pair.start()
+    reader_pair.place("budi")
+    # The kept contexts belong to the old pcscd: the tap renews them, the caller sees nothing.
+    reading = await service.read(CARD_READER, wait_seconds=5)
+    assert reading.person.nama_lengkap == "BUDI CONTOH"
+    service.close()

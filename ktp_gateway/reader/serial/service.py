@@ -116,27 +116,35 @@ class IntegratedReaders:
     # -- discovery and polling ---------------------------------------------------------------
     def scan(self) -> list[IntegratedInfo]:
         """Poll the known readers, find new ones, forget the gone; the state after it."""
+        return self.refresh(0.0)
+
+    def refresh(self, discovery_age: float) -> list[IntegratedInfo]:
+        """Poll the known readers; look for new ones on the ports only when the last look is
+        older than `discovery_age` seconds (a tap's choice: the glob of /dev is its dearest
+        part, and the serial monitor looks every second anyway)."""
         with self._scan_lock:
             for name in list(self._attached):
                 self._poll(name)
-            used = {a.found.path for a in self._attached.values()}
-            now = time.monotonic()
-            seen: set[str] = set()
-            for profile in self.profiles:
-                for path in self._candidates(profile):
-                    seen.add(path)
-                    other = self._others.get((path, profile.id))
-                    if path in used or (
-                        other is not None and now - other < RETRY_OTHER_PORT_SECONDS
-                    ):
-                        continue
-                    if self._attach(path, profile):
-                        used.add(path)
-                    else:
-                        self._others[(path, profile.id)] = now
-            self._others = {k: t for k, t in self._others.items() if k[0] in seen}
-            self._scanned_at = time.monotonic()
+            if time.monotonic() - self._scanned_at >= discovery_age:
+                self._discover()
+                self._scanned_at = time.monotonic()
         return self.state()
+
+    def _discover(self) -> None:
+        used = {a.found.path for a in self._attached.values()}
+        now = time.monotonic()
+        seen: set[str] = set()
+        for profile in self.profiles:
+            for path in self._candidates(profile):
+                seen.add(path)
+                other = self._others.get((path, profile.id))
+                if path in used or (other is not None and now - other < RETRY_OTHER_PORT_SECONDS):
+                    continue
+                if self._attach(path, profile):
+                    used.add(path)
+                else:
+                    self._others[(path, profile.id)] = now
+        self._others = {k: t for k, t in self._others.items() if k[0] in seen}
 
     def current(self, max_age: float) -> list[IntegratedInfo]:
         """The state, scanned again first if the last scan is older than `max_age` seconds."""

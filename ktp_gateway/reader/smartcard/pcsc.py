@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -162,6 +163,9 @@ class PcscContext:
         hresult, hcontext = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         _check(hresult, "establish context")
         self._hcontext: int | None = hcontext
+        # A context kept by a thread is released when it is dropped, even without `release`:
+        # pcscd serves a bounded number of contexts.
+        self._release = weakref.finalize(self, scard.SCardReleaseContext, hcontext)
 
     def __enter__(self) -> PcscContext:
         return self
@@ -182,7 +186,7 @@ class PcscContext:
 
     def release(self) -> None:
         if self._hcontext is not None:
-            scard.SCardReleaseContext(self._hcontext)
+            self._release()
             self._hcontext = None
 
     def list_readers(self) -> list[str]:
