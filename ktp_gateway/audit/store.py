@@ -27,6 +27,7 @@ TRAIL_FILE = "audit.jsonl"
 HEAD_FILE = "audit.head"
 LOCK_FILE = "audit.lock"
 _TAIL_CHUNK = 8192
+HEAD_BYTES = 128  # the head file's fixed size (a 64-hex hash and any sequence number fit)
 
 
 class Anchor(BaseModel):
@@ -222,13 +223,21 @@ class AuditTrail(ChainedTrail):
         return results
 
     def _write_head(self, head: Head) -> None:
-        tmp = self.head_path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        """Overwrite the head in place: one line padded to HEAD_BYTES, written at offset 0.
+
+        It lies inside the first 512-byte sector, which a disk writes whole, and is never
+        shorter than what an earlier version wrote; a new file renamed into place per batch
+        cost a third of the batch's write on the 2-core machine.
+        """
+        line = json.dumps({"seq": head.seq, "hash": head.hash}).encode()
+        data = line.ljust(HEAD_BYTES - 1) + b"\n"  # JSON allows the trailing blanks
+        fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
-            os.write(fd, json.dumps({"seq": head.seq, "hash": head.hash}).encode() + b"\n")
+            os.pwrite(fd, data, 0)
+            if os.fstat(fd).st_size > HEAD_BYTES:  # an odd file left by hand: cut what is after
+                os.ftruncate(fd, HEAD_BYTES)
         finally:
             os.close(fd)
-        os.replace(tmp, self.head_path)
 
     def head(self) -> Head | None:
         """What the head file says the last record is (None before the first record)."""

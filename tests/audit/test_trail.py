@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ktp_gateway.audit.chain import GENESIS, AuditError, Kind, body_of, record_hash
-from ktp_gateway.audit.store import AuditTrail
+from ktp_gateway.audit.store import HEAD_BYTES, AuditTrail, Head
 from ktp_gateway.audit.verify import verify_trail
 
 
@@ -98,6 +98,20 @@ def test_a_truncated_tail_is_found_through_the_head_file(trail: AuditTrail) -> N
     assert _problems(trail) == [
         "seq 5: removed at the end: the head file says the trail reached seq 5, the file ends at 3"
     ]
+
+
+def test_the_head_is_rewritten_in_place_at_a_fixed_size(tmp_path: Path) -> None:
+    trail = AuditTrail(tmp_path / "audit", fsync=False)
+    trail.head_path.parent.mkdir(mode=0o700)
+    trail.head_path.write_text('{"seq": 0, "hash": "left by hand"}' + " " * 300 + "x\n")
+    record = trail.append(Kind.ACCESS, _access(1))
+    inode = trail.head_path.stat().st_ino
+    for n in range(2, 12):  # sequence numbers of one and two digits: the same size
+        record = trail.append(Kind.ACCESS, _access(n))
+        assert trail.head_path.stat().st_size == HEAD_BYTES
+    assert trail.head_path.stat().st_ino == inode  # overwritten, not replaced
+    assert trail.head() == Head(record.seq, record.hash) and record.seq == 11
+    assert verify_trail(trail).intact
 
 
 def test_a_garbled_line_is_reported_and_the_chain_checked_around_it(trail: AuditTrail) -> None:
