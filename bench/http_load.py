@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,3 +120,48 @@ async def run_load(
 def load(target: Target, **kwargs: Any) -> LoadResult:
     """`run_load` from synchronous code."""
     return asyncio.run(run_load(target, **kwargs))
+
+
+class KeptConnection:
+    """One keep-alive connection for calls made one at a time (the tap breakdown): the request
+    encoded once, the answer read by Content-Length, so the client's wait is the wire's and the
+    gateway's, not a client library's (httpx's sync client adds about 1 ms per call here)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._socket = socket.create_connection((target.host, target.port))
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buffer = b""
+
+    def _until(self, marker: bytes) -> bytes:
+        while marker not in self._buffer:
+            chunk = self._socket.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            self._buffer += chunk
+        head, _, self._buffer = self._buffer.partition(marker)
+        return head
+
+    def _exactly(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            chunk = self._socket.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            self._buffer += chunk
+        body, self._buffer = self._buffer[:size], self._buffer[size:]
+        return body
+
+    def call(self) -> tuple[int, bytes]:
+        """Send the request; the status and the body (Content-Length answers only)."""
+        self._socket.sendall(self.target.request)
+        lines = self._until(HEADER_END).decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length = next(
+            int(value)
+            for name, _, value in (line.partition(":") for line in lines[1:])
+            if name.strip().lower() == "content-length"
+        )
+        return status, self._exactly(length)
+
+    def close(self) -> None:
+        self._socket.close()
