@@ -40,6 +40,9 @@ INTEGRATED_STATE_SECONDS = 2.0  # /v1/readers rescans the serial ports when olde
 # (a glob of /dev) only when the last look is older than this: the serial monitor's own period.
 SERIAL_DISCOVERY_SECONDS = 1.0
 CHOOSING_THREADS = 4  # taps choosing a reader at once; each thread keeps a PC/SC context
+# A tap answers before its worker has reset the card and SAM slots; the next tap on that reader
+# waits for the reset (half a millisecond) instead of being told the reader is busy.
+CLOSING_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,7 @@ class ReaderService:
         self._contexts = KeptContexts(context_factory)  # the choosing and reader threads' own
         self.only = only  # card-reader names to serve; empty: every pair pcscd lists
         self._locks: dict[str, threading.Lock] = {}
+        self._closing: set[str] = set()  # readers whose tap has answered and is resetting slots
         self._workers: dict[str, ThreadPoolExecutor] = {}
         self._choosers: ThreadPoolExecutor | None = None
         self._locks_guard = threading.Lock()
@@ -319,22 +323,36 @@ class ReaderService:
                 ),
             )
         for pair in chosen:
-            if self._lock(pair.card_reader).acquire(blocking=False):
+            if self._take(pair.card_reader):
                 return pair
         raise ReaderError("the reader is serving another request", code=ErrorCode.READER_BUSY)
 
+    def _take(self, reader: str) -> bool:
+        """The reader's lock now; or, when its last tap has answered and only resets the slots,
+        as soon as that ends."""
+        lock = self._lock(reader)
+        if lock.acquire(blocking=False):
+            return True
+        return reader in self._closing and lock.acquire(timeout=CLOSING_WAIT_SECONDS)
+
     def _read(
-        self, pair: ReaderPair, wait_seconds: float, cancel: threading.Event | None = None
+        self,
+        pair: ReaderPair,
+        wait_seconds: float,
+        cancel: threading.Event | None = None,
+        deliver: Callable[[CardReading], None] | None = None,
     ) -> CardReading:
         """On the reader's worker, holding its lock (released here, whatever happens)."""
+        reader = pair.card_reader
         try:
-            reading = self._tap(pair, wait_seconds, cancel)
+            reading = self._tap(pair, wait_seconds, cancel, deliver)
         except GatewayError as exc:
             self._note_error(pair, exc.code)
             raise
         finally:
-            self._lock(pair.card_reader).release()
-        self._last_error.pop(pair.card_reader, None)
+            self._lock(reader).release()  # before the flag: a waiting claim takes it at once
+            self._closing.discard(reader)
+        self._last_error.pop(reader, None)
         return reading
 
     def _unclaim(self, claim: asyncio.Future[ReaderPair | None]) -> None:
@@ -349,9 +367,14 @@ class ReaderService:
             self.on_error(pair.card_reader, code.value)
 
     def _tap(
-        self, pair: ReaderPair, wait_seconds: float, cancel: threading.Event | None = None
+        self,
+        pair: ReaderPair,
+        wait_seconds: float,
+        cancel: threading.Event | None = None,
+        deliver: Callable[[CardReading], None] | None = None,
     ) -> CardReading:
-        """On the reader's worker, with the context it keeps (the wait renews a stale one)."""
+        """On the reader's worker, with the context it keeps (the wait renews a stale one).
+        `deliver` gets the reading before the slots are reset."""
         started = time.perf_counter()
         present = self._contexts.query(
             lambda context: context.wait_for_card(pair.card_reader, wait_seconds, cancelled=cancel)
@@ -359,9 +382,20 @@ class ReaderService:
         if not present:
             raise ReaderError("no card was placed on the reader in time", code=ErrorCode.NO_CARD)
         waited = time.perf_counter() - started
+
+        def answer(reading: CardReading) -> None:
+            self._closing.add(pair.card_reader)
+            if deliver is not None:
+                deliver(replace(reading, waited_seconds=waited))
+
         reading = self._contexts.use(
             lambda context: read_card(
-                context, pair, self.specs, self.activation, check_signature=self.check_signature
+                context,
+                pair,
+                self.specs,
+                self.activation,
+                check_signature=self.check_signature,
+                on_read=answer,
             )
         )
         return replace(reading, waited_seconds=waited)
@@ -452,20 +486,47 @@ class ReaderService:
         self, pair: ReaderPair, wait_seconds: float, cancel: threading.Event | None
     ) -> CardReading:
         lock = self._lock(pair.card_reader)
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[CardReading] = loop.create_future()
+
+        def deliver(reading: CardReading) -> None:  # on the worker, before the slots are reset
+            loop.call_soon_threadsafe(_settle, answered, reading)
+
         try:
             # With the caller's context, like asyncio.to_thread: the wipe scope, the request id.
             run = contextvars.copy_context().run
-            job = self._worker(pair.card_reader).submit(run, self._read, pair, wait_seconds, cancel)
+            job = self._worker(pair.card_reader).submit(
+                run, self._read, pair, wait_seconds, cancel, deliver
+            )
         except BaseException:
             lock.release()  # never submitted: nobody else would release it
             raise
         # A job cancelled before it started (its caller gone, or shutdown) releases the lock here.
         job.add_done_callback(lambda done: lock.release() if done.cancelled() else None)
+        finished = asyncio.wrap_future(job)
         try:
-            return await asyncio.wait_for(
-                asyncio.wrap_future(job), timeout=wait_seconds + self.card_timeout
-            )
+            async with asyncio.timeout(wait_seconds + self.card_timeout):
+                await asyncio.wait((answered, finished), return_when=asyncio.FIRST_COMPLETED)
         except TimeoutError:
+            finished.cancel()
             self._note_error(pair, ErrorCode.CARD_TIMEOUT)
             log.warning("card_timeout", reader=pair.card_reader, seconds=self.card_timeout)
             raise ReaderError("the card stopped answering", code=ErrorCode.CARD_TIMEOUT) from None
+        except asyncio.CancelledError:
+            finished.cancel()  # a job not yet started never starts (its lock released above)
+            raise
+        if answered.done():  # the reading as soon as it is there; the worker resets the slots
+            finished.add_done_callback(_ended)
+            return answered.result()
+        return finished.result()
+
+
+def _settle(future: asyncio.Future[CardReading], reading: CardReading) -> None:
+    if not future.done():
+        future.set_result(reading)
+
+
+def _ended(job: asyncio.Future[CardReading]) -> None:
+    """A tap that already answered: how its slot reset ended is nobody's to wait for."""
+    if not job.cancelled():
+        job.exception()

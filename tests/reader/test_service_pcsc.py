@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 
 import pytest
 
 from ktp_gateway.errors import ErrorCode, GatewayError
 from ktp_gateway.reader.service import ReaderService
-from ktp_gateway.reader.smartcard.pcsc import PcscContext
+from ktp_gateway.reader.smartcard.pcsc import PcscConnection, PcscContext
 from ktp_gateway.sam.activation_record import parse_record
 from ktp_gateway.sam.binding import Activations
 from ktp_gateway.specs import load_specs
@@ -252,4 +253,36 @@ async def test_a_kept_context_outlives_a_pcscd_restart(
     # The kept contexts belong to the old pcscd: the tap renews them, the caller sees nothing.
     reading = await service.read(CARD_READER, wait_seconds=5)
     assert reading.person.nama_lengkap == "BUDI CONTOH"
+    service.close()
+
+
+async def test_a_tap_answers_before_the_slots_are_reset_and_the_next_tap_waits_for_them(
+    reader_pair: VirtualReaderPair,
+) -> None:
+    resets: list[float] = []
+    answers: list[float] = []
+
+    class Timed(PcscContext):
+        def connect(
+            self, reader: str, *, exclusive: bool = True, reset_on_close: bool = True
+        ) -> PcscConnection:
+            connection = super().connect(reader, exclusive=exclusive, reset_on_close=reset_on_close)
+            close = connection.close
+
+            def timed_close() -> None:
+                time.sleep(0.05)  # a slow reset: the answer must not wait for it
+                close()
+                resets.append(time.monotonic())
+
+            connection.close = timed_close  # type: ignore[method-assign]
+            return connection
+
+    service = ReaderService(load_specs(), virtual_activations(), context_factory=Timed)
+    reader_pair.place("budi")
+    for _ in range(5):  # back to back: never `reader_busy` while the last tap resets
+        await service.read(CARD_READER)
+        answers.append(time.monotonic())
+    await asyncio.sleep(0.3)  # the last tap's resets, after its answer
+    assert len(resets) == 10  # card and SAM slot of each tap
+    assert all(answer < reset for answer, reset in zip(answers, resets[::2], strict=True))
     service.close()
