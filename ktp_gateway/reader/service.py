@@ -6,7 +6,9 @@ reader claimed in one hop to a small pool of choosing threads; it then runs on i
 worker thread. Each of those threads keeps its own PC/SC context (pcsc-lite contexts are not
 thread-safe; making one per tap cost two round trips to pcscd), so taps on different readers run
 in parallel and never block the event loop. Requests on one reader are serialised: a second one
-gets `reader_busy` at once instead of queueing behind a tap that may wait for a card.
+gets `reader_busy` at once instead of queueing behind a tap that may wait for a card. A tap
+answers as soon as the card is read; its worker resets the card and SAM slots meanwhile, and
+the next tap on that reader waits for the reset rather than being refused.
 """
 
 from __future__ import annotations
