@@ -444,6 +444,8 @@ class ReaderService:
         if reader is not None:
             if reader in serial.names():
                 return True
+            if self._is_pcsc(reader):
+                return False  # not worth a look at every serial port and reader
             return any(info.name == reader for info in serial.scan())  # plugged in just now?
         if holder is not None and holder.required:
             return True
@@ -459,6 +461,13 @@ class ReaderService:
         except ReaderError:
             return True
         return not pairs
+
+    def _is_pcsc(self, reader: str) -> bool:
+        """Whether `reader` is one of this machine's PC/SC pairs (pcscd down: not known)."""
+        try:
+            return any(pair.card_reader == reader for pair in self._contexts.query(self._pairs))
+        except ReaderError:
+            return False
 
     async def _read_integrated(
         self,

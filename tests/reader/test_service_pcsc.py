@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from pathlib import Path
 
 import pytest
 
 from ktp_gateway.errors import ErrorCode, GatewayError
+from ktp_gateway.reader.serial.service import IntegratedInfo, IntegratedReaders
 from ktp_gateway.reader.service import ReaderService
 from ktp_gateway.reader.smartcard.pcsc import PcscConnection, PcscContext
 from ktp_gateway.sam.activation_record import parse_record
@@ -27,6 +29,7 @@ from ktp_gateway_dev.stack.virtual import (
     VirtualReaderPair,
 )
 from tests.reader.activations import virtual_activations
+from tests.reader.integrated import PROFILE as INTEGRATED_PROFILE
 
 pytestmark = pytest.mark.pcsc
 
@@ -285,4 +288,24 @@ async def test_a_tap_answers_before_the_slots_are_reset_and_the_next_tap_waits_f
     await asyncio.sleep(0.3)  # the last tap's resets, after its answer
     assert len(resets) == 10  # card and SAM slot of each tap
     assert all(answer < reset for answer, reset in zip(answers, resets[::2], strict=True))
+    service.close()
+
+
+async def test_a_named_pcsc_tap_does_not_look_at_the_serial_ports(
+    reader_pair: VirtualReaderPair, tmp_path: Path
+) -> None:
+    looks: list[float] = []
+
+    class Counted(IntegratedReaders):
+        def refresh(self, discovery_age: float) -> list[IntegratedInfo]:
+            looks.append(discovery_age)
+            return super().refresh(discovery_age)
+
+    serial = Counted([INTEGRATED_PROFILE], ports=(str(tmp_path / "ttyACM-*"),))
+    service = ReaderService(load_specs(), virtual_activations(), integrated=serial)
+    reader_pair.place("budi")
+    assert (await service.read(CARD_READER)).person.nama_lengkap == "BUDI CONTOH"
+    assert looks == []  # a PC/SC reader by name: no serial port globbed, no device polled
+    assert await _code_of(service, reader="NO SUCH READER") is ErrorCode.READER_NOT_FOUND
+    assert looks == [0.0]  # an unknown name: the ports are looked at (plugged in just now?)
     service.close()
