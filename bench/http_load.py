@@ -58,15 +58,19 @@ class LoadResult:
         return self.count / self.seconds if self.seconds else 0.0
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    head = await reader.readuntil(HEADER_END)
+def _head(head: bytes) -> tuple[int, dict[str, str]]:
+    """The status and the headers (names lower-cased) of a response's head."""
     lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
     headers = {}
     for line in lines[1:]:
         if ":" in line:
             name, value = line.split(":", 1)
             headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split(" ", 2)[1]), headers
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    status, headers = _head(await reader.readuntil(HEADER_END))
     if "content-length" in headers:
         await reader.readexactly(int(headers["content-length"]))
     elif headers.get("transfer-encoding", "").lower() == "chunked":
@@ -154,14 +158,8 @@ class KeptConnection:
     def call(self) -> tuple[int, bytes]:
         """Send the request; the status and the body (Content-Length answers only)."""
         self._socket.sendall(self.target.request)
-        lines = self._until(HEADER_END).decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        length = next(
-            int(value)
-            for name, _, value in (line.partition(":") for line in lines[1:])
-            if name.strip().lower() == "content-length"
-        )
-        return status, self._exactly(length)
+        status, headers = _head(self._until(HEADER_END))
+        return status, self._exactly(int(headers["content-length"]))
 
     def close(self) -> None:
         self._socket.close()
