@@ -208,6 +208,18 @@ class HeldConnection:
         self, sql: str, parameters: Sequence[object] | Mapping[str, object]
     ) -> tuple[Any, ...] | None:
         """Run one statement (its own transaction) and return its first row."""
+        rows = await self._run(sql, parameters, many=False)
+        return rows[0] if rows else None
+
+    async def fetchall(
+        self, sql: str, parameters: Sequence[object] | Mapping[str, object]
+    ) -> list[tuple[Any, ...]]:
+        """Run one statement (its own transaction) and return every row."""
+        return await self._run(sql, parameters, many=True)
+
+    async def _run(
+        self, sql: str, parameters: Sequence[object] | Mapping[str, object], *, many: bool
+    ) -> list[tuple[Any, ...]]:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a connection belongs to the loop that opened it
             self._loop, self._lock, self._connection = loop, asyncio.Lock(), None
@@ -217,14 +229,17 @@ class HeldConnection:
                 try:
                     db = await self._connect()
                     cursor = await db.execute(sql, parameters)
-                    return await cursor.fetchone()
+                    if many:
+                        return await cursor.fetchall()
+                    row = await cursor.fetchone()
+                    return [] if row is None else [row]
                 except psycopg.OperationalError as exc:
                     await self._drop()  # the server restarted or the socket broke
                     if attempt == 2:
                         _unavailable(self._what, self._code, exc)
                 except psycopg.Error as exc:
                     _unavailable(self._what, self._code, exc)
-        return None  # not reached: the second attempt returns or raises
+        return []  # not reached: the second attempt returns or raises
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         if self._connection is None or self._connection.closed:
