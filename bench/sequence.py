@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ktp_gateway.reader.card.sam_hold import SamHold
 from ktp_gateway.reader.card.tap import CardReading, read_card
 from ktp_gateway.reader.smartcard.connection import Connection
 from ktp_gateway.reader.smartcard.pairs import ReaderPair
@@ -136,6 +137,9 @@ class _RecordingConnection:
             self._attribution.sam(apdu, answer)
         return answer
 
+    def intact(self) -> bool:
+        return self._inner.intact()
+
     def close(self) -> None:
         self._inner.close()
 
@@ -164,10 +168,20 @@ def virtual_activations(specs: Specs) -> Activations:
 
 
 def record_tap(pair: ReaderPair, specs: Specs, activations: Activations) -> TapSequence:
-    """One tap through the gateway's own read path, recorded; the card must be on the reader."""
+    """One tap through the gateway's own read path, recorded; the card must be on the reader.
+
+    As the gateway taps: the SAM opened by a first tap and held, the second tap recorded."""
+    hold = SamHold(specs, activations, hold_seconds=60.0)
     with PcscContext() as context:
         connector = RecordingConnector(context, pair, specs)
-        reading: CardReading = read_card(connector, pair, specs, activations)
+        try:
+            read_card(connector, pair, specs, activations, sams=hold)
+            connector.sequence.exchanges.clear()
+            connector.sequence.file_bytes.clear()
+            connector.sequence.file_reads.clear()
+            reading: CardReading = read_card(connector, pair, specs, activations, sams=hold)
+        finally:
+            hold.let_go(pair.card_reader)
     if not reading.signature_verified:
         raise RuntimeError("the recorded tap did not verify the card's signature")
     return connector.sequence

@@ -30,6 +30,11 @@ UNLIMITED = {
     "KTP_GATEWAY_LIMITS__OFFICER_PER_MINUTE": "100000000",
     "KTP_GATEWAY_LIMITS__OFFICER_BURST": "10000000",
 }
+# The gateway holds a reader's SAM open between taps (reader.sam_hold_seconds, 30 by default);
+# back-to-back taps see the same either way, and a 2 s hold lets part 2 record its own tap
+# (through the SAM slot, which the gateway holds alone) soon after part 1.
+SHORT_SAM_HOLD = {"KTP_GATEWAY_READER__SAM_HOLD_SECONDS": "2"}
+SAM_HOLD_SECONDS = 2.0
 NO_PCSC = {
     "PCSCLITE_CSOCK_NAME": "/nonexistent/ktp-gateway-bench/pcscd.comm",
     "KTP_GATEWAY_READER__MONITOR": "false",
@@ -126,7 +131,12 @@ def bench_stack(
                 "serve",
                 *(["--workers", str(workers)] if workers != 1 else []),
                 ready_url=f"http://127.0.0.1:{gateway_port}/healthz",
-                env={**gateway, **UNLIMITED, **({} if pcsc else NO_PCSC), **(env or {})},
+                env={
+                    **gateway,
+                    **UNLIMITED,
+                    **(SHORT_SAM_HOLD if pcsc else NO_PCSC),
+                    **(env or {}),
+                },
                 log_path=work / "gateway.log",
             )
         )

@@ -23,7 +23,7 @@ from bench.floor import compute_floor, economy
 from bench.http_load import KeptConnection, Target
 from bench.radio import project
 from bench.sequence import TapSequence, record_tap, virtual_activations
-from bench.stack import BenchStack
+from bench.stack import SAM_HOLD_SECONDS, BenchStack
 from bench.stats import summary
 from ktp_gateway.reader.smartcard.pairs import find_pairs
 from ktp_gateway.reader.smartcard.pcsc import PcscContext
@@ -128,6 +128,12 @@ def recorded_sequence(stack: BenchStack) -> tuple[TapSequence, CardProfile, SamP
             for p in find_pairs(context.list_readers(), specs)
             if p.card_reader == stack.pairs[0].card_reader
         )
+        # The gateway lets its held SAM go once part 1's last tap is SAM_HOLD_SECONDS old.
+        deadline = time.monotonic() + SAM_HOLD_SECONDS + 3.0
+        while time.monotonic() < deadline:
+            if not any(s.in_use for s in context.statuses([pair.sam_reader])):
+                break
+            time.sleep(0.1)
     sequence = record_tap(pair, specs, virtual_activations(specs))
     return sequence, specs.card_for(pair.profile), specs.sam_for(pair.profile)
 

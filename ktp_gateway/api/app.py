@@ -62,6 +62,7 @@ def build_services(
         settings.activation.load(specs, agency=settings.agreement.agency),
         check_signature=settings.reader.check_signature,
         card_timeout=settings.reader.card_timeout_seconds,
+        sam_hold_seconds=settings.reader.sam_hold_seconds,
         integrated=integrated,
     )
     metrics.watch_readers(readers)

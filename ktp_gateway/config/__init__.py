@@ -158,6 +158,10 @@ class ReaderSettings(_Section):
     # Check the card data's issuer signature (by the SAM, and on the host where the profile has
     # a key), refusing a mismatch as `card_not_genuine`; keep it on.
     check_signature: bool = True
+    # Seconds a reader's SAM stays open, held by the gateway alone, after its last tap: the next
+    # tap skips the SAM's connect, serial and open (docs/card-and-sam-trust.md). 0: opened per
+    # tap. While held, `ktp-gateway doctor` and other PC/SC programs cannot reach the SAM.
+    sam_hold_seconds: float = Field(default=30.0, ge=0, le=3600)
     # One PC/SC monitor thread feeds /v1/events, /healthz and the reader metrics; off: no events.
     monitor: bool = True
     # Serve integrated readers (the serial family, docs/integrated-readers.md) found on the

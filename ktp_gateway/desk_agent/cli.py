@@ -44,6 +44,7 @@ def _run(args: argparse.Namespace) -> int:
         settings.activation.load(specs, agency=settings.agency),
         check_signature=settings.reader.check_signature,
         card_timeout=settings.reader.card_timeout_seconds,
+        sam_hold_seconds=settings.reader.sam_hold_seconds,
         only=frozenset(settings.readers),
         integrated=integrated,
     )

@@ -127,6 +127,13 @@ def _pair_lines(pcsc: PcscContext, pair: ReaderPair, specs: Specs, context: Cont
     lines = [_card(pair, statuses[pair.card_reader], specs), sam]
     if sam.status is not Status.OK:
         return [*lines, skip("sam_serial", "SAM serial", "no SAM", reader=pair.card_reader)]
+    if statuses[pair.sam_reader].in_use:
+        # A gateway keeps its SAM open, and alone, for reader.sam_hold_seconds after a tap.
+        held = (
+            "the SAM is held by another program, such as a running gateway between taps "
+            "(reader.sam_hold_seconds); the gateway's GET /v1/readers shows its activation"
+        )
+        return [*lines, skip("sam_serial", "SAM serial", held, reader=pair.card_reader)]
     try:
         return [*lines, *_activation(pcsc, pair, specs, context)]
     except GatewayError as exc:

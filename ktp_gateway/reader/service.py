@@ -14,6 +14,8 @@ the next tap on that reader waits for the reset rather than being refused.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import contextvars
 import threading
 import time
@@ -25,6 +27,7 @@ import structlog
 
 from ktp_gateway.domain import HolderAsk, HolderCheck, HolderResult
 from ktp_gateway.errors import ErrorCode, GatewayError, ReaderError
+from ktp_gateway.reader.card.sam_hold import SamHold
 from ktp_gateway.reader.card.tap import CardReading, check_sam, read_card
 from ktp_gateway.reader.serial.service import FAMILY as INTEGRATED
 from ktp_gateway.reader.serial.service import IntegratedInfo, IntegratedReaders
@@ -45,6 +48,7 @@ CHOOSING_THREADS = 4  # taps choosing a reader at once; each thread keeps a PC/S
 # A tap answers before its worker has reset the card and SAM slots; the next tap on that reader
 # waits for the reset (half a millisecond) instead of being told the reader is busy.
 CLOSING_WAIT_SECONDS = 2.0
+CLOSE_RELEASE_SECONDS = 0.5  # at shutdown, how long to wait for idle workers to let SAMs go
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,7 @@ class ReaderService:
         context_factory: Callable[[], PcscContext] = PcscContext,
         only: frozenset[str] = frozenset(),
         integrated: IntegratedReaders | None = None,
+        sam_hold_seconds: float = 0.0,  # the settings' reader.sam_hold_seconds; 0: per tap
     ) -> None:
         self.specs = specs
         self.integrated = integrated  # the serial family; None: PC/SC only
@@ -138,6 +143,8 @@ class ReaderService:
         self._last_error: dict[str, str] = {}
         self.on_error: Callable[[str, str], None] | None = None  # reader, code: for metrics
         self.activation = activation
+        self.sams = SamHold(specs, activation, sam_hold_seconds)  # used on each reader's worker
+        self._idle_timers: set[str] = set()  # readers whose held SAM a timer looks at (loop)
         self.check_signature = check_signature
         self._context_factory = context_factory
         self._contexts = KeptContexts(context_factory)  # the choosing and reader threads' own
@@ -174,10 +181,20 @@ class ReaderService:
         """Stop the reader threads after their current tap (at shutdown); a thread's PC/SC
         context is released as it ends."""
         with self._locks_guard:
-            workers, self._workers = list(self._workers.values()), {}
+            workers_by_reader, self._workers = self._workers, {}
+            workers = list(workers_by_reader.values())
             if self._choosers is not None:
                 workers.append(self._choosers)
                 self._choosers = None
+        # Each held SAM let go on its worker (at once when idle); one a tap still uses is let
+        # go by the tap's end. Not left to the threads' ends: a traceback may keep a context.
+        letting_go = self.sams.close()
+        releases = [
+            worker.submit(self.sams.let_go, reader)
+            for reader, worker in workers_by_reader.items()
+            if reader in letting_go
+        ]
+        concurrent.futures.wait(releases, timeout=CLOSE_RELEASE_SECONDS)
         for worker in workers:
             worker.shutdown(wait=False, cancel_futures=True)
         if self.integrated is not None:
@@ -398,9 +415,44 @@ class ReaderService:
                 self.activation,
                 check_signature=self.check_signature,
                 on_read=answer,
+                sams=self.sams,
             )
         )
         return replace(reading, waited_seconds=waited)
+
+    def _hold_until_idle(self, reader: str) -> None:
+        """After a tap, on the event loop: one timer per reader with a SAM held looks again
+        when the hold would end, and lets the SAM go (on its worker, where its context is)."""
+        if self.sams.held(reader) and reader not in self._idle_timers:
+            self._idle_timers.add(reader)
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.sams.hold_seconds, self._let_go_if_idle, reader, loop)
+
+    def _let_go_if_idle(self, reader: str, loop: asyncio.AbstractEventLoop) -> None:
+        with self._locks_guard:
+            worker = self._workers.get(reader)
+        try:
+            if worker is None:
+                raise RuntimeError("closed")  # the worker's context went with it
+            worker.submit(self._release_idle, reader, loop)
+        except RuntimeError:
+            self._idle_timers.discard(reader)
+
+    def _release_idle(self, reader: str, loop: asyncio.AbstractEventLoop) -> None:
+        """On the reader's worker: let go of an idle SAM; the loop decides what is next."""
+        left = self.sams.let_go_idle(reader)
+        if left <= 0:
+            log.debug("sam_let_go", reader=reader)
+        with contextlib.suppress(RuntimeError):  # the loop has closed
+            loop.call_soon_threadsafe(self._next_look, reader, left, loop)
+
+    def _next_look(self, reader: str, left: float, loop: asyncio.AbstractEventLoop) -> None:
+        # Still held (used since, or opened again by a tap queued behind the look): look again.
+        wait = left if left > 0 else self.sams.hold_seconds if self.sams.held(reader) else 0.0
+        if wait > 0:
+            loop.call_later(wait, self._let_go_if_idle, reader, loop)
+        else:
+            self._idle_timers.discard(reader)
 
     async def read(
         self,
@@ -528,6 +580,7 @@ class ReaderService:
             raise
         if answered.done():  # the reading as soon as it is there; the worker resets the slots
             finished.add_done_callback(_ended)
+            self._hold_until_idle(pair.card_reader)
             return answered.result()
         return finished.result()
 

@@ -125,6 +125,16 @@ class Activations:
         self._remember(pair, ActivationState.ACTIVE)
         return record
 
+    def recheck(self, pair: ReaderPair, sam_serial: bytes) -> ActivationRecord:
+        """A SAM kept open since its check: its record must still be in force (no command)."""
+        try:
+            record = self.record_for(pair, sam_serial)
+        except SamError as exc:
+            self._remember(pair, _STATE_OF_CODE.get(exc.code))
+            raise
+        self._remember(pair, ActivationState.ACTIVE)
+        return record
+
     def _open(self, sam: SamSession, pair: ReaderPair, record: ActivationRecord) -> None:
         key = (pair.card_reader, record.reference)
         with self._guard:

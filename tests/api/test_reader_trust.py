@@ -50,6 +50,19 @@ def test_readers_show_the_activation_and_metrics_the_days_left(
     _no_secrets(metrics)
 
 
+def test_taps_in_a_row_keep_the_sam_open_between_them(
+    client: TestClient, reader_pair: VirtualReaderPair
+) -> None:
+    reader_pair.place("budi")
+    first, second = (
+        client.post("/v1/verifications", json=verification_body(wait_seconds=5)) for _ in "12"
+    )
+    assert first.status_code == second.status_code == 200, second.text
+    # The second tap neither reads the SAM's serial nor opens it: reader.sam_hold_seconds.
+    assert second.json()["apdus"]["sam"] == first.json()["apdus"]["sam"] - 2
+    assert second.json()["card"]["signature_checked_by"] == ["sam", "host"]
+
+
 @pytest.mark.parametrize(
     "variant", [{"altered_biodata": {"nama": "BUDI PALSU"}}, {"bad_signature": True}]
 )

@@ -4,18 +4,22 @@ the virtual card and SAM reader pair, the Dukcapil simulator process, the CLI as
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from pathlib import Path
 
 import pytest
 
+from ktp_gateway.reader.service import ReaderService
+from ktp_gateway.specs import load_specs
 from ktp_gateway_dev.simulators.population import load_population
 from ktp_gateway_dev.stack.pcscd import PcscdService
 from ktp_gateway_dev.stack.processes import free_port
 from ktp_gateway_dev.stack.virtual import CARD_READER, VirtualReaderPair
 from tests.api.conftest import Simulator
 from tests.doctor.conftest import run_doctor
+from tests.reader.activations import virtual_activations
 
 pytestmark = [pytest.mark.pcsc, pytest.mark.usefixtures("every_pair")]
 
@@ -108,6 +112,21 @@ def test_sam_missing(reader_pair: VirtualReaderPair, gateway_env: dict[str, str]
     assert sam["status"] == "fail" and "no SAM in the SAM slot" in sam["summary"]
     [serial] = [line for line in run.lines("sam_serial") if line["reader"] == CARD_READER]
     assert serial["status"] == "skip"
+
+
+def test_a_sam_held_by_a_gateway_between_taps_is_skipped_not_failed(
+    reader_pair: VirtualReaderPair, gateway_env: dict[str, str]
+) -> None:
+    service = ReaderService(load_specs(), virtual_activations(), sam_hold_seconds=60)
+    try:
+        reader_pair.place("budi")
+        asyncio.run(service.read(CARD_READER))  # the SAM stays open, held by this service
+        run = run_doctor(gateway_env, "--json", "--expect-virtual")
+    finally:
+        service.close()
+    [serial] = [line for line in run.lines("sam_serial") if line["reader"] == CARD_READER]
+    assert serial["status"] == "skip" and "held by another program" in serial["summary"]
+    assert run.status("sam") == "ok"
 
 
 def test_dukcapil_down(reader_pair: VirtualReaderPair, gateway_env: dict[str, str]) -> None:

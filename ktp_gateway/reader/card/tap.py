@@ -5,36 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from ktp_gateway.domain import HolderCheck, PersonData
-from ktp_gateway.errors import CardError, ErrorCode, ReaderError, SamError
+from ktp_gateway.errors import CardError, ErrorCode
 from ktp_gateway.reader.card.biodata import to_person_data
 from ktp_gateway.reader.card.ktp_card import KtpCard
+from ktp_gateway.reader.card.sam_hold import Connector, SamHold, SamOpener, connect_sam
 from ktp_gateway.reader.card.signature import HostCheck, verify_on_host
-from ktp_gateway.reader.smartcard.connection import (
-    SLOT_EMPTIED,
-    Connection,
-    Device,
-    TrafficStats,
-    processor_for,
-)
+from ktp_gateway.reader.smartcard.connection import Device, TrafficStats, processor_for
 from ktp_gateway.reader.smartcard.pairs import ReaderPair
-from ktp_gateway.sam.activation_record import ActivationRecord
 from ktp_gateway.sam.session import SamSession
 from ktp_gateway.specs import Specs
-
-
-class Connector(Protocol):
-    """What a tap needs from PC/SC: a connection to the card in a named reader."""
-
-    def connect(self, reader: str) -> Connection: ...
-
-
-class SamOpener(Protocol):
-    """Checks that the SAM in `pair` is activated for it, then opens it (`sam.binding`)."""
-
-    def open(self, sam: SamSession, pair: ReaderPair) -> ActivationRecord: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,20 +35,9 @@ class CardReading:
     holder: HolderCheck | None = None  # an integrated reader's finger match, when asked
 
 
-def _connect_sam(connector: Connector, pair: ReaderPair) -> Connection:
-    try:
-        return connector.connect(pair.sam_reader)
-    except ReaderError as exc:
-        if exc.code in SLOT_EMPTIED:
-            raise SamError(
-                "no SAM answers in the reader's SAM slot", code=ErrorCode.SAM_UNAVAILABLE
-            ) from None
-        raise
-
-
 def check_sam(connector: Connector, pair: ReaderPair, specs: Specs, activation: SamOpener) -> None:
     """Check the SAM in `pair` against its activation and open it, without a card (at start)."""
-    sam_connection = _connect_sam(connector, pair)
+    sam_connection = connect_sam(connector, pair)
     try:
         sam = SamSession(
             processor_for(sam_connection, device=Device.SAM), specs.sam_for(pair.profile)
@@ -86,20 +56,22 @@ def read_card(
     *,
     check_signature: bool = True,
     on_read: Callable[[CardReading], None] | None = None,
+    sams: SamHold | None = None,
 ) -> CardReading:
     """Authenticate the card in `pair` through its SAM and read the granted data and photo.
 
     Nothing is returned from a card whose signature does not verify: it raises first.
-    `on_read` gets the reading before the card and SAM slots are reset (half a millisecond
-    through pcscd), so its caller can go on with it meanwhile.
+    `on_read` gets the reading before the card slot is reset (and the SAM's, unless held: half
+    a millisecond through pcscd), so its caller can go on with it meanwhile.
+    `sams`: the SAMs kept open between taps (`sam_hold`); without it the SAM is opened for
+    this tap and its slot reset after.
     """
     started = time.perf_counter()
-    sam_profile, card_profile = specs.sam_for(pair.profile), specs.card_for(pair.profile)
-    sam_connection = _connect_sam(connector, pair)
+    hold = sams if sams is not None else SamHold(specs, activation, hold_seconds=0.0)
+    card_profile = specs.card_for(pair.profile)
+    sam, record = hold.open(connector, pair)
+    ok = False
     try:
-        sam = SamSession(processor_for(sam_connection, device=Device.SAM), sam_profile)
-        sam.check_atr(sam_connection.atr)
-        record = activation.open(sam, pair)
         card_connection = connector.connect(pair.card_reader)
         try:
             card = KtpCard(processor_for(card_connection), card_profile)
@@ -120,13 +92,14 @@ def read_card(
                 sam_traffic=sam.processor.stats,
                 seconds=time.perf_counter() - started,
             )
+            ok = True
             if on_read is not None:
                 on_read(reading)
             return reading
         finally:
             card_connection.close()
     finally:
-        sam_connection.close()
+        hold.done(pair, ok=ok)
 
 
 def _files_to_read(signed_files: list[str]) -> list[str]:

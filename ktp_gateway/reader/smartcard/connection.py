@@ -43,6 +43,11 @@ class Connection(Protocol):
         """Send one command APDU, return the response APDU (data + SW1 SW2)."""
         ...
 
+    def intact(self) -> bool:
+        """Whether the card connected to is still there, not removed or reset since (a
+        connection kept between taps is checked before each)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -149,6 +149,14 @@ class PcscConnection:
                 return otherwise  # pcscd or the reader failed, or the card is still there
             time.sleep(0.05)
 
+    def intact(self) -> bool:
+        """Whether the card connected to is still in the slot, neither removed nor reset since
+        (pcscd answers from its own state: no command reaches the card)."""
+        if self._hcard is None:
+            return False
+        hresult, _name, state, _proto, _atr = scard.SCardStatus(self._hcard)
+        return hresult == scard.SCARD_S_SUCCESS and bool(state & STATUS_PRESENT)
+
     def close(self) -> None:
         """Disconnect; a tap resets the card so no authenticated session outlives the request."""
         if self._hcard is not None:
