@@ -178,6 +178,14 @@ class GatewayMetrics:
             buckets=READ_BUCKETS, registry=registry,
         )  # fmt: skip
         self.apdus = Counter(f"{NS}_apdus", "APDUs sent", ["reader", "device"], registry=registry)
+        self.sam_opens = Counter(
+            f"{NS}_sam_opens",
+            "Taps on this machine's readers that opened the SAM (serial and open) instead of "
+            "using the one held since an earlier tap (reader.sam_hold_seconds); one per tap "
+            "within the hold means the SAM slot keeps being reset",
+            ["reader"],
+            registry=registry,
+        )
         self.holder_checks = Counter(
             f"{NS}_holder_checks",
             "Holder checks (fingerprint matched on an integrated reader) by result",
@@ -274,6 +282,8 @@ class GatewayMetrics:
         self.card_read_seconds.labels(reader=reading.reader).observe(reading.seconds)
         self.apdus.labels(reader=reading.reader, device="card").inc(reading.card_traffic.apdus)
         self.apdus.labels(reader=reading.reader, device="sam").inc(reading.sam_traffic.apdus)
+        if reading.sam_opened:
+            self.sam_opens.labels(reader=reading.reader).inc()
         # A tap is ~70 APDUs over a dozen label sets: look each child up once (labels() validates
         # and locks on every call; it was an eighth of the event loop's work per tap).
         for device, traffic in (("card", reading.card_traffic), ("sam", reading.sam_traffic)):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -54,6 +55,21 @@ def test_a_card_read_counts_the_read_its_duration_and_apdus_per_device(
     assert value("ktp_gateway_card_read_duration_seconds_bucket", bucket) == 1
     assert value("ktp_gateway_apdus_total", {"reader": READER, "device": "card"}) == 12
     assert value("ktp_gateway_apdus_total", {"reader": READER, "device": "sam"}) == 7
+
+
+def test_only_a_tap_that_opened_the_sam_counts_a_sam_open(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.card_read(replace(_reading(), sam_opened=True))
+    metrics.card_read(_reading())  # through the SAM held open since
+    metrics.card_read(_reading())
+    assert registry.get_sample_value("ktp_gateway_sam_opens_total", {"reader": READER}) == 1
+    assert (
+        registry.get_sample_value(
+            "ktp_gateway_card_reads_total", {"reader": READER, "outcome": "ok"}
+        )
+        == 3
+    )
 
 
 def test_card_read_buckets_cover_ten_milliseconds_to_fifteen_seconds(

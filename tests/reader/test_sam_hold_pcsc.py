@@ -76,6 +76,7 @@ async def test_taps_in_a_row_open_the_sam_once_and_hold_it_alone(
     second = await held.read()
     third = await held.read()
     assert _opened(first) and not _opened(second) and not _opened(third)
+    assert first.sam_opened and not second.sam_opened and not third.sam_opened
     assert second.sam_traffic.apdus == first.sam_traffic.apdus - 2
     assert second.signature_verified and second.person.nama_lengkap == "BUDI CONTOH"
     assert reader_pair.sam.is_open

@@ -86,9 +86,12 @@ class SamHold:
     def held(self, reader: str) -> bool:
         return reader in self._held
 
-    def open(self, connector: Connector, pair: ReaderPair) -> tuple[SamSession, ActivationRecord]:
+    def open(
+        self, connector: Connector, pair: ReaderPair
+    ) -> tuple[SamSession, ActivationRecord, bool]:
         """On the reader's worker: an open SAM for one tap (the one held, if still good), with
-        its activation record in force. Fresh traffic counts for each tap."""
+        its activation record in force, and whether it was opened now. Fresh traffic counts for
+        each tap."""
         profile = self.specs.sam_for(pair.profile)
         held = self._held.get(pair.card_reader)
         if held is not None:
@@ -99,7 +102,7 @@ class SamHold:
                     self.let_go(pair.card_reader)
                     raise
                 sam = SamSession(processor_for(held.connection, device=Device.SAM), profile)
-                return sam, record
+                return sam, record, False
             self.let_go(pair.card_reader)  # pulled, swapped, reset, or another context's
         connection = connect_sam(connector, pair)
         try:
@@ -112,7 +115,7 @@ class SamHold:
         self._held[pair.card_reader] = _Held(
             connection, weakref.ref(connector), record.serial, self._clock()
         )
-        return sam, record
+        return sam, record, True
 
     def done(self, pair: ReaderPair, *, ok: bool) -> None:
         """After a tap (its answer given): keep the SAM open, or, after a failure or with no

@@ -33,6 +33,7 @@ class CardReading:
     signature_checks: tuple[str, ...] = ()  # who verified the signature: "sam", "host"
     sam_serial: str = ""  # hex: the SAM this read went through (a desk's reading names it)
     holder: HolderCheck | None = None  # an integrated reader's finger match, when asked
+    sam_opened: bool = False  # this tap opened the SAM (not held open since an earlier tap)
 
 
 def check_sam(connector: Connector, pair: ReaderPair, specs: Specs, activation: SamOpener) -> None:
@@ -69,7 +70,7 @@ def read_card(
     started = time.perf_counter()
     hold = sams if sams is not None else SamHold(specs, activation, hold_seconds=0.0)
     card_profile = specs.card_for(pair.profile)
-    sam, record = hold.open(connector, pair)
+    sam, record, opened = hold.open(connector, pair)
     ok = False
     try:
         card_connection = connector.connect(pair.card_reader)
@@ -91,6 +92,7 @@ def read_card(
                 card_traffic=card.processor.stats,
                 sam_traffic=sam.processor.stats,
                 seconds=time.perf_counter() - started,
+                sam_opened=opened,
             )
             ok = True
             if on_read is not None:
