@@ -144,7 +144,9 @@ class ReaderService:
         self.on_error: Callable[[str, str], None] | None = None  # reader, code: for metrics
         self.activation = activation
         self.sams = SamHold(specs, activation, sam_hold_seconds)  # used on each reader's worker
-        self._idle_timers: set[str] = set()  # readers whose held SAM a timer looks at (loop)
+        # Readers whose held SAM a timer looks at, with the loop it runs on (a loop that has
+        # closed since, as a test's may, runs no timer: the next tap arms one anew).
+        self._idle_timers: dict[str, asyncio.AbstractEventLoop] = {}
         self.check_signature = check_signature
         self._context_factory = context_factory
         self._contexts = KeptContexts(context_factory)  # the choosing and reader threads' own
@@ -423,9 +425,12 @@ class ReaderService:
     def _hold_until_idle(self, reader: str) -> None:
         """After a tap, on the event loop: one timer per reader with a SAM held looks again
         when the hold would end, and lets the SAM go (on its worker, where its context is)."""
-        if self.sams.held(reader) and reader not in self._idle_timers:
-            self._idle_timers.add(reader)
+        if not self.sams.held(reader):
+            return
+        armed = self._idle_timers.get(reader)
+        if armed is None or armed.is_closed():
             loop = asyncio.get_running_loop()
+            self._idle_timers[reader] = loop
             loop.call_later(self.sams.hold_seconds, self._let_go_if_idle, reader, loop)
 
     def _let_go_if_idle(self, reader: str, loop: asyncio.AbstractEventLoop) -> None:
@@ -436,7 +441,7 @@ class ReaderService:
                 raise RuntimeError("closed")  # the worker's context went with it
             worker.submit(self._release_idle, reader, loop)
         except RuntimeError:
-            self._idle_timers.discard(reader)
+            self._idle_timers.pop(reader, None)
 
     def _release_idle(self, reader: str, loop: asyncio.AbstractEventLoop) -> None:
         """On the reader's worker: let go of an idle SAM; the loop decides what is next."""
@@ -452,7 +457,7 @@ class ReaderService:
         if wait > 0:
             loop.call_later(wait, self._let_go_if_idle, reader, loop)
         else:
-            self._idle_timers.discard(reader)
+            self._idle_timers.pop(reader, None)
 
     async def read(
         self,

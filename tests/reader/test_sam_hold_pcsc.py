@@ -172,3 +172,20 @@ async def test_closing_the_service_lets_the_held_sam_go(
     service.close()
     assert await _until(lambda: not _sam_in_use())
     assert not reader_pair.sam.is_open
+
+
+def test_a_hold_whose_timer_loop_closed_is_timed_again_by_the_next_tap(
+    clock: Clock, reader_pair: VirtualReaderPair
+) -> None:
+    service = ReaderService(load_specs(), virtual_activations(clock=clock), sam_hold_seconds=0.4)
+    try:
+        reader_pair.place("budi")
+        asyncio.run(service.read())  # the idle timer goes with this loop, unfired
+
+        async def again() -> bool:
+            await service.read()
+            return await _until(lambda: not _sam_in_use())
+
+        assert asyncio.run(again())
+    finally:
+        service.close()
