@@ -53,7 +53,7 @@ class _Held:
     used_at: float
 
 
-def connect_sam(connector: Connector, pair: ReaderPair) -> Connection:
+def _connect_sam(connector: Connector, pair: ReaderPair) -> Connection:
     """The SAM slot's connection; an empty slot is the SAM's absence, not a card's."""
     try:
         return connector.connect(pair.sam_reader)
@@ -104,7 +104,7 @@ class SamHold:
                 sam = SamSession(processor_for(held.connection, device=Device.SAM), profile)
                 return sam, record, False
             self.let_go(pair.card_reader)  # pulled, swapped, reset, or another context's
-        connection = connect_sam(connector, pair)
+        connection = _connect_sam(connector, pair)
         try:
             sam = SamSession(processor_for(connection, device=Device.SAM), profile)
             sam.check_atr(connection.atr)

@@ -10,9 +10,9 @@ from ktp_gateway.domain import HolderCheck, PersonData
 from ktp_gateway.errors import CardError, ErrorCode
 from ktp_gateway.reader.card.biodata import to_person_data
 from ktp_gateway.reader.card.ktp_card import KtpCard
-from ktp_gateway.reader.card.sam_hold import Connector, SamHold, SamOpener, connect_sam
+from ktp_gateway.reader.card.sam_hold import Connector, SamHold, SamOpener
 from ktp_gateway.reader.card.signature import HostCheck, verify_on_host
-from ktp_gateway.reader.smartcard.connection import Device, TrafficStats, processor_for
+from ktp_gateway.reader.smartcard.connection import TrafficStats, processor_for
 from ktp_gateway.reader.smartcard.pairs import ReaderPair
 from ktp_gateway.sam.session import SamSession
 from ktp_gateway.specs import Specs
@@ -37,16 +37,11 @@ class CardReading:
 
 
 def check_sam(connector: Connector, pair: ReaderPair, specs: Specs, activation: SamOpener) -> None:
-    """Check the SAM in `pair` against its activation and open it, without a card (at start)."""
-    sam_connection = connect_sam(connector, pair)
-    try:
-        sam = SamSession(
-            processor_for(sam_connection, device=Device.SAM), specs.sam_for(pair.profile)
-        )
-        sam.check_atr(sam_connection.atr)
-        activation.open(sam, pair)
-    finally:
-        sam_connection.close()
+    """Check the SAM in `pair` against its activation and open it, without a card (at start);
+    its slot is reset after."""
+    hold = SamHold(specs, activation, hold_seconds=0.0)
+    hold.open(connector, pair)
+    hold.let_go(pair.card_reader)
 
 
 def read_card(
