@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import contextvars
 import threading
 import time
@@ -144,9 +143,7 @@ class ReaderService:
         self.on_error: Callable[[str, str], None] | None = None  # reader, code: for metrics
         self.activation = activation
         self.sams = SamHold(specs, activation, sam_hold_seconds)  # used on each reader's worker
-        # Readers whose held SAM a timer looks at, with the loop it runs on (a loop that has
-        # closed since, as a test's may, runs no timer: the next tap arms one anew).
-        self._idle_timers: dict[str, asyncio.AbstractEventLoop] = {}
+        self._idle_timers: set[str] = set()  # readers whose held SAM a timer looks at
         self.check_signature = check_signature
         self._context_factory = context_factory
         self._contexts = KeptContexts(context_factory)  # the choosing and reader threads' own
@@ -420,44 +417,44 @@ class ReaderService:
                 sams=self.sams,
             )
         )
+        self._hold_until_idle(pair.card_reader)  # the SAM kept by the tap's end, if at all
         return replace(reading, waited_seconds=waited)
 
     def _hold_until_idle(self, reader: str) -> None:
-        """After a tap, on the event loop: one timer per reader with a SAM held looks again
-        when the hold would end, and lets the SAM go (on its worker, where its context is)."""
-        if not self.sams.held(reader):
-            return
-        armed = self._idle_timers.get(reader)
-        if armed is None or armed.is_closed():
-            loop = asyncio.get_running_loop()
-            self._idle_timers[reader] = loop
-            loop.call_later(self.sams.hold_seconds, self._let_go_if_idle, reader, loop)
+        """On the reader's worker, after a tap: one timer per reader with a SAM held looks again
+        when the hold would end. A thread timer, not the event loop's: a loop that closes (or a
+        service never closed) must not keep a SAM held."""
+        with self._locks_guard:
+            if not self.sams.held(reader) or reader in self._idle_timers:
+                return
+            self._idle_timers.add(reader)
+        self._look_in(reader, self.sams.hold_seconds)
 
-    def _let_go_if_idle(self, reader: str, loop: asyncio.AbstractEventLoop) -> None:
+    def _look_in(self, reader: str, seconds: float) -> None:
+        timer = threading.Timer(seconds, self._let_go_if_idle, (reader,))
+        timer.daemon = True
+        timer.start()
+
+    def _let_go_if_idle(self, reader: str) -> None:
+        """On the timer's thread: the look itself runs on the reader's worker."""
         with self._locks_guard:
             worker = self._workers.get(reader)
-        try:
-            if worker is None:
-                raise RuntimeError("closed")  # the worker's context went with it
-            worker.submit(self._release_idle, reader, loop)
-        except RuntimeError:
-            self._idle_timers.pop(reader, None)
+            try:
+                if worker is None:
+                    raise RuntimeError("closed")  # close() let the SAM go
+                worker.submit(self._release_idle, reader)
+            except RuntimeError:
+                self._idle_timers.discard(reader)
 
-    def _release_idle(self, reader: str, loop: asyncio.AbstractEventLoop) -> None:
-        """On the reader's worker: let go of an idle SAM; the loop decides what is next."""
+    def _release_idle(self, reader: str) -> None:
+        """On the reader's worker: let go of an idle SAM, or look again when it would be."""
         left = self.sams.let_go_idle(reader)
-        if left <= 0:
-            log.debug("sam_let_go", reader=reader)
-        with contextlib.suppress(RuntimeError):  # the loop has closed
-            loop.call_soon_threadsafe(self._next_look, reader, left, loop)
-
-    def _next_look(self, reader: str, left: float, loop: asyncio.AbstractEventLoop) -> None:
-        # Still held (used since, or opened again by a tap queued behind the look): look again.
-        wait = left if left > 0 else self.sams.hold_seconds if self.sams.held(reader) else 0.0
-        if wait > 0:
-            loop.call_later(wait, self._let_go_if_idle, reader, loop)
-        else:
-            self._idle_timers.pop(reader, None)
+        if left > 0:
+            self._look_in(reader, left)
+            return
+        log.debug("sam_let_go", reader=reader)
+        with self._locks_guard:
+            self._idle_timers.discard(reader)
 
     async def read(
         self,
@@ -585,7 +582,6 @@ class ReaderService:
             raise
         if answered.done():  # the reading as soon as it is there; the worker resets the slots
             finished.add_done_callback(_ended)
-            self._hold_until_idle(pair.card_reader)
             return answered.result()
         return finished.result()
 

@@ -30,12 +30,16 @@ async def test_the_card_files_are_assembled_in_buffers_zeroed_at_the_end(
     sim: Simulator, pcscd_service: PcscdService, reader_pair: VirtualReaderPair
 ) -> None:
     services = build_services(make_settings(sim.base_url))
+    assert services.readers is not None
     reader_pair.place("budi")
-    with wipe_scope() as buffers:
-        seen = _spy(buffers)
-        reading = await services.readers.read(reader_pair.card_reader, wait_seconds=5)
-        assert any(reading.photo in buffer for buffer in seen)  # the photo passed through one
-        assert any(b"BUDI CONTOH" in buffer for buffer in seen)  # and the biodata
+    try:
+        with wipe_scope() as buffers:
+            seen = _spy(buffers)
+            reading = await services.readers.read(reader_pair.card_reader, wait_seconds=5)
+            assert any(reading.photo in buffer for buffer in seen)  # the photo passed through one
+            assert any(b"BUDI CONTOH" in buffer for buffer in seen)  # and the biodata
+    finally:
+        services.readers.close()  # it holds the SAM open between taps
     assert seen and all(not any(buffer) for buffer in seen)
     assert buffers.wiped_bytes >= len(reading.photo)
 

@@ -189,3 +189,14 @@ def test_a_hold_whose_timer_loop_closed_is_timed_again_by_the_next_tap(
         assert asyncio.run(again())
     finally:
         service.close()
+
+
+def test_a_service_never_closed_still_lets_its_sam_go_after_the_hold(
+    clock: Clock, reader_pair: VirtualReaderPair
+) -> None:
+    service = ReaderService(load_specs(), virtual_activations(clock=clock), sam_hold_seconds=0.4)
+    reader_pair.place("budi")
+    asyncio.run(service.read())  # its loop is gone, and close() is never called
+    del service
+    assert asyncio.run(_until(lambda: not _sam_in_use()))
+    assert not reader_pair.sam.is_open
