@@ -174,13 +174,13 @@ async def test_closing_the_service_lets_the_held_sam_go(
     assert not reader_pair.sam.is_open
 
 
-def test_a_hold_whose_timer_loop_closed_is_timed_again_by_the_next_tap(
+def test_a_hold_outlives_the_event_loop_of_the_tap_that_began_it(
     clock: Clock, reader_pair: VirtualReaderPair
 ) -> None:
     service = ReaderService(load_specs(), virtual_activations(clock=clock), sam_hold_seconds=0.4)
     try:
         reader_pair.place("budi")
-        asyncio.run(service.read())  # the idle timer goes with this loop, unfired
+        asyncio.run(service.read())  # this loop closes; the idle timer does not need it
 
         async def again() -> bool:
             await service.read()
