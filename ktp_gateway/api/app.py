@@ -108,6 +108,22 @@ def _registry_only(settings: Settings, metrics: GatewayMetrics) -> Services:
     )
 
 
+# Every /v1 router: `authenticate` runs before each of their routes, and the contract says so.
+AUTHENTICATED = (
+    caller_router,
+    agreement_router,
+    readers.router,
+    events.router,
+    verifications.router,
+    jobs_router,
+    claims_router,
+    lookups.router,
+    return_data_router,
+    desks_router,
+    metrics_route.router,
+)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -174,21 +190,9 @@ def create_app(
     app.add_middleware(BodyLimit)  # inside the plumbing: a 413 still gets its request id
     app.add_middleware(middleware.Plumbing, observe=lambda *args: _observe_http(app, *args))
     app.include_router(health.router)  # open: liveness for supervisors, no personal data
-    for router in (
-        caller_router,
-        agreement_router,
-        readers.router,
-        events.router,
-        verifications.router,
-        jobs_router,
-        claims_router,
-        lookups.router,
-        return_data_router,
-        desks_router,
-        metrics_route.router,
-    ):
+    for router in AUTHENTICATED:
         app.include_router(router, dependencies=[Depends(authenticate)])
-    contract.install(app)
+    contract.install(app, secured=AUTHENTICATED)
     return app
 
 

@@ -6,22 +6,37 @@ clients or certificates exist. The authenticated client's name goes to the reque
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPBearer
+from fastapi.security.base import SecurityBase
+from starlette.datastructures import Headers
 
-from ktp_gateway.api.deps import Services, ServicesDep
+from ktp_gateway.api.deps import Services, services_of
 from ktp_gateway.callers.clients import ANONYMOUS, Caller
 from ktp_gateway.callers.tls import cert_name_from_scope
 from ktp_gateway.errors import ErrorCode, GatewayError
 
-_bearer = HTTPBearer(
-    auto_error=False, scheme_name="apiKeyBearer", description="`Authorization: Bearer kgw_...`"
-)
-_api_key = APIKeyHeader(
-    name="X-API-Key", auto_error=False, scheme_name="apiKeyHeader", description="the same key"
-)
+# How a caller presents its key, for the OpenAPI contract only (`contract.py` lists them on every
+# authenticated operation, with mutual TLS): `authenticate` reads the two headers itself, as one
+# dependency, instead of solving these two as sub-dependencies on every request.
+API_KEY_SCHEMES: dict[str, SecurityBase] = {
+    "apiKeyBearer": HTTPBearer(
+        auto_error=False, scheme_name="apiKeyBearer", description="`Authorization: Bearer kgw_...`"
+    ),
+    "apiKeyHeader": APIKeyHeader(
+        name="X-API-Key", auto_error=False, scheme_name="apiKeyHeader", description="the same key"
+    ),
+}
+
+
+def security_schemes() -> dict[str, Any]:
+    """The key schemes as OpenAPI `securitySchemes` entries."""
+    return {
+        name: scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for name, scheme in API_KEY_SCHEMES.items()
+    }
 
 
 class Unauthorized(GatewayError):
@@ -30,13 +45,19 @@ class Unauthorized(GatewayError):
     code = ErrorCode.UNAUTHORIZED
 
 
-async def authenticate(
-    request: Request,
-    services: ServicesDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-) -> Caller:
+def presented_key(headers: Headers) -> str | None:
+    """The API key from `Authorization: Bearer <key>` (scheme in any case), else `X-API-Key`;
+    an Authorization header of another scheme or without a value counts as absent."""
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer" and credentials:
+        return credentials
+    return headers.get("x-api-key") or None
+
+
+async def authenticate(request: Request) -> Caller:
     """The calling client application, then its rate limit; 401 or 429 otherwise."""
+    services = services_of(request)
     access = services.access
     caller: Caller | None = ANONYMOUS
     if access is not None and access.enabled:
@@ -44,7 +65,7 @@ async def authenticate(
         caller = access.by_certificate(common_name) if common_name else None
         if caller is None:
             source = request.client.host if request.client else "-"
-            caller = await access.by_key(bearer.credentials if bearer else api_key, source)
+            caller = await access.by_key(presented_key(request.headers), source)
     if caller is None:
         raise Unauthorized("authentication required")
     request.state.caller = caller

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from ktp_gateway.api import examples
+from ktp_gateway.api.auth import API_KEY_SCHEMES, security_schemes
 from ktp_gateway.api.known_keys import KnownKeys
 from ktp_gateway.api.problem_model import ProblemOut
 from ktp_gateway.api.routes.events import EVENT_FRAME, ReaderEventData
@@ -101,15 +102,26 @@ def _problem_response(description: str, headers: dict[str, Any] | None = None) -
     return response
 
 
-def _fix_operation(operation: dict[str, Any]) -> None:
+def _secured(routers: Iterable[APIRouter]) -> set[tuple[str, str]]:
+    """(path, method) of every operation of the routers the app includes with `authenticate`."""
+    return {
+        (route.path_format, method.lower())
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+
+
+def _fix_operation(operation: dict[str, Any], *, secured: bool) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status, response in list(responses.items()):
         if status == "422":
             responses[status] = _problem_response(INVALID)
         elif status[0] in "45":
             responses[status] = _problem_response(response.get("description", "Problem"))
-    if operation.get("security"):
-        operation["security"].append({MTLS: []})
+    if secured:
+        operation["security"] = [{name: []} for name in [*API_KEY_SCHEMES, MTLS]]
         responses["401"] = _problem_response(
             "`unauthorized`: no valid API key or client certificate", _CHALLENGE
         )
@@ -240,14 +252,17 @@ def _components(schema: dict[str, Any]) -> None:
     schemas["ReaderEventFrame"] = EVENT_FRAME
     for schema in schemas.values():
         _open_codes(schema)
-    components.setdefault("securitySchemes", {})[MTLS] = {
+    schemes = components.setdefault("securitySchemes", {})
+    schemes.update(security_schemes())
+    schemes[MTLS] = {
         "type": "mutualTLS",
         "description": "a client certificate signed by the configured client CA",
     }
 
 
-def contract(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document of `app` as callers should read it."""
+def contract(app: FastAPI, secured: Iterable[APIRouter] = ()) -> dict[str, Any]:
+    """The OpenAPI document of `app` as callers should read it; `secured`: the routers whose
+    operations need a credential (API key or client certificate)."""
     schema = get_openapi(
         title=app.title,
         version=app.version,
@@ -257,21 +272,22 @@ def contract(app: FastAPI) -> dict[str, Any]:
         servers=SERVERS,
         license_info=LICENSE,
     )
-    for path in schema.get("paths", {}).values():
-        for operation in path.values():
-            _fix_operation(operation)
+    operations_secured = _secured(secured)
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            _fix_operation(operation, secured=(path, method) in operations_secured)
             _examples(operation)
     _required_outputs(schema)  # before ProblemOut joins: its `errors` is sent for 422 only
     _components(schema)
     return schema
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, secured: Iterable[APIRouter] = ()) -> None:
     """Serve the contract at /openapi.json instead of FastAPI's default document."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = contract(app)
+            app.openapi_schema = contract(app, secured)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +58,36 @@ def test_each_client_is_known_by_its_own_key(
     other = authed.get("/v1/caller", headers={"X-API-Key": keys["other"][0]})
     assert other.json()["client"] == "lpsk-intake"
     assert other.json()["fields"] == ["nik", "nama_lengkap"]
+
+
+@pytest.mark.parametrize(
+    "headers_for",
+    [
+        pytest.param(lambda key: {"Authorization": f"bearer {key}"}, id="scheme-in-any-case"),
+        pytest.param(lambda key: {"Authorization": f"Bearer   {key}  "}, id="spaces-around-key"),
+        pytest.param(
+            lambda key: {"Authorization": "Basic dXNlcjpwYXNz", "X-API-Key": key},
+            id="other-scheme-then-header",
+        ),
+        pytest.param(lambda key: {"Authorization": "Bearer", "X-API-Key": key}, id="empty-bearer"),
+    ],
+)
+def test_a_key_is_read_as_either_documented_header_presents_it(
+    authed: TestClient,
+    keys: dict[str, tuple[str, dict[str, object]]],
+    headers_for: Callable[[str], dict[str, str]],
+) -> None:
+    """`Authorization: Bearer` first (any case), else `X-API-Key` (the contract's two schemes)."""
+    response = authed.get("/v1/caller", headers=headers_for(keys["case"][0]))
+    assert response.status_code == 200
+    assert response.json()["client"] == "lpsk-case-app"
+
+
+def test_the_bearer_header_wins_over_x_api_key(
+    authed: TestClient, keys: dict[str, tuple[str, dict[str, object]]]
+) -> None:
+    headers = {**bearer(keys["other"][0]), "X-API-Key": keys["case"][0]}
+    assert authed.get("/v1/caller", headers=headers).json()["client"] == "lpsk-intake"
 
 
 def test_missing_and_wrong_credentials_get_the_same_401(
