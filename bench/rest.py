@@ -122,11 +122,24 @@ def _minus(a: float | None, b: float | None) -> float | None:
     return round(a - b, 2) if a is not None and b is not None else None
 
 
+def _memory_point(stack: BenchStack, requests: int) -> dict[str, Any]:
+    """VmRSS of the gateway's process and, under `serve --workers N`, of each worker."""
+    point: dict[str, Any] = {"requests": requests, "rss_mib": _mib(stack.gateway_pid)}
+    workers = stack.worker_pids()
+    if workers:
+        point["workers_rss_mib"] = [_mib(pid) for pid in workers]
+    return point
+
+
+def _mib(pid: int) -> float:
+    return round(rss_bytes(pid) / 2**20, 1)
+
+
 def run_memory(stack: BenchStack, checkpoints: tuple[int, ...]) -> dict[str, Any]:
     """Gateway VmRSS after each checkpoint's number of requests (NIK lookups and claims, mixed)."""
     calls = targets(stack)
     stack.set_latency(0)
-    points = [{"requests": 0, "rss_mib": round(rss_bytes(stack.gateway_pid) / 2**20, 1)}]
+    points = [_memory_point(stack, 0)]
     done = 0
     for checkpoint in sorted(checkpoints):
         while done < checkpoint:
@@ -144,8 +157,12 @@ def run_memory(stack: BenchStack, checkpoints: tuple[int, ...]) -> dict[str, Any
                     if set(result.statuses) != {200}:
                         raise RuntimeError(f"memory run: unexpected statuses {result.statuses}")
                     done += result.count
-        points.append({"requests": done, "rss_mib": round(rss_bytes(stack.gateway_pid) / 2**20, 1)})
+        points.append(_memory_point(stack, done))
     first = next(p for p in points if p["requests"] >= min(checkpoints))
     growth = points[-1]["rss_mib"] - first["rss_mib"]
-    return {"concurrency": MEMORY_CONCURRENCY, "points": points,
-            "growth_mib_after_first_checkpoint": round(growth, 1)}  # fmt: skip
+    summary: dict[str, Any] = {"concurrency": MEMORY_CONCURRENCY, "points": points,
+                               "growth_mib_after_first_checkpoint": round(growth, 1)}  # fmt: skip
+    if "workers_rss_mib" in first:
+        pairs = zip(first["workers_rss_mib"], points[-1]["workers_rss_mib"], strict=True)
+        summary["workers_growth_mib_after_first_checkpoint"] = [round(b - a, 1) for a, b in pairs]
+    return summary

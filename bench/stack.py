@@ -61,6 +61,10 @@ class BenchStack:
             pids += [int(pid) for pid in task.read_text().split()]
         return pids
 
+    def worker_pids(self) -> list[int]:
+        """The workers alone (not multiprocessing's resource tracker, also a child)."""
+        return [pid for pid in self.gateway_pids()[1:] if b"resource_tracker" not in _cmdline(pid)]
+
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
@@ -150,3 +154,10 @@ def bench_stack(
             pairs=pairs,
             second_unit=second,
         )
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # exited meanwhile
+        return b""
