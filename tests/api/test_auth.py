@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -115,6 +116,23 @@ def test_missing_and_wrong_credentials_get_the_same_401(
     assert all(body == bodies[0] for body in bodies)
     assert bodies[0]["code"] == "unauthorized"
     assert sim.requests() == 0  # nothing reached Dukcapil
+
+
+def test_the_contract_says_which_operations_need_a_key_as_the_app_enforces_it(
+    authed: TestClient,
+) -> None:
+    """Security is written into the contract from the routers `app.py` authenticates: each
+    operation listed with security refuses a caller without a key, each open one does not."""
+    contract = authed.get("/openapi.json").json()
+    checked = 0
+    for path, operations in contract["paths"].items():
+        url = re.sub(r"\{[^}]+\}", "x", path)
+        for method, operation in operations.items():
+            body = {} if method in ("post", "put", "patch") else None
+            response = authed.request(method.upper(), url, json=body)
+            assert (response.status_code == 401) == bool(operation["security"]), (method, path)
+            checked += 1
+    assert checked >= 16
 
 
 def test_health_is_open_and_metrics_need_a_key(
