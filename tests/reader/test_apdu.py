@@ -68,3 +68,14 @@ def test_response_split_and_garbled_answer() -> None:
 def test_unknown_status_words_are_kept_as_hex() -> None:
     assert SW.describe(0x6982) == "SECURITY_NOT_SATISFIED (6982)"
     assert SW.describe(0x6F42) == "6F42"
+
+
+@given(
+    st.tuples(*[st.integers(min_value=-2, max_value=0x101) for _ in range(4)]),
+)
+def test_each_header_byte_is_checked_wherever_it_is(header: tuple[int, int, int, int]) -> None:
+    if all(0 <= b <= 0xFF for b in header):
+        assert CommandApdu(*header).to_bytes() == bytes(header)
+    else:
+        with pytest.raises(ApduFormatError):
+            CommandApdu(*header)

@@ -51,7 +51,8 @@ class CommandApdu:
     le: int | None = None
 
     def __post_init__(self) -> None:
-        if any(not 0 <= b <= 0xFF for b in (self.cla, self.ins, self.p1, self.p2)):
+        header = (self.cla, self.ins, self.p1, self.p2)  # min/max: no generator per APDU
+        if min(header) < 0 or max(header) > 0xFF:
             raise ApduFormatError("header bytes must be 0..255")
         if len(self.data) >= EXTENDED_MAX:
             raise ApduFormatError("command data too long for an extended APDU")

@@ -59,16 +59,24 @@ class ApduProcessor(Protocol):
 
 @dataclass
 class TrafficStats:
-    """APDU counts, bytes and time spent on one connection: for metrics and benchmarks."""
+    """APDUs and the time spent on one connection: for metrics and benchmarks."""
 
     apdus: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    seconds: float = 0.0
-    by_ins: dict[int, int] = field(default_factory=dict)
     # (instruction byte, status word, seconds) per APDU, in order: for the round-trip histogram
-    # and the benchmarks' APDU sequence. A tap sends a few dozen, so this stays small.
+    # and the benchmarks' APDU sequence. A tap sends a few dozen, so this stays small; the
+    # totals below are read from it once per tap rather than kept up per APDU.
     samples: list[tuple[int, int, float]] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return sum(seconds for _, _, seconds in self.samples)
+
+    @property
+    def by_ins(self) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for ins, _, _ in self.samples:
+            counts[ins] = counts.get(ins, 0) + 1
+        return counts
 
 
 # What PC/SC reports when whatever is in a slot is gone or mute: on the SAM slot, the SAM.
@@ -103,18 +111,14 @@ class RawProcessor:
         raw = apdu.to_bytes()
         started = time.perf_counter()
         answer = self.connection.transmit(raw)
-        self._count(apdu.ins, raw, answer, time.perf_counter() - started)
+        self._count(apdu.ins, answer, time.perf_counter() - started)
         if _trace.isEnabledFor(APDU):
             _trace.log(APDU, "apdu >> %s << %s", raw.hex(" ").upper(), answer.hex(" ").upper())
         return _parse(answer)
 
-    def _count(self, ins: int, sent: bytes, received: bytes, seconds: float) -> None:
+    def _count(self, ins: int, received: bytes, seconds: float) -> None:
         stats = self.stats
         stats.apdus += 1
-        stats.bytes_sent += len(sent)
-        stats.bytes_received += len(received)
-        stats.seconds += seconds
-        stats.by_ins[ins] = stats.by_ins.get(ins, 0) + 1
         sw = int.from_bytes(received[-2:], "big") if len(received) >= 2 else 0
         stats.samples.append((ins, sw, seconds))
 
@@ -157,6 +161,8 @@ class ChainingProcessor:
         return self._chain(apdu, response, limit)
 
     def _chain(self, apdu: CommandApdu, response: ResponseApdu, limit: int) -> ResponseApdu:
+        if response.sw1 != 0x61 and len(response.data) <= limit:
+            return response  # no chain (nearly every answer): as it came, no copy
         data = bytearray(response.data)
         for _ in range(MAX_CHAINED_RESPONSES):
             if len(data) > limit:
