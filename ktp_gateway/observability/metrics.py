@@ -7,7 +7,7 @@ Reader and SAM state are read from the reader service at scrape time by a custom
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -47,6 +47,25 @@ def _reader_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetri
 
 def _pcsc_up() -> GaugeMetricFamily:
     return GaugeMetricFamily(f"{NS}_pcsc_up", "1 when PC/SC answered the scrape's reader query")
+
+
+class Children:
+    """A labelled metric's children, looked up once per label values.
+
+    prometheus_client's `labels()` takes a lock and builds its key on every call, about 1.5 µs;
+    a NIK lookup made about 19 such calls (13 of them for the fields Dukcapil sent and the
+    agreement does not grant). The label values here are all bounded, so the cache is too.
+    """
+
+    def __init__(self, metric: Counter | Histogram | Gauge) -> None:
+        self._metric = metric
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child
 
 
 class ReaderStateCollector(Collector):
@@ -142,11 +161,13 @@ class DukcapilMetrics:
     ) -> None:
         self._requests, self._latency, self._quota = requests, latency, quota
         self._breaker, self._dropped = breaker, dropped
+        self._request_children, self._latency_children = Children(requests), Children(latency)
+        self._dropped_children = Children(dropped) if dropped is not None else None
 
     def on_request(self, outcome: str, seconds: float, operation: str = "nik") -> None:
         """One call (nik, photo, family, return_data) ended with `outcome` (never an id)."""
-        self._requests.labels(operation=operation, outcome=outcome).inc()
-        self._latency.labels(operation=operation).observe(seconds)
+        self._request_children(operation, outcome).inc()
+        self._latency_children(operation).observe(seconds)
 
     def on_quota(self, remaining: int) -> None:
         """Dukcapil said how many requests are left today."""
@@ -160,8 +181,8 @@ class DukcapilMetrics:
 
     def on_dropped(self, operation: str, field: str) -> None:
         """The registry sent a field the agreement does not grant; it was dropped."""
-        if self._dropped is not None:
-            self._dropped.labels(operation=operation, field=field).inc()
+        if self._dropped_children is not None:
+            self._dropped_children(operation, field).inc()
 
 
 class GatewayMetrics:
@@ -205,6 +226,8 @@ class GatewayMetrics:
             f"{NS}_http_request_duration_seconds", "API request latency", ["method", "route"],
             buckets=HTTP_BUCKETS, registry=registry,
         )  # fmt: skip
+        self._http_requests = Children(self.http_requests)
+        self._http_seconds = Children(self.http_seconds)
         self.dukcapil_requests = Counter(
             f"{NS}_dukcapil_requests",
             "Dukcapil requests by outcome",
@@ -304,5 +327,6 @@ class GatewayMetrics:
         self.verifications.labels(outcome=outcome, code=code).inc()
 
     def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method=method, route=route, status=str(status)).inc()
-        self.http_seconds.labels(method=method, route=route).observe(seconds)
+        # route is the matched template (or "unmatched"), status a code: bounded label values.
+        self._http_requests(method, route, str(status)).inc()
+        self._http_seconds(method, route).observe(seconds)

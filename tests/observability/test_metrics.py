@@ -197,3 +197,19 @@ def test_integrated_readers_are_reported_while_pcscd_is_down(registry: Collector
     assert registry.get_sample_value("ktp_gateway_pcsc_up") == 0
     labels = {"reader": serial.reader}
     assert registry.get_sample_value("ktp_gateway_reader_card_present", labels) == 1
+
+
+def test_cached_children_count_into_the_same_series_as_labels() -> None:
+    registry = CollectorRegistry()
+    metrics = GatewayMetrics(registry)
+    dukcapil = metrics.dukcapil_observer()
+    for _ in range(3):
+        metrics.http_request("POST", "/v1/nik-lookups", 200, 0.01)
+        dukcapil.on_dropped("nik", "NO_KK")
+        dukcapil.on_request("ok", 0.002)
+    metrics.http_request("POST", "/v1/nik-lookups", 429, 0.001)
+    text = generate_latest(registry).decode()
+    assert 'route="/v1/nik-lookups",status="200"} 3.0' in text
+    assert 'route="/v1/nik-lookups",status="429"} 1.0' in text
+    assert 'ktp_gateway_dukcapil_fields_dropped_total{field="NO_KK",operation="nik"} 3.0' in text
+    assert 'ktp_gateway_dukcapil_requests_total{operation="nik",outcome="ok"} 3.0' in text
