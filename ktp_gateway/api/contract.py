@@ -260,7 +260,7 @@ def _components(schema: dict[str, Any]) -> None:
     }
 
 
-def contract(app: FastAPI, secured: Iterable[APIRouter] = ()) -> dict[str, Any]:
+def contract(app: FastAPI, *, secured: Iterable[APIRouter]) -> dict[str, Any]:
     """The OpenAPI document of `app` as callers should read it; `secured`: the routers whose
     operations need a credential (API key or client certificate)."""
     schema = get_openapi(
@@ -282,12 +282,12 @@ def contract(app: FastAPI, secured: Iterable[APIRouter] = ()) -> dict[str, Any]:
     return schema
 
 
-def install(app: FastAPI, secured: Iterable[APIRouter] = ()) -> None:
+def install(app: FastAPI, *, secured: Iterable[APIRouter]) -> None:
     """Serve the contract at /openapi.json instead of FastAPI's default document."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = contract(app, secured)
+            app.openapi_schema = contract(app, secured=secured)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
