@@ -159,8 +159,7 @@ class DukcapilMetrics:
         breaker: Gauge | None = None,
         dropped: Counter | None = None,
     ) -> None:
-        self._requests, self._latency, self._quota = requests, latency, quota
-        self._breaker, self._dropped = breaker, dropped
+        self._quota, self._breaker = quota, breaker
         self._request_children, self._latency_children = Children(requests), Children(latency)
         self._dropped_children = Children(dropped) if dropped is not None else None
 
