@@ -122,6 +122,11 @@ AUTHENTICATED = (
     desks_router,
     metrics_route.router,
 )
+# The order a request meets them in. FastAPI tries each included router's routes in turn until
+# one matches (about 2.6 µs per router on the 2-core machine): the case application's calls come
+# first, ahead of the status and operations routes. The contract keeps AUTHENTICATED's order.
+HOT = (lookups.router, verifications.router, jobs_router, claims_router, return_data_router)
+MATCH_ORDER = HOT + tuple(router for router in AUTHENTICATED if router not in HOT)
 
 
 def create_app(
@@ -190,7 +195,7 @@ def create_app(
     app.add_middleware(BodyLimit)  # inside the plumbing: a 413 still gets its request id
     app.add_middleware(middleware.Plumbing, observe=lambda *args: _observe_http(app, *args))
     app.include_router(health.router)  # open: liveness for supervisors, no personal data
-    for router in AUTHENTICATED:
+    for router in MATCH_ORDER:
         app.include_router(router, dependencies=[Depends(authenticate)])
     contract.install(app, secured=AUTHENTICATED)
     return app
