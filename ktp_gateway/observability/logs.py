@@ -16,7 +16,7 @@ import traceback
 from collections.abc import MutableMapping
 from enum import Enum
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -133,15 +133,16 @@ def _level_number(level: str, allow_apdu_trace: bool) -> int:
     return numeric
 
 
-def _handler(json: bool | None) -> logging.Handler:
-    stream = sys.stderr
-    renderer: Any = (
-        structlog.dev.ConsoleRenderer(
+def _renderer(json: bool | None, stream: TextIO) -> Any:
+    if json is False or (json is None and stream.isatty()):
+        return structlog.dev.ConsoleRenderer(
             colors=False, exception_formatter=structlog.dev.plain_traceback
         )
-        if json is False or (json is None and stream.isatty())
-        else structlog.processors.JSONRenderer()
-    )
+    return structlog.processors.JSONRenderer()
+
+
+def _handler(stream: TextIO, renderer: Any) -> logging.StreamHandler[TextIO]:
+    """The stdlib records' way out (uvicorn, aiohttp, the APDU trace), through the same chain."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
@@ -150,6 +151,63 @@ def _handler(json: bool | None) -> logging.Handler:
         )
     )
     return handler
+
+
+class _Sink:
+    """Where the gateway's own events go: the stream of the handler `configure_logging` put on
+    the root logger, under that handler's lock (a line from either path is written whole)."""
+
+    def __init__(self) -> None:
+        self.handler: logging.StreamHandler[TextIO] | None = None
+        self.level = logging.INFO
+
+
+_SINK = _Sink()
+_METHOD_LEVELS = {
+    "debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+    "warn": logging.WARNING, "error": logging.ERROR, "exception": logging.ERROR,
+    "critical": logging.CRITICAL, "fatal": logging.CRITICAL,
+}  # fmt: skip
+
+
+def _at_level(
+    _logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The configured level, read per event: a logger cached earlier obeys a new configuration."""
+    if _METHOD_LEVELS.get(method, logging.INFO) < _SINK.level:
+        raise structlog.DropEvent
+    return event_dict
+
+
+class LineLogger:
+    """structlog's logger for the gateway's events: the rendered line straight to the sink.
+
+    Handing it to stdlib logging instead (a LogRecord, the formatter's copy of the event and
+    its second pass) cost twice as much: 38 against 19 µs for the request's line (timeit).
+    Like a stdlib handler, a stream that fails never fails the caller.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # for add_logger_name
+
+    def msg(self, line: str) -> None:
+        handler = _SINK.handler
+        if handler is None:
+            return
+        handler.acquire()
+        try:
+            handler.stream.write(line + "\n")
+            handler.stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream: the event is lost, not the call
+            pass
+        finally:
+            handler.release()
+
+    debug = info = warning = warn = error = exception = critical = fatal = msg
+
+
+def _line_logger(*args: Any) -> LineLogger:
+    return LineLogger(str(args[0]) if args else "ktp_gateway")
 
 
 def _shared_processors() -> list[Any]:
@@ -177,19 +235,20 @@ def configure_logging(
     # Refill structlog's list in place: loggers cached on first use hold a reference to it.
     current = structlog.get_config()["processors"]
     processors: list[Any] = current if isinstance(current, list) else []
-    processors[:] = [
-        structlog.stdlib.filter_by_level,
-        *_shared_processors(),
-        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-    ]
+    stream = sys.stderr
+    renderer = _renderer(json, stream)
+    handler = _handler(stream, renderer)
+    processors[:] = [_at_level, *_shared_processors(), renderer]
+    _SINK.handler, _SINK.level = handler, numeric
     structlog.configure(
         processors=processors,
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=_line_logger,
+        # every level's method; the level itself is _at_level's, read per event
+        wrapper_class=structlog.make_filtering_bound_logger(logging.NOTSET),
         cache_logger_on_first_use=True,
     )
     root = logging.getLogger()
-    root.handlers[:] = [_handler(json)]
+    root.handlers[:] = [handler]
     root.setLevel(numeric)
     # The API logs one canonical line per request (route template, no query string) instead.
     logging.getLogger("uvicorn.access").disabled = True
