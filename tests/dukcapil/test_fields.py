@@ -122,6 +122,49 @@ def test_birth_date_formats(text: str, expected: dt.date) -> None:
     assert parse_birth_date(text, today=TODAY) == expected
 
 
+def _strptime_reference(text: str) -> dt.date | None:
+    """What strptime makes of the two numeric formats (the parser's rules before 2026-12-08)."""
+    for fmt in ("%d-%m-%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _number(low: int, high: int, widths: tuple[int, ...]) -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda value, width: str(value).zfill(width),
+        st.integers(low, high),
+        st.sampled_from(widths),
+    )
+
+
+@given(
+    st.one_of(
+        st.builds(
+            "{}-{}-{}".format,
+            _number(0, 39, (1, 2)),
+            _number(0, 19, (1, 2)),
+            _number(0, 2999, (4,)),
+        ),
+        st.builds(
+            "{}-{}-{}".format,
+            _number(0, 2999, (4,)),
+            _number(0, 19, (1, 2)),
+            _number(0, 39, (1, 2)),
+        ),
+    )
+)
+def test_numeric_dates_are_read_as_strptime_read_them(text: str) -> None:
+    expected = _strptime_reference(text)
+    if expected is None:
+        with pytest.raises(DukcapilError):
+            parse_birth_date(text, today=TODAY)
+    else:
+        assert parse_birth_date(text, today=TODAY) == expected
+
+
 MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 
 
