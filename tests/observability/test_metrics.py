@@ -57,6 +57,32 @@ def test_a_card_read_counts_the_read_its_duration_and_apdus_per_device(
     assert value("ktp_gateway_apdus_total", {"reader": READER, "device": "sam"}) == 7
 
 
+def test_each_apdu_is_observed_by_device_and_instruction_and_counted_by_status_class(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    card = [(0xB0, 0x9000, 0.001)] * 3 + [(0xA4, 0x6A82, 0.002), (0xB0, 0x6282, 0.004)]
+    sam = [(0x2A, 0x6110, 0.003), (0xC0, 0x9000, 0.001)]
+    reading = replace(
+        _reading(),
+        card_traffic=TrafficStats(apdus=len(card), samples=card),
+        sam_traffic=TrafficStats(apdus=len(sam), samples=sam),
+    )
+    metrics.card_read(reading)
+    metrics.card_read(reading)  # the kept children add up
+    value = registry.get_sample_value
+    seconds = "ktp_gateway_apdu_duration_seconds"
+    assert value(f"{seconds}_count", {"device": "card", "ins": "B0"}) == 8
+    assert value(f"{seconds}_sum", {"device": "card", "ins": "A4"}) == pytest.approx(0.004)
+    assert value(f"{seconds}_count", {"device": "sam", "ins": "2A"}) == 2
+    assert value(f"{seconds}_count", {"device": "sam", "ins": "C0"}) == 2
+    words = "ktp_gateway_status_words_total"
+    assert value(words, {"device": "card", "class": "9000"}) == 6
+    assert value(words, {"device": "card", "class": "error"}) == 2
+    assert value(words, {"device": "card", "class": "warning"}) == 2
+    assert value(words, {"device": "sam", "class": "61xx"}) == 2
+    assert value(words, {"device": "sam", "class": "9000"}) == 2
+
+
 def test_only_a_tap_that_opened_the_sam_counts_a_sam_open(
     registry: CollectorRegistry, metrics: GatewayMetrics
 ) -> None:
