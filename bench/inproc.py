@@ -53,7 +53,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _scope(api_key: str, length: int) -> dict[str, Any]:
+def _scope(api_key: str, length: int, method: str = "POST", path: str = PATH) -> dict[str, Any]:
     headers = [
         (b"host", b"127.0.0.1"),
         (b"authorization", f"Bearer {api_key}".encode()),
@@ -64,10 +64,10 @@ def _scope(api_key: str, length: int) -> dict[str, Any]:
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
-        "path": PATH,
-        "raw_path": PATH.encode(),
+        "path": path,
+        "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
         "headers": headers,
@@ -76,8 +76,18 @@ def _scope(api_key: str, length: int) -> dict[str, Any]:
     }
 
 
-async def _drive(app: Any, api_key: str, body: bytes, requests: int, concurrency: int) -> float:
-    """`requests` lookups through the app, `concurrency` at a time; CPU ms per lookup."""
+async def _drive(
+    app: Any,
+    api_key: str,
+    body: bytes,
+    requests: int,
+    concurrency: int,
+    *,
+    method: str = "POST",
+    path: str = PATH,
+) -> float:
+    """`requests` lookups (or other requests) through the app, `concurrency` at a time; CPU ms
+    per request."""
     statuses: dict[int, int] = {}
 
     async def one() -> None:
@@ -95,7 +105,7 @@ async def _drive(app: Any, api_key: str, body: bytes, requests: int, concurrency
             if message["type"] == "http.response.start":
                 statuses[message["status"]] = statuses.get(message["status"], 0) + 1
 
-        await app(_scope(api_key, len(body)), receive, send)
+        await app(_scope(api_key, len(body), method, path), receive, send)
 
     async def worker(count: int) -> None:
         for _ in range(count):
@@ -110,11 +120,104 @@ async def _drive(app: Any, api_key: str, body: bytes, requests: int, concurrency
     return cpu * 1000 / requests
 
 
+_MISSING = object()
+
+
+@contextmanager
+def _attribute(owner: Any, name: str, value: Any) -> Iterator[None]:
+    """`owner.name` replaced for the block (an instance attribute over a method, or another
+    value for an instance attribute)."""
+    saved = vars(owner).get(name, _MISSING)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        if saved is _MISSING:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, saved)
+
+
+async def _budget(app: Any, api_key: str, body: bytes, nik: str, args: argparse.Namespace) -> None:
+    """Each part's cost as the median paired difference against the whole lookup."""
+    services = app.state.services
+    person = await services.registry.query_nik(nik)
+    records: list[Any] = []
+    real_append = services.policy.commits.append
+
+    async def keep(kind: Any, data: Any) -> Any:
+        records[:] = [await real_append(kind, data)]
+        return records[0]
+
+    async def canned_person(_nik: str) -> Any:
+        return person
+
+    async def canned_record(_kind: Any, _data: Any) -> Any:
+        return records[0]
+
+    with _attribute(services.policy.commits, "append", keep):
+        await _drive(app, api_key, body, 1, 1)
+
+    @contextmanager
+    def quiet() -> Iterator[None]:
+        configure_logging("WARNING", json=True)
+        try:
+            yield
+        finally:
+            configure_logging("INFO", json=True)
+
+    parts: dict[str, Any] = {
+        "the Dukcapil client (aiohttp, parsing, mapping)": lambda: _attribute(
+            services.registry, "query_nik", canned_person
+        ),
+        "the audit write (group commit, fsync)": lambda: _attribute(
+            services.policy.commits, "append", canned_record
+        ),
+        "the request's log line": quiet,
+    }
+    trail = services.policy.commits.trail
+    if hasattr(trail, "fsync"):  # the file trail (the embedded default)
+        parts["of which the fsync"] = lambda: _attribute(trail, "fsync", False)
+    whole: list[float] = []
+    without: dict[str, list[float]] = {name: [] for name in parts}
+    floor: list[float] = []
+    steps = ["whole", *parts, "floor"]
+    for round_ in range(args.budget):
+        for step in steps[round_ % len(steps) :] + steps[: round_ % len(steps)]:
+            if step == "whole":
+                whole.append(await _drive(app, api_key, body, args.requests, args.concurrency))
+            elif step == "floor":
+                floor.append(
+                    await _drive(
+                        app, api_key, b"", args.requests, args.concurrency, method="GET",
+                        path="/v1/caller",
+                    )
+                )  # fmt: skip
+            else:
+                with parts[step]():
+                    cost = await _drive(app, api_key, body, args.requests, args.concurrency)
+                without[step].append(cost)
+    if "query_nik" in vars(services.registry) or "append" in vars(services.policy.commits):
+        raise RuntimeError("a part was not put back")  # the whole's figures would be wrong
+    median = statistics.median
+    print(f"budget: app CPU ms per request, medians of {args.budget} rounds, parts alternated")
+    print(f"  NIK lookup, whole                                  {median(whole):.3f}")
+    for name, costs in without.items():
+        paired = median(w - c for w, c in zip(whole, costs, strict=True))
+        print(f"  - {name:<48} {paired:.3f}")
+    rest = median(whole) - median(floor)
+    print(f"  GET /v1/caller (middleware, routing, authentication, log line) {median(floor):.3f}")
+    print(f"  the lookup beyond that request                     {rest:.3f}")
+
+
 async def _batches(app: Any, api_key: str, args: argparse.Namespace) -> list[float]:
     nik = load_population().by_key(PERSON).registry_record().nik
     body = json.dumps({**DEMO_ACCOUNTABILITY, "nik": nik}).encode()
     async with app.router.lifespan_context(app):
         await _drive(app, api_key, body, 200, args.concurrency)  # warm: imports, pools
+        if args.budget:
+            await _budget(app, api_key, body, nik, args)
+            return []
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -156,8 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--profile", type=int, default=0, help="also print cProfile's top N")
+    parser.add_argument("--budget", type=int, default=0, help="rounds of the per-part budget")
     args = parser.parse_args(argv)
     batches = run(args)
+    if not batches:
+        return 0
     spread = ", ".join(f"{b:.3f}" for b in batches)
     print(f"app CPU per NIK lookup: {statistics.median(batches):.3f} ms median ({spread})")
     return 0

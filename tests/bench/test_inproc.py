@@ -18,3 +18,13 @@ def test_lookups_through_the_app_in_a_process_of_their_own() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "app CPU per NIK lookup" in done.stdout
+
+
+def test_the_budget_names_each_part() -> None:
+    argv = ["-m", "bench.inproc", "--budget", "2", "--requests", "20", "--concurrency", "4"]
+    done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for part in ("the Dukcapil client", "the audit write", "of which the fsync", "GET /v1/caller"):
+        assert part in done.stdout
