@@ -22,10 +22,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import uvloop
 
 from bench.rest import PERSON
 from bench.stack import NO_PCSC, UNLIMITED, bench_stack
@@ -155,6 +158,12 @@ async def _budget(app: Any, api_key: str, body: bytes, nik: str, args: argparse.
     async def canned_record(_kind: Any, _data: Any) -> Any:
         return records[0]
 
+    hop = ThreadPoolExecutor(1, thread_name_prefix="bench-hop")
+
+    async def canned_after_a_hop(_kind: Any, _data: Any) -> Any:
+        await asyncio.wrap_future(hop.submit(int))  # to a thread and back, nothing done there
+        return records[0]
+
     with _attribute(services.policy.commits, "append", keep):
         await _drive(app, api_key, body, 1, 1)
 
@@ -174,6 +183,9 @@ async def _budget(app: Any, api_key: str, body: bytes, nik: str, args: argparse.
             services.policy.commits, "append", canned_record
         ),
         "the request's log line": quiet,
+        "the audit write, a bare thread hop left in its place": lambda: _attribute(
+            services.policy.commits, "append", canned_after_a_hop
+        ),
     }
     trail = services.policy.commits.trail
     if hasattr(trail, "fsync"):  # the file trail (the embedded default)
@@ -247,7 +259,10 @@ def run(args: argparse.Namespace) -> list[float]:
             real, sys.stderr = sys.stderr, sink  # the log lines, as the gateway writes them
             try:
                 configure_logging("INFO", json=True)
-                app = create_app(Settings())  # as `local`: one process, the monitor off
+                settings = Settings()
+                app = create_app(settings)  # as `local`: one process, the monitor off
+                if settings.api.event_loop == "uvloop":  # the gateway's loop (its default)
+                    return uvloop.run(_batches(app, api_key, args))
                 return asyncio.run(_batches(app, api_key, args))
             finally:
                 sys.stderr = real

@@ -26,5 +26,6 @@ def test_the_budget_names_each_part() -> None:
         [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    for part in ("the Dukcapil client", "the audit write", "of which the fsync", "GET /v1/caller"):
+    parts = ("the Dukcapil client", "the audit write", "a bare thread hop", "of which the fsync")
+    for part in (*parts, "GET /v1/caller"):
         assert part in done.stdout
