@@ -4,6 +4,11 @@ Each caller hands its record to one writer thread and waits until the batch hold
 disk, so a request is still answered only after its record is durable; a crash (SIGKILL, power
 cut) can only lose records whose callers were still waiting, i.e. accesses never answered. Under
 load the fsync, the lock and the tail read are paid once per batch instead of once per request.
+
+A coroutine waits on its own loop's future, settled with one `call_soon_threadsafe` per batch
+and loop: the round trip through a `concurrent.futures.Future` and `asyncio.wrap_future` (a
+lock, a condition, two callbacks and a wake-up per record) cost a request about 2.5 times as
+much CPU (50 against 20 µs per hop under a busy uvloop).
 """
 
 from __future__ import annotations
@@ -22,11 +27,16 @@ from ktp_gateway.audit.trail import Trail
 MAX_BATCH = 512  # records per write: bounds one batch's latency under a flood
 
 
+Loop = asyncio.AbstractEventLoop
+Settled = list[tuple["asyncio.Future[Record]", "Record | AuditError"]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Pending:
     kind: Kind
     data: Mapping[str, Any]
-    done: Future[Record]
+    done: Future[Record] | None  # a plain thread's caller
+    waiter: tuple[Loop, asyncio.Future[Record]] | None = None  # a coroutine's, on its loop
 
 
 class GroupCommit:
@@ -43,18 +53,24 @@ class GroupCommit:
     def submit(self, kind: Kind, data: Mapping[str, Any]) -> Future[Record]:
         """Queue one record; the future holds it once durable (or the AuditError)."""
         done: Future[Record] = Future()
+        self._put(_Pending(kind, data, done))
+        return done
+
+    async def append(self, kind: Kind, data: Mapping[str, Any]) -> Record:
+        """Append and wait, off the event loop, until the record is durable."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Record] = loop.create_future()
+        self._put(_Pending(kind, data, None, (loop, waiter)))
+        return await waiter
+
+    def _put(self, pending: _Pending) -> None:
         with self._start_lock:
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="audit-group-commit", daemon=True
                 )
                 self._thread.start()
-            self._queue.put(_Pending(kind, data, done))
-        return done
-
-    async def append(self, kind: Kind, data: Mapping[str, Any]) -> Record:
-        """Append and wait, off the event loop, until the record is durable."""
-        return await asyncio.wrap_future(self.submit(kind, data))
+            self._queue.put(pending)
 
     def append_sync(self, kind: Kind, data: Mapping[str, Any]) -> Record:
         """The same, for a caller on a plain thread (the return-data outbox)."""
@@ -89,7 +105,10 @@ class GroupCommit:
     def _commit(self, batch: list[_Pending]) -> None:
         # Written even if its caller went away: the access happened. A caller that left before
         # the batch began gets no result (nobody waits on a cancelled future).
-        waiting = [item.done.set_running_or_notify_cancel() for item in batch]
+        waiting = [
+            item.done.set_running_or_notify_cancel() if item.done is not None else True
+            for item in batch
+        ]
         try:
             results = self.trail.append_many([(item.kind, item.data) for item in batch])
         except AuditError as exc:
@@ -98,10 +117,29 @@ class GroupCommit:
             failure = AuditError(f"the audit record could not be written ({type(exc).__name__})")
             results = [failure] * len(batch)
         self.batches += 1
+        on_loops: dict[Loop, Settled] = {}
         for item, result, live in zip(batch, results, waiting, strict=True):
-            if not live:
+            if item.waiter is not None:
+                loop, waiter = item.waiter
+                on_loops.setdefault(loop, []).append((waiter, result))
+            elif item.done is not None and live:
+                if isinstance(result, BaseException):
+                    item.done.set_exception(result)
+                else:
+                    item.done.set_result(result)
+        for loop, settled in on_loops.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # that loop has closed: nobody is left waiting on it
                 continue
-            if isinstance(result, BaseException):
-                item.done.set_exception(result)
-            else:
-                item.done.set_result(result)
+
+
+def _settle(settled: Settled) -> None:
+    """On the waiters' loop: each result to its waiter, unless the waiter has given up."""
+    for waiter, result in settled:
+        if waiter.done():
+            continue
+        if isinstance(result, BaseException):
+            waiter.set_exception(result)
+        else:
+            waiter.set_result(result)

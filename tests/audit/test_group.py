@@ -100,3 +100,63 @@ def test_close_writes_what_is_queued_and_a_later_append_starts_again(tmp_path: P
     assert all(future.done() for future in futures)
     assert commits.append_sync(Kind.ACCESS, _access(31)).seq == 31
     commits.close()
+
+
+def test_a_coroutine_that_gives_up_leaves_its_record_written_and_others_answered(
+    tmp_path: Path,
+) -> None:
+    trail = AuditTrail(tmp_path / "audit")
+    commits = GroupCommit(trail)
+    other = AuditTrail(tmp_path / "audit")
+
+    async def scene() -> list[Record]:
+        with other._locked():  # the batch waits: the first caller gives up meanwhile
+            quitter = asyncio.ensure_future(commits.append(Kind.ACCESS, _access(0)))
+            stayers = [
+                asyncio.ensure_future(commits.append(Kind.ACCESS, _access(n))) for n in (1, 2)
+            ]
+            await asyncio.sleep(0.05)
+            quitter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await quitter
+        return list(await asyncio.gather(*stayers))
+
+    answered = asyncio.run(scene())
+    commits.close()
+    assert [r.data["officer_id"] for r in answered] == ["PETUGAS-001", "PETUGAS-002"]
+    assert [r.seq for r in trail.records()] == [1, 2, 3]  # the access happened: recorded
+    assert verify_trail(trail).intact
+
+
+def test_coroutines_on_two_loops_and_a_failed_write_each_get_their_own_outcome(
+    tmp_path: Path,
+) -> None:
+    commits = GroupCommit(AuditTrail(tmp_path / "audit", fsync=False))
+
+    async def some(first: int) -> list[int]:
+        records = await asyncio.gather(
+            *(commits.append(Kind.ACCESS, _access(first + n)) for n in range(20))
+        )
+        return [int(str(r.data["officer_id"])[-3:]) for r in records]
+
+    seen: list[list[int]] = []
+    loops = [
+        threading.Thread(target=lambda f=f: seen.append(asyncio.run(some(f)))) for f in (0, 100)
+    ]
+    for thread in loops:
+        thread.start()
+    for thread in loops:
+        thread.join(10)
+    assert sorted(map(sorted, seen)) == [list(range(20)), list(range(100, 120))]
+    commits.close()
+
+    blocker = tmp_path / "blocked"
+    blocker.write_text("not a directory")
+    failing = GroupCommit(AuditTrail(blocker))
+
+    async def refused() -> None:
+        with pytest.raises(AuditError):
+            await failing.append(Kind.ACCESS, _access(1))
+
+    asyncio.run(refused())
+    failing.close()
