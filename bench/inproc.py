@@ -194,22 +194,26 @@ async def _budget(app: Any, api_key: str, body: bytes, nik: str, args: argparse.
     without: dict[str, list[float]] = {name: [] for name in parts}
     floor: list[float] = []
     steps = ["whole", *parts, "floor"]
-    for round_ in range(args.budget):
-        for step in steps[round_ % len(steps) :] + steps[: round_ % len(steps)]:
-            if step == "whole":
-                whole.append(await _drive(app, api_key, body, args.requests, args.concurrency))
-            elif step == "floor":
-                floor.append(
-                    await _drive(
-                        app, api_key, b"", args.requests, args.concurrency, method="GET",
-                        path="/v1/caller",
-                    )
-                )  # fmt: skip
-            else:
-                with parts[step]():
-                    cost = await _drive(app, api_key, body, args.requests, args.concurrency)
-                without[step].append(cost)
-    if "query_nik" in vars(services.registry) or "append" in vars(services.policy.commits):
+    try:
+        for round_ in range(args.budget):
+            for step in steps[round_ % len(steps) :] + steps[: round_ % len(steps)]:
+                if step == "whole":
+                    whole.append(await _drive(app, api_key, body, args.requests, args.concurrency))
+                elif step == "floor":
+                    floor.append(
+                        await _drive(
+                            app, api_key, b"", args.requests, args.concurrency, method="GET",
+                            path="/v1/caller",
+                        )
+                    )  # fmt: skip
+                else:
+                    with parts[step]():
+                        cost = await _drive(app, api_key, body, args.requests, args.concurrency)
+                    without[step].append(cost)
+    finally:
+        hop.shutdown()
+    replaced = "query_nik" in vars(services.registry) or "append" in vars(services.policy.commits)
+    if replaced or getattr(trail, "fsync", True) is not True:
         raise RuntimeError("a part was not put back")  # the whole's figures would be wrong
     median = statistics.median
     print(f"budget: app CPU ms per request, medians of {args.budget} rounds, parts alternated")
