@@ -28,6 +28,7 @@ SAM_PORT = 35964  # "Virtual PCD 00 01"
 LENGTH_BYTES = 2
 TCP_TABLE = Path("/proc/net/tcp")
 TCP_GONE = {"06", "07"}  # TIME_WAIT, CLOSE: the socket no longer holds the connection
+TCP_ESTABLISHED, TCP_LISTEN = "01", "0A"
 RELEASE_POLL_SECONDS = 0.02
 PCSCD_POLL_SECONDS = 0.4  # pcsc-lite's PCSCLITE_STATUS_POLL_RATE: how often it asks vpcd
 SW_NO_PRECISE_DIAGNOSIS = b"\x6f\x00"  # answered when a card returns nothing or fails
@@ -68,6 +69,14 @@ class VpcdUnavailable(ConnectionError):
     """vpcd did not accept a connection in time: pcscd is not running or has no vpcd reader."""
 
 
+# The link of this process that holds each slot (host, port). vpcd serves one emulator per slot
+# and leaves any further connection unaccepted in a backlog of one, so a link left behind (a
+# teardown that raised before removing it) would make every later `start()` on that slot time
+# out. A slot holds one card: placing a new one takes the old one out first, as a hand would.
+_holders: dict[tuple[str, int], VpcdLink] = {}
+_holders_lock = threading.Lock()
+
+
 def _quickack(sock: socket.socket) -> None:
     # Linux clears TCP_QUICKACK after use; without it every APDU waits ~40 ms for a delayed ACK.
     quickack = getattr(socket, "TCP_QUICKACK", None)
@@ -104,6 +113,23 @@ def _connection_open(local_port: int, remote_port: int) -> bool:
     return False
 
 
+def _slot_state(port: int) -> str:
+    """Why vpcd took no connection on `port`: nothing listens, or an emulator holds the slot."""
+    try:
+        rows = [line.split() for line in TCP_TABLE.read_text().splitlines()[1:]]
+    except OSError:
+        return "vpcd does not listen"
+    states = {row[3] for row in rows if len(row) > 3 and int(row[1].rsplit(":", 1)[1], 16) == port}
+    if TCP_LISTEN not in states:
+        return "vpcd does not listen (is pcscd serving the vpcd readers?)"
+    if TCP_ESTABLISHED in states:
+        return (
+            "vpcd listens but another emulator holds the slot "
+            "(a virtual card or SAM left in it, by this or another process)"
+        )
+    return "vpcd listens but took no connection in time"
+
+
 def _connect(host: str, port: int, timeout: float, retry_interval: float) -> socket.socket:
     """Connect to vpcd, retrying while it does not listen yet (pcscd still starting)."""
     deadline = time.monotonic() + timeout
@@ -112,7 +138,7 @@ def _connect(host: str, port: int, timeout: float, retry_interval: float) -> soc
             sock = socket.create_connection((host, port), timeout=max(timeout, 0.1))
         except OSError as exc:
             if time.monotonic() >= deadline:
-                raise VpcdUnavailable(f"vpcd does not listen on {host}:{port}") from exc
+                raise VpcdUnavailable(f"{host}:{port}: {_slot_state(port)}") from exc
             time.sleep(retry_interval)
             continue
         sock.settimeout(None)
@@ -168,6 +194,7 @@ class VpcdLink:
         with self._lock:
             if self.connected:
                 raise RuntimeError(f"a card is already placed on port {self.port}")
+            self._take_slot()
             sock = _connect(self.host, self.port, self.connect_timeout, self.retry_interval)
             self._sock = sock
             self._local_port = sock.getsockname()[1]
@@ -178,6 +205,21 @@ class VpcdLink:
             )
             self._thread.start()
         log.debug("virtual card placed on vpcd port %d", self.port)
+
+    def _take_slot(self) -> None:
+        """Become the slot's holder; a link of this process still holding it is removed first."""
+        with _holders_lock:
+            left = _holders.get((self.host, self.port))
+            _holders[(self.host, self.port)] = self
+        if left is not None and left is not self and left.connected:
+            log.warning("a virtual card left on vpcd port %d is removed first", self.port)
+            left.stop()
+            left.wait_released(2 * PCSCD_POLL_SECONDS + 1.0)
+
+    def _leave_slot(self) -> None:
+        with _holders_lock:
+            if _holders.get((self.host, self.port)) is self:
+                del _holders[(self.host, self.port)]
 
     def stop(self, timeout: float = 5.0) -> None:
         """Remove the card: close the connection and wait for the serving thread to end."""
@@ -193,6 +235,7 @@ class VpcdLink:
             if thread is not None and thread is not threading.current_thread():
                 thread.join(timeout)
             self._powered.clear()
+            self._leave_slot()
         log.debug("virtual card removed from vpcd port %d", self.port)
 
     def wait_powered(self, timeout: float) -> bool:

@@ -88,15 +88,29 @@ class VirtualReaderPair:
         return self._card if link is not None and link.connected else None
 
     def start(self) -> None:
-        """Insert the SAM and wait until pcscd has powered it."""
+        """Insert the SAM and wait until pcscd has powered it; a SAM never powered is taken out.
+
+        `__exit__` does not run when `__enter__` raises: a SAM left connected here would hold
+        vpcd's slot for the rest of the process.
+        """
         if not self._sam_link.connected:
             self._sam_link.start()
-            self._wait(self._sam_link, "SAM")
+            try:
+                self._wait(self._sam_link, "SAM")
+            except TimeoutError:
+                self._sam_link.stop()
+                self._sam_link.wait_released(self.wait_seconds)
+                raise
 
     def stop(self) -> None:
-        """Remove the card and the SAM."""
-        self.remove()
-        self.remove_sam()
+        """Remove the card and the SAM; the SAM even when pcscd is slow to see the card go.
+
+        A SAM left in its slot would hold vpcd's port and fail every later pair on this unit.
+        """
+        try:
+            self.remove()
+        finally:
+            self.remove_sam()
 
     def place(self, person: Person | str, *, wait: bool = True, **variant: Any) -> VirtualKtpCard:
         """Tap a synthetic person's card (replacing any card); `variant` takes `CardVariant` fields.

@@ -213,3 +213,43 @@ def test_a_removed_card_can_be_placed_again(vpcd: FakeVpcd) -> None:
     vpcd.accept()
     assert vpcd.transmit(bytes((Control.GET_ATR,))) == ATR
     link.stop()
+
+
+def test_a_card_left_in_the_slot_is_removed_before_the_next_is_placed(
+    linked: tuple[FakeVpcd, RecordingCard, VpcdLink],
+) -> None:
+    # vpcd serves one emulator per slot and leaves others unaccepted: a link a failed teardown
+    # left behind would fail every later start on that slot with a connect timeout.
+    vpcd, _, left = linked
+    first = vpcd.conn
+    assert first is not None
+    follower = VpcdLink(RecordingCard(), vpcd.port)
+    placing = threading.Thread(target=follower.start)
+    placing.start()
+    with pytest.raises(EOFError):
+        vpcd.receive()  # the reader sees the left card go...
+    first.close()  # ...and closes its end, as vpcd does on its next poll
+    vpcd.accept()
+    placing.join(5)
+    try:
+        assert follower.connected and not left.connected
+        assert vpcd.transmit(bytes((Control.GET_ATR,))) == ATR
+    finally:
+        follower.stop()
+
+
+def test_a_slot_held_by_another_emulator_is_named_in_the_error(vpcd: FakeVpcd) -> None:
+    # The stand-in never accepts: the first connection fills its backlog, as a held vpcd slot.
+    vpcd.server.close()
+    vpcd.server = socket.create_server(("127.0.0.1", vpcd.port), backlog=0)
+    holder = socket.create_connection(("127.0.0.1", vpcd.port), timeout=2)
+    try:
+        with pytest.raises(VpcdUnavailable, match="another emulator holds the slot"):
+            VpcdLink(RecordingCard(), vpcd.port, connect_timeout=0.5).start()
+    finally:
+        holder.close()
+
+
+def test_nothing_listening_is_named_in_the_error() -> None:
+    with pytest.raises(VpcdUnavailable, match="does not listen"):
+        VpcdLink(RecordingCard(), _free_port(), connect_timeout=0.2).start()

@@ -8,6 +8,7 @@ import pytest
 
 from ktp_gateway_dev.simulators.card.files import card_uid
 from ktp_gateway_dev.simulators.population import load_population
+from ktp_gateway_dev.stack.pcscd import PcscdService
 from ktp_gateway_dev.stack.virtual import CARD_READER, SAM_READER, VirtualReaderPair
 from tests.simulators.relay import CARD, OK, SAM, HostRelay, split
 from tests.stack.pcsc_helpers import Pcsc
@@ -90,3 +91,51 @@ def test_apdu_round_trip_time(reader_pair: VirtualReaderPair) -> None:
             card.transmit(select)
         average_ms = (time.perf_counter() - started) / ROUND_TRIPS * 1000
     print(f"\naverage APDU round trip through pcscd + vpcd: {average_ms:.3f} ms")
+
+
+def test_a_pair_whose_card_removal_times_out_still_takes_its_sam_out(
+    pcscd_service: PcscdService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A SAM left in its slot holds vpcd's port: every later pair on this unit would time out.
+    pair = VirtualReaderPair()
+    pair.start()
+    pair.place("budi")
+    monkeypatch.setattr(pair, "_card_gone", lambda seen: False)  # pcscd too slow to see it go
+    with pytest.raises(TimeoutError):
+        pair.stop()
+    assert not pair._sam_link.connected
+    with Pcsc() as pcsc:
+        assert pcsc.wait_absent(CARD_READER, timeout=3)
+    with VirtualReaderPair() as following:
+        following.place("siti")
+        with Pcsc() as pcsc:
+            assert pcsc.connect(SAM_READER).atr == following.sam.atr
+
+
+def test_a_sam_left_in_its_slot_is_taken_out_by_the_next_pair(
+    pcscd_service: PcscdService,
+) -> None:
+    left = VirtualReaderPair()
+    left.start()  # and never stopped, as by a teardown that raised
+    try:
+        with VirtualReaderPair() as following:
+            assert not left._sam_link.connected
+            following.place("budi")
+            with Pcsc() as pcsc:
+                assert pcsc.card_present(SAM_READER) and pcsc.card_present(CARD_READER)
+    finally:
+        left.stop()
+
+
+def test_a_sam_pcscd_never_powers_is_taken_out_again(
+    pcscd_service: PcscdService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `with VirtualReaderPair()` raising in `__enter__` never reaches `__exit__`.
+    pair = VirtualReaderPair()
+    monkeypatch.setattr(pair._sam_link, "wait_powered", lambda timeout: False)
+    with pytest.raises(TimeoutError, match="did not power the virtual SAM"):
+        pair.start()
+    assert not pair._sam_link.connected
+    monkeypatch.undo()
+    with VirtualReaderPair() as following, Pcsc() as pcsc:
+        assert pcsc.connect(SAM_READER).atr == following.sam.atr
