@@ -12,7 +12,14 @@ import binascii
 import datetime as dt
 import re
 
-from ktp_gateway.domain import Address, FacePhoto, FamilyMember, GrantedField, PersonData
+from ktp_gateway.domain import (
+    FIELD_NAME,
+    Address,
+    FacePhoto,
+    FamilyMember,
+    GrantedField,
+    PersonData,
+)
 from ktp_gateway.dukcapil_client.wire import KNOWN_UNGRANTED, PERSON_KEYS, STATUS_KEYS, WireRecord
 from ktp_gateway.errors import DukcapilError, ErrorCode
 
@@ -83,8 +90,8 @@ def _address(record: WireRecord) -> Address | None:
 
 def _project(person: PersonData, granted: frozenset[GrantedField]) -> PersonData:
     # Field restriction here as well as in the policy layer: an ungranted field stays None.
-    hidden = {field.value: None for field in GrantedField if field not in granted}
-    hidden.pop(GrantedField.NIK.value, None)  # the NIK is what was asked: always known
+    hidden = {name: None for field, name in FIELD_NAME.items() if field not in granted}
+    hidden.pop(FIELD_NAME[GrantedField.NIK], None)  # the NIK is what was asked: always known
     return person.model_copy(update=hidden) if hidden else person
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ktp_gateway.domain import GrantedField, PersonData
+from ktp_gateway.domain import FIELD_NAME, GrantedField, PersonData
 
 PHOTO = "foto_wajah"
 
@@ -31,27 +31,27 @@ class FieldGate:
         family_granted: bool = False,
     ) -> None:
         self.granted = frozenset(granted)
+        self._granted_names = [n for f, n in FIELD_NAME.items() if f in self.granted]
+        self._withheld_names = [n for f, n in FIELD_NAME.items() if f not in self.granted]
         self.photo_granted = photo_granted
         self.family_granted = family_granted
         self._on_withheld = on_withheld
 
     def release(self, person: PersonData, *, source: str) -> PersonData:
         """`person` with every field the agreement does not grant blanked (and counted)."""
-        blanked = {
-            field.value: None
-            for field in GrantedField
-            if field not in self.granted and getattr(person, field.value) is not None
-        }
+        blanked = {name: None for name in self._withheld_names if getattr(person, name) is not None}
         for name in blanked:
             self._on_withheld(source, name)
         return person.model_copy(update=blanked) if blanked else person
 
     def released_names(self, *people: PersonData | None, photo: bool = False) -> list[str]:
         """Names (never values) of the fields with a value in what is released, for the audit."""
-        names = [
-            field.value
-            for field in GrantedField
-            if field in self.granted
-            and any(p is not None and getattr(p, field.value) is not None for p in people)
-        ]
+        filled = {
+            name
+            for p in people
+            if p is not None
+            for name in self._granted_names
+            if getattr(p, name) is not None
+        }
+        names = [name for name in self._granted_names if name in filled]
         return [*names, PHOTO] if photo else names

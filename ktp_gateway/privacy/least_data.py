@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ktp_gateway.domain import Address, GrantedField, PersonData
+from ktp_gateway.domain import FIELD_NAME, GRANTED_FIELDS, Address, GrantedField, PersonData
 from ktp_gateway.errors import ErrorCode, GatewayError
 
 
@@ -64,7 +64,7 @@ class ReleasedPerson(BaseModel):
 
 def _ordered(fields: Iterable[GrantedField]) -> list[GrantedField]:
     chosen = set(fields)
-    return [field for field in GrantedField if field in chosen]
+    return [field for field in GRANTED_FIELDS if field in chosen]
 
 
 def effective_fields(choice: FieldChoice, allowed: frozenset[GrantedField]) -> FieldSet:
@@ -99,5 +99,6 @@ def require_parts(*, photo: bool, family: bool, photo_allowed: bool, family_allo
 
 def release(person: PersonData, fields: FieldSet) -> ReleasedPerson:
     """Only the effective fields of `person`; the rest never enter the response."""
-    values = {field.value: getattr(person, field.value) for field in fields.effective}
+    names = [FIELD_NAME[field] for field in fields.effective]
+    values = {name: getattr(person, name) for name in names}
     return ReleasedPerson(**values)

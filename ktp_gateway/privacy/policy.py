@@ -29,6 +29,7 @@ from ktp_gateway.audit.group import GroupCommit
 from ktp_gateway.audit.trail import Trail, open_trail
 from ktp_gateway.config import Settings
 from ktp_gateway.domain import (
+    FIELD_NAME,
     FacePhoto,
     FamilyMember,
     GrantedField,
@@ -137,7 +138,7 @@ class Access:
         names = self.gate.released_names(*self.released, photo=self.photo_released)
         if self.effective is None:
             return names
-        allowed = {f.value for f in self.effective} | {PHOTO}
+        allowed = {FIELD_NAME[f] for f in self.effective} | {PHOTO}
         return [name for name in names if name in allowed]
 
     def registry(self, inner: Registry) -> Registry:
