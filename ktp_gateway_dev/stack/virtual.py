@@ -7,6 +7,7 @@ gateway then finds "Virtual PCD 00 00" / "Virtual PCD 00 01" (and the second uni
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from types import TracebackType
@@ -21,6 +22,7 @@ from ktp_gateway_dev.simulators.sam import VirtualSam
 from ktp_gateway_dev.simulators.vpcd import DEFAULT_HOST, VirtualSmartcard, VpcdLink
 from ktp_gateway_dev.stack.pcscd import VIRTUAL_UNITS
 
+log = logging.getLogger(__name__)
 FIRST_UNIT, SECOND_UNIT = VIRTUAL_UNITS
 CARD_READER = FIRST_UNIT.card_reader  # "Virtual PCD 00 00"
 SAM_READER = FIRST_UNIT.sam_reader
@@ -41,16 +43,19 @@ class VirtualReaderPair:
         host: str = DEFAULT_HOST,
         wait_seconds: float = 5.0,
         card_reader: str = CARD_READER,
+        sam_reader: str = SAM_READER,
     ) -> None:
         self.sam = sam or VirtualSam.virtual()
         self.card_port = card_port
         self.card_reader = card_reader
+        self.sam_reader = sam_reader
         self.host = host
         self.wait_seconds = wait_seconds
         self._sam_link = VpcdLink(self.sam, sam_port, host=host)
         self._card_link: VpcdLink | None = None
         self._card: VirtualKtpCard | None = None
         self._placed_events: int | None = None  # pcscd's event counter once the card was in
+        self._sam_events: int | None = None  # and once the SAM was
         self._lock = threading.Lock()
 
     def __enter__(self) -> VirtualReaderPair:
@@ -73,6 +78,7 @@ class VirtualReaderPair:
             card_port=SECOND_UNIT.ports[0],
             sam_port=SECOND_UNIT.ports[1],
             card_reader=SECOND_CARD_READER,
+            sam_reader=SECOND_SAM_READER,
             **kwargs,
         )
 
@@ -90,17 +96,27 @@ class VirtualReaderPair:
     def start(self) -> None:
         """Insert the SAM and wait until pcscd has powered it; a SAM never powered is taken out.
 
+        pcscd takes a SAM placed before its poll saw the last one go for that one (no removal,
+        no power-up): a client's command to the old SAM can make vpcd drop it between two polls.
+        So a SAM not powered in time is taken out, and placed once more once pcscd saw it go.
         `__exit__` does not run when `__enter__` raises: a SAM left connected here would hold
         vpcd's slot for the rest of the process.
         """
-        if not self._sam_link.connected:
+        if self._sam_link.connected:
+            return
+        for attempt in (1, 2):
             self._sam_link.start()
             try:
                 self._wait(self._sam_link, "SAM")
             except TimeoutError:
-                self._sam_link.stop()
-                self._sam_link.wait_released(self.wait_seconds)
-                raise
+                self.remove_sam()
+                if attempt == 2:
+                    raise
+                log.warning("pcscd did not power the virtual SAM on port %d; placing it again",
+                            self._sam_link.port)  # fmt: skip
+                continue
+            self._sam_events = self._events(self.sam_reader)
+            return
 
     def stop(self) -> None:
         """Remove the card and the SAM; the SAM even when pcscd is slow to see the card go.
@@ -132,12 +148,18 @@ class VirtualReaderPair:
             self._card = card if isinstance(card, VirtualKtpCard) else None
         if wait:
             self._wait(link, "card")
-            self._placed_events = self._events()  # pcscd's count once it holds this card
+            self._placed_events = self._events(self.card_reader)  # once pcscd holds it
 
     def remove_sam(self) -> None:
-        """Take the SAM out of its slot (a SAM that fell out or died); `start()` puts it back."""
+        """Take the SAM out of its slot (a SAM that fell out or died); `start()` puts it back.
+
+        Returns once pcscd's own poll has seen it go (or after `wait_seconds`), so that a SAM
+        placed next is a new insertion to pcscd.
+        """
+        seen, self._sam_events = self._sam_events, None
         self._sam_link.stop()
-        self._sam_link.wait_released(self.wait_seconds)
+        if self._sam_link.wait_released(self.wait_seconds):
+            self._slot_gone(self.sam_reader, seen)
 
     def remove(self) -> None:
         """Take the card off the reader; returns once pcscd has noticed (its next poll)."""
@@ -150,25 +172,28 @@ class VirtualReaderPair:
         if link is not None:
             link.stop()
             # Like a real tap, the next card must come after pcscd saw this one leave.
-            if not link.wait_released(self.wait_seconds) or not self._card_gone(seen):
+            if not link.wait_released(self.wait_seconds) or not self._slot_gone(
+                self.card_reader, seen
+            ):
                 raise TimeoutError(f"pcscd did not notice the card leaving port {link.port}")
 
-    def _events(self) -> int | None:
-        """pcscd's event counter for the card slot now (None: the slot is not listed)."""
+    @staticmethod
+    def _events(reader: str) -> int | None:
+        """pcscd's event counter for a slot now (None: the slot is not listed)."""
         with PcscContext() as context:
-            statuses = context.statuses([self.card_reader])
+            statuses = context.statuses([reader])
         return statuses[0].events if statuses else None
 
-    def _card_gone(self, seen: int | None) -> bool:
-        """Wait until pcscd's own poll has seen the card leave: the slot empty and its event
-        counter moved on from `seen` (its value once the card was in; None: not known, the empty
-        slot alone). A slot reported empty alone is not enough: after a failed reset pcscd
+    def _slot_gone(self, reader: str, seen: int | None) -> bool:
+        """Wait until pcscd's own poll has seen the card (or SAM) leave: the slot empty and its
+        event counter moved on from `seen` (its value once the card was in; None: not known, the
+        empty slot alone). A slot reported empty alone is not enough: after a failed reset pcscd
         reports it empty before its poll (0.4 s for vpcd) counts the removal, and a card placed
         in between is taken for the old one and never powered."""
         deadline = time.monotonic() + self.wait_seconds
         with PcscContext() as context:
             while time.monotonic() < deadline:
-                statuses = context.statuses([self.card_reader])
+                statuses = context.statuses([reader])
                 if not statuses:
                     return True
                 if not statuses[0].card_present and statuses[0].events != seen:

@@ -100,7 +100,7 @@ def test_a_pair_whose_card_removal_times_out_still_takes_its_sam_out(
     pair = VirtualReaderPair()
     pair.start()
     pair.place("budi")
-    monkeypatch.setattr(pair, "_card_gone", lambda seen: False)  # pcscd too slow to see it go
+    monkeypatch.setattr(pair, "_slot_gone", lambda reader, seen: False)  # pcscd too slow
     with pytest.raises(TimeoutError):
         pair.stop()
     assert not pair._sam_link.connected
@@ -139,3 +139,22 @@ def test_a_sam_pcscd_never_powers_is_taken_out_again(
     monkeypatch.undo()
     with VirtualReaderPair() as following, Pcsc() as pcsc:
         assert pcsc.connect(SAM_READER).atr == following.sam.atr
+
+
+def test_a_sam_pcscd_missed_is_placed_again_once_pcscd_saw_it_go(
+    pcscd_service: PcscdService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pcscd takes a SAM placed before its poll saw the last one go for that one, never powering
+    # it: the pair takes it out, waits for pcscd to see the slot empty, and places it again.
+    pair = VirtualReaderPair()
+    real_wait = pair._sam_link.wait_powered
+    waits: list[float] = []
+
+    def first_missed(timeout: float) -> bool:
+        waits.append(timeout)
+        return False if len(waits) == 1 else real_wait(timeout)
+
+    monkeypatch.setattr(pair._sam_link, "wait_powered", first_missed)
+    with pair, Pcsc() as pcsc:
+        assert len(waits) == 2
+        assert pcsc.connect(SAM_READER).atr == pair.sam.atr
