@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import structlog
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from ktp_gateway.api.app import create_app
+from ktp_gateway.callers.clients import ClientDirectory
 from ktp_gateway.config import ApiSettings, AuthSettings, Settings
 from tests.api.callers import bearer, make_key, write_clients
 from tests.api.conftest import ACCOUNTABLE, Simulator, make_settings
@@ -214,3 +218,43 @@ def test_the_request_log_line_names_the_client_and_never_the_key(
     assert ok["client"] == "lpsk-case-app" and ok["key_id"] == entry["id"]
     assert refused["client"] is None and refused["code"] == "unauthorized"
     assert key[12:] not in str(logs)  # the secret part never reaches a log
+
+
+def test_a_burst_with_a_good_key_on_a_cold_gateway_shares_one_check(
+    sim: Simulator,
+    clients_file: Path,
+    keys: dict[str, tuple[str, dict[str, object]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A case application opening many connections to a gateway that just started: each request
+    # used to pay a key-check token and a scrypt, and those past the burst (10) got 429.
+    checks: list[str] = []
+    real_check = ClientDirectory.check
+
+    def slow_check(self: ClientDirectory, presented: object) -> object:
+        checks.append("scrypt")
+        time.sleep(0.3)  # the whole burst arrives while this check runs
+        return real_check(self, presented)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ClientDirectory, "check", slow_check)
+    settings = make_settings(sim.base_url).model_copy(
+        update={"auth": AuthSettings(clients_file=clients_file)}
+    )
+    app = create_app(settings)
+
+    async def burst(key: str, count: int) -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            asks = [client.get("/v1/caller", headers=bearer(key)) for _ in range(count)]
+            return [response.status_code for response in await asyncio.gather(*asks)]
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        async with app.router.lifespan_context(app):
+            good = await burst(keys["case"][0], 24)  # over the key-check burst (10), within
+            wrong = await burst(keys["other"][0][:-4] + "xxxx", 24)  # the client burst (30)
+            return good, wrong
+
+    good, wrong = asyncio.run(scenario())
+    assert good == [200] * 24
+    assert wrong == [401] * 24  # a wrong key shares its check too: one scrypt, one token
+    assert checks == ["scrypt", "scrypt"]
