@@ -7,12 +7,14 @@ gateway then finds "Virtual PCD 00 00" / "Virtual PCD 00 01" (and the second uni
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from types import TracebackType
 from typing import Any
 
+from ktp_gateway.errors import ReaderError
 from ktp_gateway.reader.smartcard.pcsc import PcscContext
 from ktp_gateway_dev.simulators import keys
 from ktp_gateway_dev.simulators.card import CardVariant, VirtualKtpCard
@@ -115,7 +117,8 @@ class VirtualReaderPair:
                 log.warning("pcscd did not power the virtual SAM on port %d; placing it again",
                             self._sam_link.port)  # fmt: skip
                 continue
-            self._sam_events = self._events(self.sam_reader)
+            with contextlib.suppress(ReaderError):
+                self._sam_events = self._events(self.sam_reader)
             return
 
     def stop(self) -> None:
@@ -159,7 +162,8 @@ class VirtualReaderPair:
         seen, self._sam_events = self._sam_events, None
         self._sam_link.stop()
         if self._sam_link.wait_released(self.wait_seconds):
-            self._slot_gone(self.sam_reader, seen)
+            with contextlib.suppress(ReaderError):  # pcscd gone: no poll left to wait for
+                self._slot_gone(self.sam_reader, seen)
 
     def remove(self) -> None:
         """Take the card off the reader; returns once pcscd has noticed (its next poll)."""
